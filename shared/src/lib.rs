@@ -1,1 +1,2 @@
-pub fn placeholder() {}
+//! Library shared by every Lambda function of the onboarding backend.
+pub mod iproov;

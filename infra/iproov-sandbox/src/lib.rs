@@ -1,0 +1,1 @@
+//! iProov sandbox (being written).

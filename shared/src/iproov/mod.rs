@@ -1,0 +1,1 @@
+//! iProov REST API v2 client (being written).
