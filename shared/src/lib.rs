@@ -1,6 +1,13 @@
 //! Library shared by every Lambda function of the onboarding backend: the HTTP layer, domain
 //! rules, ports (traits) and their AWS and iProov adapters.
 
+pub mod adapters;
 pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod domain;
 pub mod iproov;
+pub mod ports;
+pub mod registration_access;
 pub mod telemetry;
+pub mod wiring;

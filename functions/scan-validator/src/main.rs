@@ -1,1 +1,32 @@
-fn main() {}
+//! Scan validator: consumes "scan submitted" messages from SQS, asks iProov whether the scan
+//! passed, and stores the user. Wires its adapters once, then serves batches.
+
+mod batch;
+mod validate;
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::config::{self, JourneySettings};
+use shared::ports::SystemClock;
+use shared::wiring;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let sdk = config::aws().await;
+    let settings = JourneySettings::from_env()?;
+    let deps = Arc::new(validate::Deps {
+        registrations: wiring::registrations(&sdk)?,
+        users: wiring::users(&sdk)?,
+        images: wiring::images(&sdk)?,
+        iproov: wiring::iproov(&sdk, &settings)?,
+        clock: Arc::new(SystemClock),
+        settings,
+    });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
+        let deps = deps.clone();
+        async move { Ok::<_, lambda_runtime::Error>(batch::handle(&deps, event.payload).await) }
+    }))
+    .await
+}

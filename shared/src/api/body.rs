@@ -187,8 +187,14 @@ mod tests {
 
     #[test]
     fn non_object_json_is_rejected() {
-        assert_eq!(parse_object(b"[1,2]").expect_err("array").code, "invalid_json");
-        assert_eq!(parse_object(b"{oops").expect_err("syntax").code, "invalid_json");
+        assert_eq!(
+            parse_object(b"[1,2]").expect_err("array").code,
+            "invalid_json"
+        );
+        assert_eq!(
+            parse_object(b"{oops").expect_err("syntax").code,
+            "invalid_json"
+        );
         assert!(parse_object(b"{}").is_ok());
     }
 }

@@ -118,7 +118,10 @@ mod tests {
         );
         assert_eq!(presented(&headers, CredentialKind::LoginAttempt), None);
         // WHEN a bearer token is also sent THEN it wins
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer tok_1"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tok_1"),
+        );
         assert_eq!(
             presented(&headers, CredentialKind::Session).as_deref(),
             Some("tok_1")
@@ -128,7 +131,10 @@ mod tests {
     #[test]
     fn malformed_credentials_are_ignored() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer a b c"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer a b c"),
+        );
         assert_eq!(presented(&headers, CredentialKind::Session), None);
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(presented(&headers, CredentialKind::Session), None);

@@ -19,11 +19,11 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub fields: Option<FieldErrors>,
+    pub fields: Option<Box<FieldErrors>>,
     pub hint: Option<String>,
     pub reason: Option<String>,
     /// Seconds for a `Retry-After` header (429 and some 503s).
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -62,7 +62,7 @@ impl ApiError {
         self
     }
 
-    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
         self
     }
@@ -74,7 +74,7 @@ impl ApiError {
             "invalid_request",
             "Some fields are missing or invalid.",
         );
-        e.fields = Some(fields);
+        e.fields = Some(Box::new(fields));
         e
     }
 
@@ -91,7 +91,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found."),
+        )
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -102,7 +106,7 @@ impl ApiError {
         Self::new(StatusCode::GONE, code, message)
     }
 
-    pub fn rate_limited(retry_after: u64) -> Self {
+    pub fn rate_limited(retry_after: u32) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -137,7 +141,7 @@ impl IntoResponse for ApiError {
             error: self.code,
             message: &self.message,
             reason: self.reason.as_deref(),
-            fields: self.fields.as_ref(),
+            fields: self.fields.as_deref(),
             hint: self.hint.as_deref(),
             request_id: request_id::current(),
         };
@@ -153,5 +157,28 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+impl From<crate::ports::StoreError> for ApiError {
+    /// A storage failure: logged with its code only, answered as a retryable 503.
+    fn from(err: crate::ports::StoreError) -> Self {
+        tracing::error!(error = %err, "storage call failed");
+        ApiError::unavailable("storage_unavailable")
+    }
+}
+
+impl From<crate::iproov::IProovError> for ApiError {
+    /// An iProov failure: logged with its stable code, answered as a retryable 503.
+    fn from(err: crate::iproov::IProovError) -> Self {
+        tracing::warn!(iproov_error = err.code(), "iProov call failed");
+        ApiError::unavailable("verifier_unavailable")
+    }
+}
+
+impl From<crate::adapters::secrets::SecretError> for ApiError {
+    fn from(err: crate::adapters::secrets::SecretError) -> Self {
+        tracing::error!(error = %err, "secret unavailable");
+        ApiError::unavailable("service_unavailable")
     }
 }

@@ -30,11 +30,7 @@ impl RequestMeta {
         };
         if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>() {
             meta.request_id = ctx.request_id.clone().unwrap_or_default();
-            meta.source_ip = ctx
-                .http
-                .source_ip
-                .as_deref()
-                .and_then(|ip| ip.parse().ok());
+            meta.source_ip = ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
             meta.user_agent = ctx.http.user_agent.clone().unwrap_or_default();
         }
         if meta.request_id.is_empty() || meta.request_id.len() > 128 {

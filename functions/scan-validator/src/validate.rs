@@ -1,0 +1,271 @@
+//! Validating one submitted scan, safely repeatable at every step:
+//!
+//! 1. `submitted → validating` (conditional): only one copy of a message wins; a copy that finds
+//!    another holder comes back later, and takes over only if the holder vanished.
+//! 2. `enrol/validate` at iProov, once.
+//! 3. The outcome is recorded before anything else, so a crash after it never needs a second
+//!    validate (which iProov would refuse).
+//! 4. On pass: the frame to S3, the user and its username claim in one transaction, `completed`.
+//!    Each is idempotent, so a repeat after a crash finishes the job.
+
+use std::sync::Arc;
+
+use shared::config::JourneySettings;
+use shared::domain::registration::Outcome;
+use shared::domain::{Registration, RegistrationStatus, hints};
+use shared::iproov::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
+use shared::ports::{
+    Clock, ImageStore, RegistrationStore, ScanSubmitted, StoreError, User, UserCreated, UserStore,
+};
+
+/// What this consumer needs.
+pub struct Deps {
+    pub registrations: Arc<dyn RegistrationStore>,
+    pub users: Arc<dyn UserStore>,
+    pub images: Arc<dyn ImageStore>,
+    pub iproov: Arc<IProovClient>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: JourneySettings,
+}
+
+/// What should happen to the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done (or nothing left to do): delete it.
+    Done,
+    /// Let it come back after the visibility timeout.
+    Retry,
+}
+
+pub async fn process(deps: &Deps, message: &ScanSubmitted) -> Disposition {
+    match run(deps, message).await {
+        Ok(d) => d,
+        Err(err) => {
+            tracing::warn!(error = %err, "storage failed; message will be retried");
+            Disposition::Retry
+        }
+    }
+}
+
+async fn run(deps: &Deps, message: &ScanSubmitted) -> Result<Disposition, StoreError> {
+    let Some(registration) = deps.registrations.get(&message.registration_id).await? else {
+        tracing::warn!("registration not found (expired or erased); dropping message");
+        return Ok(Disposition::Done);
+    };
+    if registration.attempt != message.attempt {
+        tracing::info!(
+            current_attempt = registration.attempt,
+            "message for an earlier attempt; dropping"
+        );
+        return Ok(Disposition::Done);
+    }
+    match (registration.status, registration.outcome) {
+        (RegistrationStatus::Validating, Some(Outcome::Passed)) => {
+            tracing::info!("outcome already recorded; finishing without a second validate");
+            finish(deps, &registration, None).await
+        }
+        (RegistrationStatus::Submitted | RegistrationStatus::Validating, None) => {
+            validate(deps, &registration).await
+        }
+        (status, _) => {
+            tracing::info!(
+                status = status.as_str(),
+                "nothing to do for this state; dropping"
+            );
+            Ok(Disposition::Done)
+        }
+    }
+}
+
+async fn validate(deps: &Deps, registration: &Registration) -> Result<Disposition, StoreError> {
+    let now = deps.clock.now();
+    match deps
+        .registrations
+        .begin_validation(
+            &registration.id,
+            registration.attempt,
+            now,
+            deps.settings.validation_lease_seconds,
+        )
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            tracing::info!("another worker holds this validation; retrying later");
+            return Ok(Disposition::Retry);
+        }
+        Err(e) => return Err(e),
+    }
+    let Ok(user_id) = IProovUserId::from_stored(registration.iproov_user_id.clone()) else {
+        deps.registrations
+            .record_outcome(
+                &registration.id,
+                registration.attempt,
+                Outcome::Failed,
+                Some("unknown"),
+                None,
+                now,
+            )
+            .await?;
+        return Ok(Disposition::Done);
+    };
+    let token = Token::new(registration.iproov_token.clone());
+    let request = ValidateRequest {
+        user_id: &user_id,
+        token: &token,
+        client_ip: None,
+        client: "iproov-onboarding-validator",
+    };
+    let result = deps.iproov.enrol_validate(request).await;
+    let now = deps.clock.now();
+    match result {
+        Ok(outcome) if outcome.passed => {
+            let image_key = outcome
+                .frame
+                .as_ref()
+                .map(|f| image_key(registration, f.content_type));
+            deps.registrations
+                .record_outcome(
+                    &registration.id,
+                    registration.attempt,
+                    Outcome::Passed,
+                    None,
+                    image_key.as_deref(),
+                    now,
+                )
+                .await?;
+            tracing::info!("scan passed");
+            let frame = outcome.frame.zip(image_key);
+            finish(
+                deps,
+                registration,
+                frame.map(|(f, k)| (k, f.bytes, f.content_type)),
+            )
+            .await
+        }
+        Ok(outcome) => {
+            let reason = hints::sanitise_reason(outcome.reason.as_deref());
+            deps.registrations
+                .record_outcome(
+                    &registration.id,
+                    registration.attempt,
+                    Outcome::Failed,
+                    Some(&reason),
+                    None,
+                    now,
+                )
+                .await?;
+            tracing::info!(reason = %reason, "scan failed");
+            Ok(Disposition::Done)
+        }
+        Err(IProovError::InvalidToken) => {
+            // Already validated by a vanished worker, expired, or never streamed: the person
+            // has to scan again.
+            let reason = if now >= registration.token_expires_at {
+                "scan_expired"
+            } else {
+                "validation_unknown"
+            };
+            deps.registrations
+                .record_outcome(
+                    &registration.id,
+                    registration.attempt,
+                    Outcome::Failed,
+                    Some(reason),
+                    None,
+                    now,
+                )
+                .await?;
+            tracing::warn!(reason, "iProov refused the token");
+            Ok(Disposition::Done)
+        }
+        Err(err) if err.is_retryable() || err.outcome_unknown() => {
+            // Not processed (429, refused connection) or unknown (timeout, 5xx): give the
+            // attempt back and ask again later; an unknown outcome that was in fact consumed
+            // will come back as invalid_token and end as a retryable failure.
+            tracing::warn!(
+                iproov_error = err.code(),
+                outcome_unknown = err.outcome_unknown(),
+                "validate did not complete; retrying later"
+            );
+            deps.registrations
+                .release(&registration.id, registration.attempt, now)
+                .await?;
+            Ok(Disposition::Retry)
+        }
+        Err(err) => {
+            tracing::error!(iproov_error = err.code(), "validate rejected");
+            deps.registrations
+                .record_outcome(
+                    &registration.id,
+                    registration.attempt,
+                    Outcome::Failed,
+                    Some("unknown"),
+                    None,
+                    now,
+                )
+                .await?;
+            Ok(Disposition::Done)
+        }
+    }
+}
+
+/// Where a registration's face image goes: random ids only, no PII.
+fn image_key(registration: &Registration, content_type: &str) -> String {
+    let ext = if content_type == "image/jpeg" {
+        "jpg"
+    } else {
+        "png"
+    };
+    format!(
+        "faces/{}/{}-{}.{ext}",
+        registration.user_id, registration.id, registration.attempt
+    )
+}
+
+async fn finish(
+    deps: &Deps,
+    registration: &Registration,
+    frame: Option<(String, Vec<u8>, &'static str)>,
+) -> Result<Disposition, StoreError> {
+    let mut image_key = registration.image_key.clone();
+    if let Some((key, bytes, content_type)) = frame {
+        deps.images.put(&key, bytes, content_type).await?;
+        image_key = Some(key);
+    }
+    let now = deps.clock.now();
+    let user = User {
+        user_id: registration.user_id.clone(),
+        username: registration.username.clone(),
+        display_name: registration.display_name.clone(),
+        iproov_user_id: registration.iproov_user_id.clone(),
+        name_index: registration.name_index.clone(),
+        image_key,
+        created_at: now,
+    };
+    match deps.users.create(&user).await? {
+        UserCreated::Created | UserCreated::AlreadyExisted => {}
+        UserCreated::NameTaken => {
+            tracing::warn!("username was claimed by another registration meanwhile");
+            deps.registrations
+                .fail(
+                    &registration.id,
+                    registration.attempt,
+                    "username_taken",
+                    now,
+                )
+                .await?;
+            return Ok(Disposition::Done);
+        }
+    }
+    match deps
+        .registrations
+        .complete(&registration.id, registration.attempt, now)
+        .await
+    {
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(e) => return Err(e),
+    }
+    tracing::info!("registration completed");
+    Ok(Disposition::Done)
+}

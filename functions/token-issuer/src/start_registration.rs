@@ -1,0 +1,228 @@
+//! `POST /v1/users/registration`: validate the person's input, refuse a taken username, get an
+//! enrol token for a pseudonymous iProov user id, and save the registration with the token kept
+//! server-side. With the credential of a failed or expired registration it starts a new attempt
+//! on the same registration instead.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::adapters::secrets::{AppKeys, CachedSecret};
+use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject};
+use shared::config::JourneySettings;
+use shared::crypto::{Credential, keyed_hash};
+use shared::domain::{DisplayName, Registration, RegistrationStatus, Username};
+use shared::iproov::{IProovClient, IProovUserId};
+use shared::ports::{Clock, RegistrationStore, StoreError, UserStore};
+use shared::registration_access::{self, Access, rfc3339};
+
+/// What this route needs.
+pub struct Deps {
+    pub registrations: Arc<dyn RegistrationStore>,
+    pub users: Arc<dyn UserStore>,
+    pub iproov: Arc<IProovClient>,
+    pub keys: Arc<CachedSecret<AppKeys>>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: JourneySettings,
+}
+
+/// The validated body.
+struct Input {
+    username: Username,
+    display_name: DisplayName,
+}
+
+fn read_input(body: JsonObject) -> Result<Input, ApiError> {
+    let mut reader = FieldReader::new(body.0, &["username", "display_name"]);
+    let username = reader.string("username");
+    let display_name = reader.string("display_name");
+    let username = username.and_then(|u| match Username::parse(&u) {
+        Ok(u) => Some(u),
+        Err(problem) => {
+            reader.error("username", problem);
+            None
+        }
+    });
+    let display_name = display_name.and_then(|d| match DisplayName::parse(&d) {
+        Ok(d) => Some(d),
+        Err(problem) => {
+            reader.error("display_name", problem);
+            None
+        }
+    });
+    reader.finish()?;
+    match (username, display_name) {
+        (Some(username), Some(display_name)) => Ok(Input {
+            username,
+            display_name,
+        }),
+        _ => Err(ApiError::bad_request("Some fields are missing or invalid.")),
+    }
+}
+
+pub async fn handle(
+    State(deps): State<Arc<Deps>>,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let input = read_input(body)?;
+    let now = deps.clock.now();
+    match registration_access::resolve(&headers, deps.registrations.as_ref(), now).await? {
+        Access::Found(credential, registration) => {
+            retry(&deps, credential, *registration, now).await
+        }
+        // A stale or foreign credential does not block a fresh start.
+        Access::Missing | Access::Unknown => start(&deps, input, now).await,
+    }
+}
+
+async fn start(deps: &Deps, input: Input, now: i64) -> Result<Response, ApiError> {
+    let keys = deps.keys.get().await?;
+    let name_index = keyed_hash(keys.pseudonym_key(), "username", input.username.as_str());
+    if deps.users.find_by_name(&name_index).await?.is_some() {
+        return Err(taken());
+    }
+    let user_id = uuid::Uuid::new_v4().simple().to_string();
+    let iproov_user_id = IProovUserId::derive(keys.pseudonym_key(), &user_id);
+    let claim = deps.iproov.enrol_token(&iproov_user_id).await?;
+    let registration_id = uuid::Uuid::new_v4().simple().to_string();
+    let credential =
+        Credential::issue(registration_id.clone()).map_err(|_| ApiError::internal())?;
+    let token_expires_at = now + deps.settings.token_ttl_seconds;
+    let registration = Registration {
+        id: registration_id,
+        secret_hash: credential.secret_hash(),
+        user_id,
+        iproov_user_id: iproov_user_id.as_str().to_owned(),
+        name_index,
+        username: input.username,
+        display_name: input.display_name,
+        status: RegistrationStatus::AwaitingScan,
+        attempt: 1,
+        iproov_token: claim.token.expose().to_owned(),
+        token_expires_at,
+        reason: None,
+        outcome: None,
+        image_key: None,
+        validating_since: None,
+        login_issued: false,
+        created_at: now,
+        expires_at: now + deps.settings.registration_ttl_seconds,
+    };
+    deps.registrations.create(&registration).await?;
+    tracing::info!(registration_id = %registration.id, attempt = 1, "registration started");
+    Ok(created(
+        deps,
+        &credential,
+        &registration,
+        claim.token.expose(),
+        now,
+    ))
+}
+
+async fn retry(
+    deps: &Deps,
+    credential: Credential,
+    mut registration: Registration,
+    now: i64,
+) -> Result<Response, ApiError> {
+    match registration.status_at(now) {
+        RegistrationStatus::AwaitingScan => {
+            // A repeated request (double click, lost answer): the current attempt stands.
+            let token = registration.iproov_token.clone();
+            return Ok(created(deps, &credential, &registration, &token, now));
+        }
+        RegistrationStatus::Failed | RegistrationStatus::Expired => {}
+        other => {
+            return Err(ApiError::conflict(
+                "registration_in_progress",
+                format!(
+                    "This registration is {}; it cannot be restarted now.",
+                    other.as_str()
+                ),
+            ));
+        }
+    }
+    if !registration.can_retry(now, deps.settings.registration_max_attempts) {
+        return Err(ApiError::conflict(
+            "attempts_exhausted",
+            "This registration has used all its attempts.",
+        )
+        .with_hint("Start a new registration."));
+    }
+    let user_id = IProovUserId::from_stored(registration.iproov_user_id.clone())
+        .map_err(|_| ApiError::internal())?;
+    let claim = deps.iproov.enrol_token(&user_id).await?;
+    let token_expires_at = now + deps.settings.token_ttl_seconds;
+    match deps
+        .registrations
+        .restart(
+            &registration.id,
+            registration.attempt,
+            claim.token.expose(),
+            token_expires_at,
+            now,
+        )
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::conflict(
+                "registration_in_progress",
+                "This registration changed meanwhile; check its status.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    registration.attempt += 1;
+    registration.status = RegistrationStatus::AwaitingScan;
+    registration.token_expires_at = token_expires_at;
+    tracing::info!(registration_id = %registration.id, attempt = registration.attempt, "registration retried");
+    Ok(created(
+        deps,
+        &credential,
+        &registration,
+        claim.token.expose(),
+        now,
+    ))
+}
+
+fn taken() -> ApiError {
+    ApiError::conflict("username_taken", "This username is already registered.")
+        .with_hint("Choose another username, or log in if this is you.")
+}
+
+fn created(
+    deps: &Deps,
+    credential: &Credential,
+    registration: &Registration,
+    token: &str,
+    now: i64,
+) -> Response {
+    let exposed = credential.expose();
+    let body = json!({
+        "registration_id": registration.id,
+        "status": RegistrationStatus::AwaitingScan.as_str(),
+        "attempt": registration.attempt,
+        "session_token": exposed,
+        "expires_at": rfc3339(registration.token_expires_at),
+        "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
+    });
+    let cookie = CookiePolicy {
+        secure: deps.settings.secure_cookies,
+    }
+    .set(
+        CredentialKind::Registration,
+        &exposed,
+        registration.expires_at - now,
+    );
+    (
+        StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie)],
+        Json(body),
+    )
+        .into_response()
+}

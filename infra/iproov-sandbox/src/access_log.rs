@@ -1,0 +1,58 @@
+//! One JSON line per request, with nothing in it that must stay secret.
+//!
+//! The line carries the method, the path with every segment that is not a known route word
+//! replaced by a fingerprint (tokens, api keys and user ids appear in paths), the status, the
+//! error code and the duration. Never the query string (`?api_key=`), headers or bodies, which
+//! hold secrets, tokens and frames.
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing_subscriber::EnvFilter;
+
+use crate::errors::ErrorCode;
+use crate::paths::redact_path;
+
+/// The `tracing` target of access-log events.
+pub const TARGET: &str = "iproov_sandbox::access";
+
+/// Middleware: logs the request once its response is ready.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = redact_path(request.uri().path());
+    let response = next.run(request).await;
+    let error = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map(|code| code.0.as_str())
+        .unwrap_or_default();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: TARGET,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        error,
+        duration_ms,
+        "request"
+    );
+    response
+}
+
+/// Installs a subscriber printing events as flat JSON lines on stdout. `RUST_LOG` filters
+/// (default `info`). Fails if a subscriber is already installed.
+pub fn init_json_stdout() -> Result<(), String> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init()
+        .map_err(|error| error.to_string())
+}

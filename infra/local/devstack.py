@@ -1,0 +1,429 @@
+"""Bring the whole local stack up (or down): moto, resources, iProov sandbox, functions, gateway.
+
+``up`` installs nothing (Make does that, and builds the workspace first so that cargo-lambda
+finds fresh binaries); it starts, in order, each part on the ports of the architecture page,
+waits for each to answer, and is ready when ``GET /v1/health`` through the gateway answers 200.
+In the foreground it then stays until Ctrl-C/SIGTERM and stops everything it started; with
+``--detach`` it returns once ready (for tests) and ``down`` stops it later.
+
+Every process runs in its own session with its output in .local/logs/<name>.log, and carries
+the ``ONBOARDING_DEVSTACK=<repo>`` marker (see processes.py), so a later ``up`` or ``down`` finds
+leftovers from a crash - including function processes cargo-lambda spawned - without touching
+anybody else's processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import processes
+from settings import (
+    AWS_ENV,
+    FUNCTIONS_ENV_FILE,
+    LOCAL_DIR,
+    LOGS_DIR,
+    PIDS_DIR,
+    REPO_ROOT,
+    STACK_FILE,
+    TEMPLATE_FILE,
+    Ports,
+)
+
+MARKER = str(REPO_ROOT)
+SUPERVISOR_FILE = PIDS_DIR / "devstack.json"
+HERE = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+SANDBOX_BINARY = REPO_ROOT / "target" / "debug" / "iproov-sandbox"
+# Stop order: the front door first, the AWS emulator last.
+STOP_ORDER = ["gateway", "sqs", "functions", "sandbox", "moto"]
+
+
+class StackError(RuntimeError):
+    """Something did not start; the message says what and where its log is."""
+
+
+def say(message: str) -> None:
+    print(f"devstack: {message}", flush=True)
+
+
+# ----- children -----------------------------------------------------------------------------
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def record(self) -> None:
+        info = processes.proc_info(self.process.pid)
+        PIDS_DIR.mkdir(parents=True, exist_ok=True)
+        (PIDS_DIR / f"{self.name}.json").write_text(
+            json.dumps({"pid": self.process.pid, "sid": info.sid if info else self.process.pid,
+                        "start_ticks": info.start_ticks if info else None, "argv": self.process.args})
+        )
+
+
+def child_env(ports: Ports) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(AWS_ENV)
+    env.update(
+        {
+            processes.MARKER_VAR: MARKER,
+            "PYTHONUNBUFFERED": "1",
+            "API_PORT": str(ports.api),
+            "AWS_PORT": str(ports.aws),
+            "SANDBOX_PORT": str(ports.sandbox),
+            "LAMBDA_PORT": str(ports.lambda_),
+            "LOCAL_DIR": str(LOCAL_DIR),
+            "TEMPLATE_FILE": str(TEMPLATE_FILE),
+        }
+    )
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def rotate_log(path: Path) -> None:
+    if path.exists():
+        path.replace(path.with_suffix(".prev.log"))
+
+
+def start(name: str, argv: list[str], env: dict[str, str]) -> Child:
+    LOGS_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOGS_DIR / f"{name}.log"
+    rotate_log(log_path)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - argv built here, no shell
+            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    child = Child(name, process, log_path)
+    child.record()
+    return child
+
+
+def tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_until(what: str, probe: Callable[[], bool], timeout: float, children: list[Child],
+               progress: Callable[[float], None] | None = None) -> None:
+    """Poll ``probe`` until true; fail early when one of ``children`` has exited."""
+    started = time.monotonic()
+    next_progress = started + 15
+    while True:
+        if probe():
+            return
+        for child in children:
+            if child.process.poll() is not None:
+                raise StackError(
+                    f"{child.name} exited with status {child.process.returncode} while waiting for {what}; "
+                    f"last lines of {child.log_path.relative_to(REPO_ROOT)}:\n{tail(child.log_path)}"
+                )
+        now = time.monotonic()
+        if now - started > timeout:
+            raise StackError(f"timed out after {timeout:.0f}s waiting for {what}")
+        if progress and now >= next_progress:
+            progress(now - started)
+            next_progress = now + 15
+        time.sleep(0.2)
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+# ----- cleanup ----------------------------------------------------------------------------
+def supervisor_alive() -> int | None:
+    """Pid of a foreground ``up`` still running for this repository, if any."""
+    try:
+        data = json.loads(SUPERVISOR_FILE.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = int(data.get("pid", 0))
+    if data.get("mode") == "foreground" and pid != os.getpid() and processes.alive(pid, data.get("start_ticks")):
+        return pid
+    return None
+
+
+def stop_everything(ports: Ports, quiet: bool = False) -> None:
+    """Stop every recorded process (by session), then anything else carrying our marker."""
+    stopped: list[int] = []
+    for name in STOP_ORDER + sorted(p.stem for p in PIDS_DIR.glob("*.json") if p.stem not in STOP_ORDER):
+        path = PIDS_DIR / f"{name}.json"
+        if name == "devstack" or not path.exists():
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            data = {}
+        pid, sid = int(data.get("pid", 0)), int(data.get("sid", 0))
+        if pid and processes.alive(pid, data.get("start_ticks")):
+            members = processes.session_pids(sid) if sid else [pid]
+            stopped += processes.terminate(members or [pid])
+        path.unlink(missing_ok=True)
+    leftovers = processes.marked_pids(MARKER)
+    if leftovers:
+        stopped += processes.terminate(leftovers)
+    if stopped and not quiet:
+        say(f"stopped {len(stopped)} process(es)")
+    busy = wait_ports_free(ports, timeout=10)
+    for port in busy:
+        owners = processes.port_owners(port)
+        described = ", ".join(f"pid {p} ({processes.cmdline(p)[:80]})" for p in owners) or "unknown process"
+        say(f"warning: port {port} is still in use by {described}")
+
+
+def wait_ports_free(ports: Ports, timeout: float) -> list[int]:
+    wanted = [ports.api, ports.aws, ports.sandbox, ports.lambda_]
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = [p for p in wanted if processes.port_in_use(p)]
+        if not busy or time.monotonic() > deadline:
+            return busy
+        time.sleep(0.2)
+
+
+def check_ports_free(ports: Ports) -> None:
+    busy = wait_ports_free(ports, timeout=3)
+    if busy:
+        details = []
+        for port in busy:
+            owners = processes.port_owners(port)
+            details.append(f"port {port}: " + (", ".join(f"pid {p} ({processes.cmdline(p)[:80]})" for p in owners)
+                                               or "owner not visible"))
+        raise StackError(
+            "ports needed by the local stack are used by processes this stack did not start:\n  "
+            + "\n  ".join(details)
+            + "\nstop them, or move the stack with API_PORT/AWS_PORT/SANDBOX_PORT/LAMBDA_PORT"
+        )
+
+
+# ----- up ---------------------------------------------------------------------------------
+def find_tool(name: str) -> str:
+    for candidate in (VENV_BIN / name, REPO_ROOT / ".venv" / "bin" / name):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise StackError(f"{name} not found; run `make dev` (it creates .venv with the pinned tools)")
+    return found
+
+
+def configure_provision_logging() -> None:
+    LOGS_DIR.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(LOGS_DIR / "provision.log", mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("provision", "template"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
+def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
+    started_at = time.monotonic()
+    env = child_env(ports)
+    children: list[Child] = []
+    if not TEMPLATE_FILE.exists():
+        raise StackError(f"{TEMPLATE_FILE} does not exist")
+    if not SANDBOX_BINARY.exists():
+        raise StackError(f"{SANDBOX_BINARY.relative_to(REPO_ROOT)} is missing; build it with `cargo build --workspace`")
+
+    try:
+        say(f"starting moto on {ports.aws_endpoint}")
+        children.append(start("moto", [find_tool("moto_server"), "-H", "127.0.0.1", "-p", str(ports.aws)], env))
+        wait_until("moto", lambda: http_status(f"{ports.aws_endpoint}/moto-api/") is not None, 60, children)
+
+        say("creating resources from template.yaml")
+        configure_provision_logging()
+        import provision
+        import template as tpl
+
+        os.environ.update(AWS_ENV)
+        overrides = tpl.parse_overrides(os.environ.get("LOCAL_PARAMETER_OVERRIDES", ""))
+        model = provision.provision(TEMPLATE_FILE, ports, overrides)
+        provision.write_outputs(model, ports, TEMPLATE_FILE)
+        say(f"  {len(model.tables)} tables, {len(model.queues)} queues, {len(model.buckets)} buckets, "
+            f"{len(model.keys)} keys, {len(model.secrets)} secrets; {len(model.routes)} routes, "
+            f"{len(model.sqs_mappings)} SQS mappings")
+
+        say(f"starting the iProov sandbox on {ports.sandbox_url}")
+        children.append(start("sandbox", [str(SANDBOX_BINARY), "--port", str(ports.sandbox)], env))
+        wait_until("the iProov sandbox", lambda: http_status(f"{ports.sandbox_url}/health") == 200, 60, children)
+
+        say(f"starting cargo lambda watch on {ports.lambda_url}")
+        children.append(start("functions", [
+            find_tool("cargo-lambda"), "lambda", "watch", "--ignore-changes",
+            "--invoke-address", "127.0.0.1", "--invoke-port", str(ports.lambda_),
+            "--env-file", str(FUNCTIONS_ENV_FILE), "--concurrency", str(args.concurrency),
+        ], env))
+        wait_until("cargo lambda watch", lambda: processes.port_in_use(ports.lambda_), 120, children)
+
+        say(f"starting the gateway on {ports.api_url} and the SQS event-source emulator")
+        python = sys.executable
+        children.append(start("gateway", [python, str(HERE / "gateway.py")], env))
+        children.append(start("sqs", [python, str(HERE / "sqs_events.py")], env))
+        wait_until("the gateway", lambda: processes.port_in_use(ports.api), 30, children)
+
+        health = f"{ports.api_url}/v1/health"
+        say(f"waiting for GET {health} (the first call starts the health function)")
+        wait_until(
+            "GET /v1/health to answer 200",
+            lambda: http_status(health, timeout=30) == 200,
+            args.ready_timeout,
+            children,
+            progress=lambda s: say(f"  still waiting ({s:.0f}s); cargo output in .local/logs/functions.log"),
+        )
+    except BaseException:
+        for child in reversed(children):
+            processes.terminate(processes.session_pids(child.process.pid) or [child.process.pid])
+        for left in processes.marked_pids(MARKER):
+            processes.terminate([left])
+        for path in PIDS_DIR.glob("*.json"):
+            path.unlink(missing_ok=True)
+        raise
+
+    say(f"ready in {time.monotonic() - started_at:.1f}s")
+    print(
+        f"""
+  API (gateway emulator)   {ports.api_url}          try: curl {health}
+  AWS (moto)               {ports.aws_endpoint}
+  iProov sandbox           {ports.iproov_base_url}
+  functions (cargo-lambda) {ports.lambda_url}
+  logs                     .local/logs/{{moto,sandbox,functions,gateway,sqs,provision}}.log
+  function environment     .local/functions.env     stack summary: .local/stack.json
+""",
+        flush=True,
+    )
+    return children
+
+
+def write_supervisor(mode: str) -> None:
+    info = processes.proc_info(os.getpid())
+    PIDS_DIR.mkdir(parents=True, exist_ok=True)
+    SUPERVISOR_FILE.write_text(json.dumps({"pid": os.getpid(), "mode": mode,
+                                           "start_ticks": info.start_ticks if info else None}))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    ports = Ports.from_env()
+    other = supervisor_alive()
+    if other:
+        say(f"a local stack is already running in the foreground (pid {other}); stop it first (Ctrl-C there)")
+        return 1
+    stop_everything(ports, quiet=False)
+    check_ports_free(ports)
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+
+    stopping = {"signal": 0}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping["signal"] = signum
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    try:
+        write_supervisor("foreground" if not args.detach else "starting")
+        children = bring_up(ports, args)
+    except StackError as exc:
+        say(f"error: {exc}")
+        SUPERVISOR_FILE.unlink(missing_ok=True)
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted; stopped what had started")
+        SUPERVISOR_FILE.unlink(missing_ok=True)
+        return 130
+
+    if args.detach:
+        write_supervisor("detached")
+        say("running in the background; `make down` (or devstack.py down) stops it")
+        return 0
+
+    say("running; Ctrl-C stops everything")
+    status = 0
+    try:
+        while True:
+            for child in children:
+                if child.process.poll() is not None:
+                    say(f"{child.name} exited with status {child.process.returncode}; stopping the stack. "
+                        f"Last lines of {child.log_path.relative_to(REPO_ROOT)}:\n{tail(child.log_path)}")
+                    raise StackError(child.name)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("stopping")
+    except StackError:
+        status = 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not leave half the stack
+        stop_everything(ports)
+        for child in children:
+            child.process.poll()
+        SUPERVISOR_FILE.unlink(missing_ok=True)
+        say("stopped")
+    return status
+
+
+def cmd_down(_args: argparse.Namespace) -> int:
+    ports = Ports.from_env()
+    other = supervisor_alive()
+    if other:
+        processes.terminate([other], grace=30)
+    stop_everything(ports)
+    SUPERVISOR_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    ports = Ports.from_env()
+    running = 0
+    for path in sorted(PIDS_DIR.glob("*.json")):
+        data = json.loads(path.read_text())
+        up = processes.alive(int(data["pid"]), data.get("start_ticks"))
+        running += up
+        print(f"{path.stem:10} pid {data['pid']:>7}  {'running' if up else 'gone'}")
+    health = http_status(f"{ports.api_url}/v1/health")
+    print(f"GET /v1/health -> {health}")
+    return 0 if running and health == 200 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="the local stack (moto, sandbox, functions, gateway)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start everything; foreground unless --detach")
+    up.add_argument("--detach", action="store_true", help="return once ready; stop later with `down`")
+    up.add_argument("--ready-timeout", type=float, default=float(os.environ.get("DEVSTACK_READY_TIMEOUT", "900")),
+                    help="seconds to wait for GET /v1/health (first compiles can be slow)")
+    up.add_argument("--concurrency", type=int, default=4, help="cargo-lambda instances per function")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop a detached stack (and any leftovers)").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="what is running").set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

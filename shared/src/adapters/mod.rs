@@ -1,0 +1,9 @@
+//! AWS implementations of the ports.
+
+pub mod dynamo;
+pub mod images;
+pub mod queue;
+pub mod registrations;
+pub mod secrets;
+pub mod sessions;
+pub mod users;

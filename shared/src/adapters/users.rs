@@ -1,0 +1,125 @@
+//! Users in DynamoDB. Two items per user, written in one transaction: `user#<id>` (the account)
+//! and `name#<blind index>` (the username claim). The claim's `attribute_not_exists` condition is
+//! what makes usernames unique even when two registrations race.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
+use crate::domain::{DisplayName, Username};
+use crate::ports::{NameClaim, StoreError, User, UserCreated, UserStore};
+
+pub struct DynamoUsers {
+    client: Client,
+    table: String,
+}
+
+impl DynamoUsers {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map_err(e, |_| false))?;
+        Ok(out.item)
+    }
+}
+
+fn user_key(user_id: &str) -> String {
+    format!("user#{user_id}")
+}
+
+fn name_key(name_index: &str) -> String {
+    format!("name#{name_index}")
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|_| StoreError::Corrupt("put"))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+#[async_trait]
+impl UserStore for DynamoUsers {
+    async fn find_by_name(&self, name_index: &str) -> Result<Option<NameClaim>, StoreError> {
+        let Some(item) = self.get_item(name_key(name_index)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(NameClaim {
+            user_id: get_s(&item, "user_id")?,
+            iproov_user_id: get_s(&item, "iproov_user_id")?,
+        }))
+    }
+
+    async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let Some(item) = self.get_item(user_key(user_id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(User {
+            user_id: get_s(&item, "user_id")?,
+            username: Username::from_stored(get_s(&item, "username")?),
+            display_name: DisplayName::from_stored(get_s(&item, "display_name")?),
+            iproov_user_id: get_s(&item, "iproov_user_id")?,
+            name_index: get_s(&item, "name_index")?,
+            image_key: opt_s(&item, "image_key"),
+            created_at: get_n(&item, "created_at")?,
+        }))
+    }
+
+    async fn create(&self, user: &User) -> Result<UserCreated, StoreError> {
+        let mut account = Item::new();
+        account.insert("pk".into(), s(user_key(&user.user_id)));
+        account.insert("user_id".into(), s(&user.user_id));
+        account.insert("username".into(), s(user.username.as_str()));
+        account.insert("display_name".into(), s(user.display_name.as_str()));
+        account.insert("iproov_user_id".into(), s(&user.iproov_user_id));
+        account.insert("name_index".into(), s(&user.name_index));
+        account.insert("created_at".into(), super::dynamo::n(user.created_at));
+        if let Some(key) = &user.image_key {
+            account.insert("image_key".into(), s(key));
+        }
+        let mut claim = Item::new();
+        claim.insert("pk".into(), s(name_key(&user.name_index)));
+        claim.insert("user_id".into(), s(&user.user_id));
+        claim.insert("iproov_user_id".into(), s(&user.iproov_user_id));
+
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(&self.table, account)?)
+            .transact_items(put(&self.table, claim)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(UserCreated::Created),
+            Err(err) => {
+                let cancelled = err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception());
+                if !cancelled {
+                    return Err(map_err(err, |_| false));
+                }
+                // A cancelled transaction: find out whether it was us before (a repeat) or
+                // someone else holding the name.
+                match self.find_by_name(&user.name_index).await? {
+                    Some(claim) if claim.user_id == user.user_id => Ok(UserCreated::AlreadyExisted),
+                    Some(_) => Ok(UserCreated::NameTaken),
+                    None => Err(StoreError::Conflict),
+                }
+            }
+        }
+    }
+}

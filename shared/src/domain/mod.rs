@@ -1,0 +1,11 @@
+//! Domain rules that do not depend on any backend: input normalisation, registration states,
+//! failure hints.
+
+pub mod display_name;
+pub mod hints;
+pub mod registration;
+pub mod username;
+
+pub use display_name::DisplayName;
+pub use registration::{Registration, RegistrationStatus};
+pub use username::Username;

@@ -1,0 +1,163 @@
+//! The capabilities handlers depend on, as small traits. AWS adapters implement them for real;
+//! tests may substitute their own. Each handler asks only for what it uses.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::registration::Outcome;
+use crate::domain::{DisplayName, Registration, Username};
+
+/// Why a store call failed. `Conflict` is an expected race (a condition did not hold);
+/// `Unavailable` means the backend could not be reached or refused; `Corrupt` means an item did
+/// not have the shape we write.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("condition not met")]
+    Conflict,
+    #[error("backend unavailable ({0})")]
+    Unavailable(String),
+    #[error("stored item is missing attribute {0}")]
+    Corrupt(&'static str),
+}
+
+/// Time, injectable so expiry logic can be tested.
+pub trait Clock: Send + Sync {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> i64;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+}
+
+/// Registration records and their guarded state changes. Every change is conditional on the
+/// state it starts from, so concurrent or repeated callers cannot both win.
+#[async_trait]
+pub trait RegistrationStore: Send + Sync {
+    async fn get(&self, id: &str) -> Result<Option<Registration>, StoreError>;
+    /// Inserts a new registration; `Conflict` if the id exists.
+    async fn create(&self, registration: &Registration) -> Result<(), StoreError>;
+    /// Starts attempt `attempt + 1` with a fresh token, if attempt `attempt` failed or expired.
+    async fn restart(
+        &self,
+        id: &str,
+        attempt: u32,
+        token: &str,
+        token_expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// `awaiting_scan → submitted` for this attempt, if its token has not expired.
+    async fn submit(&self, id: &str, attempt: u32, now: i64) -> Result<(), StoreError>;
+    /// Undoes `submit` when the queue could not take the message.
+    async fn unsubmit(&self, id: &str, attempt: u32) -> Result<(), StoreError>;
+    /// `submitted → validating`, or takes over a `validating` whose holder vanished (lease
+    /// older than `lease_seconds` and no outcome recorded).
+    async fn begin_validation(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<(), StoreError>;
+    /// Records iProov's answer; the first thing done with it. A failure ends the attempt.
+    async fn record_outcome(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: Outcome,
+        reason: Option<&str>,
+        image_key: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Gives a `validating` attempt with no recorded outcome back to `submitted`, when iProov
+    /// provably did not process it (or the outcome is unknown and a retry must ask again).
+    async fn release(&self, id: &str, attempt: u32, now: i64) -> Result<(), StoreError>;
+    /// Ends a `validating` attempt as failed for a reason found after the outcome.
+    async fn fail(&self, id: &str, attempt: u32, reason: &str, now: i64) -> Result<(), StoreError>;
+    /// Passed attempt fully stored: `completed`.
+    async fn complete(&self, id: &str, attempt: u32, now: i64) -> Result<(), StoreError>;
+    /// Notes that the login session derived from this registration has been opened once.
+    async fn mark_login_issued(&self, id: &str) -> Result<(), StoreError>;
+}
+
+/// A registered user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user_id: String,
+    pub username: Username,
+    pub display_name: DisplayName,
+    pub iproov_user_id: String,
+    pub name_index: String,
+    pub image_key: Option<String>,
+    pub created_at: i64,
+}
+
+/// The username claim: enough to start a login with one read.
+#[derive(Debug, Clone)]
+pub struct NameClaim {
+    pub user_id: String,
+    pub iproov_user_id: String,
+}
+
+/// How a user insert ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserCreated {
+    Created,
+    /// This very user already exists (a repeated step): nothing changed.
+    AlreadyExisted,
+    /// Another user holds the username.
+    NameTaken,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn find_by_name(&self, name_index: &str) -> Result<Option<NameClaim>, StoreError>;
+    async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError>;
+    /// Inserts the user and claims the username in one transaction.
+    async fn create(&self, user: &User) -> Result<UserCreated, StoreError>;
+}
+
+/// An open login session (only the hash of its secret is stored).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub secret_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub absolute_expires_at: i64,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Inserts a session; `Conflict` if one with this id exists.
+    async fn create(&self, session: &Session, idle_seconds: i64) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+}
+
+/// Face images, encrypted at rest, never served back.
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+}
+
+/// The message that asks the validator to check a submitted scan: ids only, never PII.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSubmitted {
+    pub registration_id: String,
+    pub attempt: u32,
+    /// Correlates the validator's logs with the API request that submitted the scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[async_trait]
+pub trait ScanQueue: Send + Sync {
+    async fn publish(&self, message: &ScanSubmitted) -> Result<(), StoreError>;
+}

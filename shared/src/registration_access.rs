@@ -1,0 +1,66 @@
+//! Finding the registration a request's credential belongs to, shared by the routes that take a
+//! registration credential.
+
+use axum::http::HeaderMap;
+
+use crate::api::{ApiError, CredentialKind, credential};
+use crate::crypto::Credential;
+use crate::domain::Registration;
+use crate::ports::RegistrationStore;
+
+/// How a presented registration credential resolved.
+pub enum Access {
+    /// No credential, or one that cannot be ours.
+    Missing,
+    /// Well-formed, but no live registration has this id and secret.
+    Unknown,
+    Found(Credential, Box<Registration>),
+}
+
+/// Resolves the registration credential in `headers`.
+pub async fn resolve(
+    headers: &HeaderMap,
+    store: &dyn RegistrationStore,
+    now: i64,
+) -> Result<Access, ApiError> {
+    let Some(credential) = credential::presented(headers, CredentialKind::Registration)
+        .and_then(|c| Credential::parse(&c))
+    else {
+        return Ok(Access::Missing);
+    };
+    match store.get(&credential.id).await? {
+        Some(reg) if credential.matches(&reg.secret_hash) && reg.expires_at > now => {
+            Ok(Access::Found(credential, Box::new(reg)))
+        }
+        _ => Ok(Access::Unknown),
+    }
+}
+
+/// Like [`resolve`], for routes where a registration is required: 401 without a usable
+/// credential, 404 when it names no live registration.
+pub async fn require(
+    headers: &HeaderMap,
+    store: &dyn RegistrationStore,
+    now: i64,
+) -> Result<(Credential, Registration), ApiError> {
+    match resolve(headers, store, now).await? {
+        Access::Found(c, r) => Ok((c, *r)),
+        Access::Missing => Err(ApiError::unauthorized()),
+        Access::Unknown => Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "registration_not_found",
+            "No registration matches this credential. Start a new registration.",
+        )),
+    }
+}
+
+/// RFC 3339 form of a Unix time, for JSON answers.
+pub fn rfc3339(epoch: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,95 @@
+//! Builds the adapters a function needs, once, in `main`. Each constructor reads only the
+//! variables it uses, so a function fails at start if and only if its own configuration is wrong.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use crate::adapters::images::S3Images;
+use crate::adapters::queue::SqsScanQueue;
+use crate::adapters::registrations::DynamoRegistrations;
+use crate::adapters::secrets::{AppKeys, CachedSecret, SecretsManagerCredentials};
+use crate::adapters::sessions::DynamoSessions;
+use crate::adapters::users::DynamoUsers;
+use crate::config::{ConfigError, JourneySettings, optional, required};
+use crate::iproov::{AssuranceType, IProovClient, IProovConfig};
+
+pub fn registrations(sdk: &SdkConfig) -> Result<Arc<DynamoRegistrations>, ConfigError> {
+    Ok(Arc::new(DynamoRegistrations::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        required("REGISTRATIONS_TABLE")?,
+    )))
+}
+
+pub fn users(sdk: &SdkConfig) -> Result<Arc<DynamoUsers>, ConfigError> {
+    Ok(Arc::new(DynamoUsers::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        required("USERS_TABLE")?,
+    )))
+}
+
+pub fn sessions(sdk: &SdkConfig) -> Result<Arc<DynamoSessions>, ConfigError> {
+    Ok(Arc::new(DynamoSessions::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        required("SESSIONS_TABLE")?,
+    )))
+}
+
+pub fn images(sdk: &SdkConfig) -> Result<Arc<S3Images>, ConfigError> {
+    Ok(Arc::new(S3Images::new(
+        crate::config::s3_client(sdk),
+        required("IMAGES_BUCKET")?,
+        optional("DATA_KEY_ID"),
+    )))
+}
+
+pub fn scan_queue(sdk: &SdkConfig) -> Result<Arc<SqsScanQueue>, ConfigError> {
+    Ok(Arc::new(SqsScanQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        required("REGISTRATION_QUEUE_URL")?,
+    )))
+}
+
+pub fn app_keys(
+    sdk: &SdkConfig,
+    settings: &JourneySettings,
+) -> Result<Arc<CachedSecret<AppKeys>>, ConfigError> {
+    Ok(Arc::new(CachedSecret::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        required("APP_KEYS_SECRET_ID")?,
+        settings.secrets_ttl,
+    )))
+}
+
+/// The iProov client, with credentials from Secrets Manager (fetched on first use).
+pub fn iproov(
+    sdk: &SdkConfig,
+    settings: &JourneySettings,
+) -> Result<Arc<IProovClient>, ConfigError> {
+    let mut config = IProovConfig::new(
+        required("IPROOV_BASE_URL")?,
+        optional("IPROOV_RESOURCE").unwrap_or_else(|| "iproov-onboarding".to_owned()),
+    );
+    config.sdk_base_url = optional("IPROOV_SDK_BASE_URL");
+    config.risk_profile = optional("IPROOV_RISK_PROFILE");
+    config.assurance_type = match optional("IPROOV_ASSURANCE_TYPE").as_deref() {
+        None | Some("genuine_presence") => AssuranceType::GenuinePresence,
+        Some("liveness") => AssuranceType::Liveness,
+        Some(_) => {
+            return Err(ConfigError::Invalid(
+                "IPROOV_ASSURANCE_TYPE",
+                "must be genuine_presence or liveness",
+            ));
+        }
+    };
+    let credentials = SecretsManagerCredentials::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        required("IPROOV_SECRET_ID")?,
+        settings.secrets_ttl,
+    );
+    IProovClient::new(config, Arc::new(credentials))
+        .map(Arc::new)
+        .map_err(|_| {
+            ConfigError::Invalid("IPROOV_BASE_URL", "the iProov client could not be built")
+        })
+}
