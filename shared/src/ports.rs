@@ -120,6 +120,8 @@ pub trait UserStore: Send + Sync {
     async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError>;
     /// Inserts the user and claims the username in one transaction.
     async fn create(&self, user: &User) -> Result<UserCreated, StoreError>;
+    /// Deletes the user and releases the username, in one transaction; idempotent.
+    async fn delete(&self, user: &User) -> Result<(), StoreError>;
 }
 
 /// An open login session (only the hash of its secret is stored).
@@ -160,4 +162,72 @@ pub struct ScanSubmitted {
 #[async_trait]
 pub trait ScanQueue: Send + Sync {
     async fn publish(&self, message: &ScanSubmitted) -> Result<(), StoreError>;
+}
+
+/// Where a login attempt stands. Validate is called only from `Pending`, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptStatus {
+    Pending,
+    Validating,
+    Passed,
+    Failed,
+}
+
+impl AttemptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Validating => "validating",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "validating" => Self::Validating,
+            "passed" => Self::Passed,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A login attempt: a verify token issued for one user, to be validated once.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    pub id: String,
+    pub secret_hash: String,
+    pub user_id: String,
+    pub iproov_user_id: String,
+    pub iproov_token: String,
+    pub status: AttemptStatus,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+#[async_trait]
+pub trait LoginAttemptStore: Send + Sync {
+    async fn create(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<LoginAttempt>, StoreError>;
+    /// Conditional move `from → to`; `Conflict` when the attempt is not in `from`.
+    async fn transition(
+        &self,
+        id: &str,
+        from: AttemptStatus,
+        to: AttemptStatus,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Session operations beyond create/get, used by the account routes.
+#[async_trait]
+pub trait SessionControl: Send + Sync {
+    /// Records activity, for the idle timeout; called at most once a minute per session.
+    async fn touch(&self, id: &str, now: i64) -> Result<(), StoreError>;
+    /// Ends one session.
+    async fn revoke(&self, id: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user; returns how many.
+    async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError>;
 }

@@ -39,8 +39,16 @@ async fn token_calls_carry_credentials_and_configuration_in_the_json_body_never_
     // GIVEN a mock that issues enrol and verify tokens
     let mock = Mock::start().await;
     let user = user();
-    mock.enqueue("POST", "/claim/enrol/token", token_answer("tok-enrol", user.as_str()));
-    mock.enqueue("POST", "/claim/verify/token", token_answer("tok-verify", user.as_str()));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        token_answer("tok-enrol", user.as_str()),
+    );
+    mock.enqueue(
+        "POST",
+        "/claim/verify/token",
+        token_answer("tok-verify", user.as_str()),
+    );
     let client = client_with(IProovConfig {
         assurance_type: AssuranceType::Liveness,
         ..config(&mock.base_url())
@@ -62,10 +70,16 @@ async fn token_calls_carry_credentials_and_configuration_in_the_json_body_never_
                 "user_id": user.as_str(), "assurance_type": "liveness", "risk_profile": RISK_PROFILE
             })
         );
-        assert_eq!(sent.header("content-type").as_deref(), Some("application/json"));
+        assert_eq!(
+            sent.header("content-type").as_deref(),
+            Some("application/json")
+        );
         // AND nothing secret travels in the path, query or headers
         let outside = sent.outside_body();
-        assert!(!outside.contains(API_KEY) && !outside.contains(SECRET), "{outside}");
+        assert!(
+            !outside.contains(API_KEY) && !outside.contains(SECRET),
+            "{outside}"
+        );
     }
 }
 
@@ -73,8 +87,15 @@ async fn token_calls_carry_credentials_and_configuration_in_the_json_body_never_
 async fn risk_profile_is_omitted_when_not_configured() {
     // GIVEN a client without a risk profile
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/enrol/token", token_answer("t", user().as_str()));
-    let client = client_with(IProovConfig { risk_profile: None, ..config(&mock.base_url()) });
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        token_answer("t", user().as_str()),
+    );
+    let client = client_with(IProovConfig {
+        risk_profile: None,
+        ..config(&mock.base_url())
+    });
     // WHEN a token is requested
     client.enrol_token(&user()).await.unwrap();
     // THEN the body has no risk_profile and the default assurance type
@@ -88,8 +109,16 @@ async fn enrol_validate_activates_the_user_and_verify_validate_does_not_send_act
     // GIVEN a mock that passes both validations
     let mock = Mock::start().await;
     let (user, token) = (user(), Token::new("tok-1"));
-    mock.enqueue("POST", "/claim/enrol/validate", validate_answer(true, "tok-1"));
-    mock.enqueue("POST", "/claim/verify/validate", validate_answer(true, "tok-1"));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/validate",
+        validate_answer(true, "tok-1"),
+    );
+    mock.enqueue(
+        "POST",
+        "/claim/verify/validate",
+        validate_answer(true, "tok-1"),
+    );
     let client = client(&mock);
 
     // WHEN both are validated from an IPv4 client
@@ -116,14 +145,27 @@ async fn enrol_validate_activates_the_user_and_verify_validate_does_not_send_act
 async fn an_ipv6_client_address_is_never_sent_and_an_ipv4_mapped_one_is_sent_as_ipv4() {
     // GIVEN a mock that answers every verify validate
     let mock = Mock::start().await;
-    mock.always("POST", "/claim/verify/validate", validate_answer(false, "tok-6"));
+    mock.always(
+        "POST",
+        "/claim/verify/validate",
+        validate_answer(false, "tok-6"),
+    );
     let client = client(&mock);
     let (user, token) = (user(), Token::new("tok-6"));
 
     // WHEN validating from a native IPv6, an IPv4-mapped IPv6, and an unknown address
-    client.verify_validate(validate_request(&user, &token, "2001:db8::7")).await.unwrap();
-    client.verify_validate(validate_request(&user, &token, "::ffff:198.51.100.4")).await.unwrap();
-    let no_ip = ValidateRequest { client_ip: None, ..validate_request(&user, &token, "10.0.0.1") };
+    client
+        .verify_validate(validate_request(&user, &token, "2001:db8::7"))
+        .await
+        .unwrap();
+    client
+        .verify_validate(validate_request(&user, &token, "::ffff:198.51.100.4"))
+        .await
+        .unwrap();
+    let no_ip = ValidateRequest {
+        client_ip: None,
+        ..validate_request(&user, &token, "10.0.0.1")
+    };
     client.verify_validate(no_ip).await.unwrap();
 
     // THEN the IPv6 address is omitted, the mapped one becomes IPv4, and none is invented
@@ -140,27 +182,50 @@ async fn a_long_client_identifier_is_truncated_to_256_characters() {
     mock.enqueue("POST", "/claim/verify/validate", validate_answer(true, "t"));
     let (user, token) = (user(), Token::new("t"));
     let ua = "x".repeat(1000);
-    let req = ValidateRequest { client: &ua, ..validate_request(&user, &token, "10.0.0.1") };
+    let req = ValidateRequest {
+        client: &ua,
+        ..validate_request(&user, &token, "10.0.0.1")
+    };
     client(&mock).verify_validate(req).await.unwrap();
-    assert_eq!(mock.requests()[0].json()["client"].as_str().unwrap().len(), 256);
+    assert_eq!(
+        mock.requests()[0].json()["client"].as_str().unwrap().len(),
+        256
+    );
 }
 
 #[tokio::test]
 async fn invalidate_posts_the_reason_to_the_token_path() {
     // GIVEN a token to cancel
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/tok-9/invalidate", Reply::json(200, json!({"claim_aborted": true, "user_informed": false})));
+    mock.enqueue(
+        "POST",
+        "/claim/tok-9/invalidate",
+        Reply::json(200, json!({"claim_aborted": true, "user_informed": false})),
+    );
     // WHEN it is invalidated
-    client(&mock).invalidate(&Token::new("tok-9"), "session_replaced").await.unwrap();
+    client(&mock)
+        .invalidate(&Token::new("tok-9"), "session_replaced")
+        .await
+        .unwrap();
     // THEN the body carries only the reason
-    assert_eq!(mock.requests()[0].json(), json!({"reason": "session_replaced"}));
+    assert_eq!(
+        mock.requests()[0].json(),
+        json!({"reason": "session_replaced"})
+    );
 }
 
 #[tokio::test]
 async fn path_segments_are_percent_encoded_so_a_token_cannot_change_the_endpoint() {
     let mock = Mock::start().await;
-    mock.always("POST", "/claim/a%2F..%2Fb/invalidate", Reply::json(200, json!({})));
-    client(&mock).invalidate(&Token::new("a/../b"), "x").await.unwrap();
+    mock.always(
+        "POST",
+        "/claim/a%2F..%2Fb/invalidate",
+        Reply::json(200, json!({})),
+    );
+    client(&mock)
+        .invalidate(&Token::new("a/../b"), "x")
+        .await
+        .unwrap();
     assert_eq!(mock.requests()[0].path, "/claim/a%2F..%2Fb/invalidate");
 }
 
@@ -168,20 +233,31 @@ async fn path_segments_are_percent_encoded_so_a_token_cannot_change_the_endpoint
 async fn availability_sends_the_api_key_in_the_query_as_the_contract_requires() {
     // GIVEN a platform that is up
     let mock = Mock::start().await;
-    mock.enqueue("GET", "/availability", Reply::json(200, json!({"up": true, "version": "2.13"})));
+    mock.enqueue(
+        "GET",
+        "/availability",
+        Reply::json(200, json!({"up": true, "version": "2.13"})),
+    );
     // WHEN availability is asked
     let up = client(&mock).availability().await.unwrap();
     // THEN it is up, and the key was in the query (only there)
     assert!(up);
     let sent = &mock.requests()[0];
-    assert_eq!(sent.query.as_deref(), Some(format!("api_key={API_KEY}").as_str()));
+    assert_eq!(
+        sent.query.as_deref(),
+        Some(format!("api_key={API_KEY}").as_str())
+    );
     assert!(sent.body.is_empty());
 }
 
 #[tokio::test]
 async fn availability_reports_down_when_the_platform_says_so() {
     let mock = Mock::start().await;
-    mock.enqueue("GET", "/availability", Reply::json(200, json!({"up": false})));
+    mock.enqueue(
+        "GET",
+        "/availability",
+        Reply::json(200, json!({"up": false})),
+    );
     assert!(!client(&mock).availability().await.unwrap());
 }
 
@@ -192,8 +268,16 @@ async fn token_answer_with_unknown_fields_is_read_and_missing_optionals_are_fine
     // GIVEN one answer with extra fields, and one with nothing but the token
     let mock = Mock::start().await;
     let user = user();
-    mock.enqueue("POST", "/claim/enrol/token", token_answer("tok-a", user.as_str()));
-    mock.enqueue("POST", "/claim/enrol/token", Reply::json(200, json!({"token": "tok-b"})));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        token_answer("tok-a", user.as_str()),
+    );
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        Reply::json(200, json!({"token": "tok-b"})),
+    );
     let client = client(&mock);
 
     // WHEN both are read
@@ -207,7 +291,10 @@ async fn token_answer_with_unknown_fields_is_read_and_missing_optionals_are_fine
             token: Token::new("tok-a"),
             user_id: user.clone(),
             primary: Some("genuine_presence".into()),
-            fallback: vec![Fallback { kind: "otp".into(), message: Some("Use a one-time code".into()) }],
+            fallback: vec![Fallback {
+                kind: "otp".into(),
+                message: Some("Use a one-time code".into())
+            }],
         }
     );
     assert_eq!(bare.token.expose(), "tok-b");
@@ -219,20 +306,52 @@ async fn token_answer_with_unknown_fields_is_read_and_missing_optionals_are_fine
 #[tokio::test]
 async fn token_answer_without_a_token_is_a_decode_error() {
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/enrol/token", Reply::json(200, json!({"primary": "x"})));
-    mock.enqueue("POST", "/claim/enrol/token", Reply::json(200, json!({"token": ""})));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        Reply::json(200, json!({"primary": "x"})),
+    );
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        Reply::json(200, json!({"token": ""})),
+    );
     let client = client(&mock);
-    assert_eq!(client.enrol_token(&user()).await.unwrap_err(), IProovError::Decode);
-    assert_eq!(client.enrol_token(&user()).await.unwrap_err(), IProovError::Decode);
+    assert_eq!(
+        client.enrol_token(&user()).await.unwrap_err(),
+        IProovError::Decode
+    );
+    assert_eq!(
+        client.enrol_token(&user()).await.unwrap_err(),
+        IProovError::Decode
+    );
 }
 
 #[tokio::test]
 async fn minimal_validate_answer_gives_an_outcome_with_no_reason_and_no_frame() {
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/verify/validate", Reply::json(200, json!({"passed": false, "token": "t", "type": "verify"})));
+    mock.enqueue(
+        "POST",
+        "/claim/verify/validate",
+        Reply::json(
+            200,
+            json!({"passed": false, "token": "t", "type": "verify"}),
+        ),
+    );
     let (user, token) = (user(), Token::new("t"));
-    let outcome = client(&mock).verify_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap();
-    assert_eq!(outcome, ValidateOutcome { passed: false, reason: None, frame: None, assurance_type: None });
+    let outcome = client(&mock)
+        .verify_validate(validate_request(&user, &token, "10.0.0.1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        ValidateOutcome {
+            passed: false,
+            reason: None,
+            frame: None,
+            assurance_type: None
+        }
+    );
 }
 
 #[tokio::test]
@@ -252,25 +371,47 @@ async fn rich_validate_answer_keeps_reason_frame_and_assurance_type_and_ignores_
     );
     let (user, token) = (user(), Token::new("t"));
     // WHEN it is read
-    let outcome = client(&mock).enrol_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap();
+    let outcome = client(&mock)
+        .enrol_validate(validate_request(&user, &token, "10.0.0.1"))
+        .await
+        .unwrap();
     // THEN only the public fields come out
     assert!(!outcome.passed);
     assert_eq!(outcome.reason.as_deref(), Some("sunglasses"));
     assert_eq!(outcome.assurance_type.as_deref(), Some("genuine_presence"));
-    assert_eq!(outcome.frame, Some(Frame { bytes: PNG.to_vec(), content_type: "image/png" }));
+    assert_eq!(
+        outcome.frame,
+        Some(Frame {
+            bytes: PNG.to_vec(),
+            content_type: "image/png"
+        })
+    );
 }
 
 #[tokio::test]
 async fn frame_content_type_is_sniffed_from_the_bytes_not_the_field_name() {
     // GIVEN a JPEG sent in `frame`, and a JPEG sent only in `frame_jpeg`
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/verify/validate", Reply::json(200, json!({"passed": true, "token": "t", "type": "verify", "frame": STANDARD.encode(JPEG)})));
+    mock.enqueue(
+        "POST",
+        "/claim/verify/validate",
+        Reply::json(
+            200,
+            json!({"passed": true, "token": "t", "type": "verify", "frame": STANDARD.encode(JPEG)}),
+        ),
+    );
     mock.enqueue("POST", "/claim/verify/validate", Reply::json(200, json!({"passed": true, "token": "t", "type": "verify", "frame_jpeg": STANDARD.encode(JPEG)})));
     let client = client(&mock);
     let (user, token) = (user(), Token::new("t"));
     // WHEN both are read
-    let first = client.verify_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap();
-    let second = client.verify_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap();
+    let first = client
+        .verify_validate(validate_request(&user, &token, "10.0.0.1"))
+        .await
+        .unwrap();
+    let second = client
+        .verify_validate(validate_request(&user, &token, "10.0.0.1"))
+        .await
+        .unwrap();
     // THEN both are JPEG images
     for outcome in [first, second] {
         let frame = outcome.frame.expect("frame");
@@ -296,7 +437,10 @@ async fn an_undecodable_frame_is_treated_as_absent_not_as_an_error() {
     // WHEN they are read
     let mut frames = Vec::new();
     for _ in 0..3 {
-        let outcome = client.enrol_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap();
+        let outcome = client
+            .enrol_validate(validate_request(&user, &token, "10.0.0.1"))
+            .await
+            .unwrap();
         // THEN the verdict survives
         assert!(outcome.passed);
         frames.push(outcome.frame);
@@ -304,15 +448,25 @@ async fn an_undecodable_frame_is_treated_as_absent_not_as_an_error() {
     // AND the frame is absent, unless a usable one was also sent
     assert_eq!(frames[0], None);
     assert_eq!(frames[1], None);
-    assert_eq!(frames[2].as_ref().map(|f| f.content_type), Some("image/jpeg"));
+    assert_eq!(
+        frames[2].as_ref().map(|f| f.content_type),
+        Some("image/jpeg")
+    );
 }
 
 #[tokio::test]
 async fn a_validate_answer_about_another_token_is_refused_as_unknown_outcome() {
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/enrol/validate", validate_answer(true, "someone-elses-token"));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/validate",
+        validate_answer(true, "someone-elses-token"),
+    );
     let (user, token) = (user(), Token::new("mine"));
-    let err = client(&mock).enrol_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap_err();
+    let err = client(&mock)
+        .enrol_validate(validate_request(&user, &token, "10.0.0.1"))
+        .await
+        .unwrap_err();
     assert_eq!(err, IProovError::Decode);
     assert!(err.outcome_unknown());
 }
@@ -321,13 +475,24 @@ async fn a_validate_answer_about_another_token_is_refused_as_unknown_outcome() {
 async fn an_unreadable_validate_success_is_an_unknown_outcome() {
     // GIVEN a 200 whose body is not the documented JSON
     let mock = Mock::start().await;
-    mock.enqueue("POST", "/claim/enrol/validate", Reply::text(200, "<html>ok</html>"));
-    mock.enqueue("POST", "/claim/enrol/validate", Reply::json(200, json!({"passed": "yes", "token": "t"})));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/validate",
+        Reply::text(200, "<html>ok</html>"),
+    );
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/validate",
+        Reply::json(200, json!({"passed": "yes", "token": "t"})),
+    );
     let client = client(&mock);
     let (user, token) = (user(), Token::new("t"));
     for _ in 0..2 {
         // WHEN validated
-        let err = client.enrol_validate(validate_request(&user, &token, "10.0.0.1")).await.unwrap_err();
+        let err = client
+            .enrol_validate(validate_request(&user, &token, "10.0.0.1"))
+            .await
+            .unwrap_err();
         // THEN the outcome is unknown (iProov did answer; we could not read it)
         assert_eq!(err, IProovError::Decode);
         assert!(err.outcome_unknown() && !err.is_retryable());
@@ -342,29 +507,95 @@ async fn error_answers_map_to_typed_errors() {
     // GIVEN a client that does not retry transient failures
     let mock = Mock::start().await;
     let client = client_with(IProovConfig {
-        retry: shared::iproov::RetryPolicy { max_attempts: 1, ..config(&mock.base_url()).retry },
+        retry: shared::iproov::RetryPolicy {
+            max_attempts: 1,
+            ..config(&mock.base_url()).retry
+        },
         ..config(&mock.base_url())
     });
     let user = user();
     let table: Vec<(Reply, IProovError)> = vec![
-        (Reply::error(400, "invalid_token"), IProovError::InvalidToken),
-        (Reply::error(400, "invalid_user_id"), IProovError::InvalidUserId),
-        (Reply::error(400, "already_enrolled"), IProovError::Rejected { status: 400, code: "already_enrolled".into() }),
-        (Reply::error(400, "no_user"), IProovError::Rejected { status: 400, code: "no_user".into() }),
+        (
+            Reply::error(400, "invalid_token"),
+            IProovError::InvalidToken,
+        ),
+        (
+            Reply::error(400, "invalid_user_id"),
+            IProovError::InvalidUserId,
+        ),
+        (
+            Reply::error(400, "already_enrolled"),
+            IProovError::Rejected {
+                status: 400,
+                code: "already_enrolled".into(),
+            },
+        ),
+        (
+            Reply::error(400, "no_user"),
+            IProovError::Rejected {
+                status: 400,
+                code: "no_user".into(),
+            },
+        ),
         (Reply::error(401, "invalid_key"), IProovError::InvalidKey),
-        (Reply::error(401, "invalid_oauth"), IProovError::InvalidOAuth),
-        (Reply::error(403, "invalid_assurance_type"), IProovError::Rejected { status: 403, code: "invalid_assurance_type".into() }),
-        (Reply::text(403, "Access denied"), IProovError::Rejected { status: 403, code: "unknown".into() }),
+        (
+            Reply::error(401, "invalid_oauth"),
+            IProovError::InvalidOAuth,
+        ),
+        (
+            Reply::error(403, "invalid_assurance_type"),
+            IProovError::Rejected {
+                status: 403,
+                code: "invalid_assurance_type".into(),
+            },
+        ),
+        (
+            Reply::text(403, "Access denied"),
+            IProovError::Rejected {
+                status: 403,
+                code: "unknown".into(),
+            },
+        ),
         (Reply::error(404, "not_found"), IProovError::NotFound),
         (Reply::text(404, "<html>nope</html>"), IProovError::NotFound),
-        (Reply::error(429, "too_many_requests"), IProovError::RateLimited),
+        (
+            Reply::error(429, "too_many_requests"),
+            IProovError::RateLimited,
+        ),
         (Reply::text(429, "slow down"), IProovError::RateLimited),
-        (Reply::error(500, "server_error"), IProovError::Unavailable { status: 500 }),
-        (Reply::text(502, "<html>Bad Gateway</html>"), IProovError::Unavailable { status: 502 }),
-        (Reply::text(503, ""), IProovError::Unavailable { status: 503 }),
-        (Reply::text(400, "not json"), IProovError::Rejected { status: 400, code: "unknown".into() }),
-        (Reply::json(400, json!({"error_description": "no code"})), IProovError::Rejected { status: 400, code: "unknown".into() }),
-        (Reply::text(302, ""), IProovError::Rejected { status: 302, code: "unknown".into() }),
+        (
+            Reply::error(500, "server_error"),
+            IProovError::Unavailable { status: 500 },
+        ),
+        (
+            Reply::text(502, "<html>Bad Gateway</html>"),
+            IProovError::Unavailable { status: 502 },
+        ),
+        (
+            Reply::text(503, ""),
+            IProovError::Unavailable { status: 503 },
+        ),
+        (
+            Reply::text(400, "not json"),
+            IProovError::Rejected {
+                status: 400,
+                code: "unknown".into(),
+            },
+        ),
+        (
+            Reply::json(400, json!({"error_description": "no code"})),
+            IProovError::Rejected {
+                status: 400,
+                code: "unknown".into(),
+            },
+        ),
+        (
+            Reply::text(302, ""),
+            IProovError::Rejected {
+                status: 302,
+                code: "unknown".into(),
+            },
+        ),
         (Reply::text(200, "not json"), IProovError::Decode),
     ];
     for (reply, expected) in table {
@@ -392,7 +623,15 @@ fn error_codes_and_classes_are_stable() {
         (InvalidUserId, "invalid_user_id", false, false),
         (RateLimited, "rate_limited", true, false),
         (Unavailable { status: 503 }, "unavailable", true, true),
-        (Rejected { status: 400, code: "x".into() }, "rejected", false, false),
+        (
+            Rejected {
+                status: 400,
+                code: "x".into(),
+            },
+            "rejected",
+            false,
+            false,
+        ),
         (NotFound, "not_found", false, false),
         (Timeout { maybe_sent: true }, "timeout", true, true),
         (Timeout { maybe_sent: false }, "timeout", true, false),
@@ -414,8 +653,16 @@ async fn delete_user_is_idempotent_a_missing_user_is_success() {
     let mock = Mock::start().await;
     let user = user();
     let path = format!("/users/{}", user.as_str());
-    mock.always("POST", &format!("/{API_KEY}/access_token"), access_token_answer("bearer-1", 3600));
-    mock.enqueue("DELETE", &path, Reply::json(200, json!({"user_id": user.as_str(), "status": "deleted"})));
+    mock.always(
+        "POST",
+        &format!("/{API_KEY}/access_token"),
+        access_token_answer("bearer-1", 3600),
+    );
+    mock.enqueue(
+        "DELETE",
+        &path,
+        Reply::json(200, json!({"user_id": user.as_str(), "status": "deleted"})),
+    );
     mock.enqueue("DELETE", &path, Reply::error(404, "not_found"));
     let client = client(&mock);
     client.delete_user(&user).await.unwrap();
@@ -439,7 +686,11 @@ fn sdk_base_url_is_the_platform_root_unless_overridden_for_a_proxy() {
 #[test]
 fn misconfiguration_fails_at_construction() {
     let creds = Arc::new(StaticCredentials::new(credentials()));
-    for bad in ["not a url", "http://iproov.example/api/v2", "https://k:s@iproov.example/api/v2"] {
+    for bad in [
+        "not a url",
+        "http://iproov.example/api/v2",
+        "https://k:s@iproov.example/api/v2",
+    ] {
         let err = IProovClient::new(config(bad), creds.clone()).unwrap_err();
         assert_eq!(err.code(), "config", "{bad}");
     }
@@ -468,9 +719,22 @@ fn debug_output_of_public_types_never_shows_secrets_tokens_addresses_or_images()
     let creds = credentials();
     let user = user();
     let token = Token::new("claim-token-value-123");
-    let frame = Frame { bytes: PNG.to_vec(), content_type: "image/png" };
-    let outcome = ValidateOutcome { passed: true, reason: None, frame: Some(frame.clone()), assurance_type: None };
-    let claim = ClaimToken { token: token.clone(), user_id: user.clone(), primary: None, fallback: vec![] };
+    let frame = Frame {
+        bytes: PNG.to_vec(),
+        content_type: "image/png",
+    };
+    let outcome = ValidateOutcome {
+        passed: true,
+        reason: None,
+        frame: Some(frame.clone()),
+        assurance_type: None,
+    };
+    let claim = ClaimToken {
+        token: token.clone(),
+        user_id: user.clone(),
+        primary: None,
+        fallback: vec![],
+    };
     let req = validate_request(&user, &token, "203.0.113.77");
     let client = client_with(config("http://127.0.0.1:9/api/v2"));
     let shown = [
@@ -489,12 +753,26 @@ fn debug_output_of_public_types_never_shows_secrets_tokens_addresses_or_images()
     // THEN none shows a secret, the token, the full user id, the address or image bytes
     let png_text = String::from_utf8_lossy(PNG).to_string();
     for text in &shown {
-        for secret in [SECRET, OAUTH_ID, OAUTH_SECRET, API_KEY, "claim-token-value-123", user.as_str(), "203.0.113.77", &png_text, "IHDR"] {
+        for secret in [
+            SECRET,
+            OAUTH_ID,
+            OAUTH_SECRET,
+            API_KEY,
+            "claim-token-value-123",
+            user.as_str(),
+            "203.0.113.77",
+            &png_text,
+            "IHDR",
+        ] {
             assert!(!text.contains(secret), "{text} shows {secret}");
         }
     }
     assert_eq!(format!("{token:?}"), "Token(<redacted>)");
-    assert!(shown[0].contains("test…"), "a short api key prefix helps support: {}", shown[0]);
+    assert!(
+        shown[0].contains("test…"),
+        "a short api key prefix helps support: {}",
+        shown[0]
+    );
 }
 
 /// Collects everything the fmt subscriber writes.
@@ -533,18 +811,47 @@ async fn log_lines_never_contain_secrets_tokens_user_ids_addresses_or_images() {
     let mock = Mock::start().await;
     let user = user();
     let user_path = format!("/users/{}", user.as_str());
-    let leaky = |status| Reply::json(status, json!({"error": "server_error", "error_description": format!("key {API_KEY} secret {SECRET} user {}", user.as_str())}));
+    let leaky = |status| {
+        Reply::json(
+            status,
+            json!({"error": "server_error", "error_description": format!("key {API_KEY} secret {SECRET} user {}", user.as_str())}),
+        )
+    };
     mock.enqueue("POST", "/claim/enrol/token", leaky(503));
-    mock.enqueue("POST", "/claim/enrol/token", Reply::error(401, "invalid_key"));
-    mock.enqueue("POST", "/claim/enrol/token", token_answer("claim-token-secret-1", user.as_str()));
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        Reply::error(401, "invalid_key"),
+    );
+    mock.enqueue(
+        "POST",
+        "/claim/enrol/token",
+        token_answer("claim-token-secret-1", user.as_str()),
+    );
     mock.enqueue("POST", "/claim/enrol/validate", Reply::json(200, json!({"passed": true, "token": "claim-token-secret-1", "type": "enrol", "frame": STANDARD.encode(PNG), "frame_jpeg": "!!bad"})));
     mock.enqueue("POST", "/claim/verify/validate", leaky(500));
-    mock.always("POST", &format!("/{API_KEY}/access_token"), access_token_answer("bearer-secret-1", 3600));
+    mock.always(
+        "POST",
+        &format!("/{API_KEY}/access_token"),
+        access_token_answer("bearer-secret-1", 3600),
+    );
     mock.enqueue("DELETE", &user_path, Reply::error(401, "invalid_oauth"));
-    mock.enqueue("DELETE", &user_path, Reply::json(200, json!({"status": "deleted"})));
+    mock.enqueue(
+        "DELETE",
+        &user_path,
+        Reply::json(200, json!({"status": "deleted"})),
+    );
     mock.enqueue("POST", "/claim/claim-token-secret-1/invalidate", leaky(500));
-    mock.enqueue("POST", "/claim/claim-token-secret-1/invalidate", Reply::json(200, json!({})));
-    mock.enqueue("GET", "/availability", Reply::json(200, json!({"up": true})));
+    mock.enqueue(
+        "POST",
+        "/claim/claim-token-secret-1/invalidate",
+        Reply::json(200, json!({})),
+    );
+    mock.enqueue(
+        "GET",
+        "/availability",
+        Reply::json(200, json!({"up": true})),
+    );
     let client = client(&mock);
 
     // WHEN the whole client is exercised
@@ -558,10 +865,30 @@ async fn log_lines_never_contain_secrets_tokens_user_ids_addresses_or_images() {
 
     // THEN lines were written, with endpoint names and error codes
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("enrol_token") && text.contains("invalid_key") && text.contains("delete_user"), "{text}");
+    assert!(
+        text.contains("enrol_token")
+            && text.contains("invalid_key")
+            && text.contains("delete_user"),
+        "{text}"
+    );
     // AND none holds anything sensitive
     let png_b64 = STANDARD.encode(PNG);
-    for secret in [API_KEY, SECRET, OAUTH_ID, OAUTH_SECRET, "claim-token-secret-1", "bearer-secret-1", user.as_str(), "203.0.113.77", &png_b64, "described", "Mozilla"] {
-        assert!(!text.contains(secret), "a log line contains {secret}:\n{text}");
+    for secret in [
+        API_KEY,
+        SECRET,
+        OAUTH_ID,
+        OAUTH_SECRET,
+        "claim-token-secret-1",
+        "bearer-secret-1",
+        user.as_str(),
+        "203.0.113.77",
+        &png_b64,
+        "described",
+        "Mozilla",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "a log line contains {secret}:\n{text}"
+        );
     }
 }

@@ -1,1 +1,56 @@
-fn main() {}
+//! Account: login (`POST /v1/login`), my account (`GET /v1/users`), logout (`POST /v1/logout`)
+//! and erasure (`DELETE /v1/users`). Wires its adapters once, then serves.
+
+mod auth;
+mod erase;
+mod login;
+mod me;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use shared::config::{self, JourneySettings, required};
+use shared::iproov::IProovClient;
+use shared::ports::{
+    Clock, LoginAttemptStore, SessionControl, SessionStore, SystemClock, UserStore,
+};
+use shared::wiring;
+
+/// What the routes of this function need.
+pub struct Deps {
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub control: Arc<dyn SessionControl>,
+    pub attempts: Arc<dyn LoginAttemptStore>,
+    pub iproov: Arc<IProovClient>,
+    pub sqs: aws_sdk_sqs::Client,
+    pub erasure_queue_url: String,
+    pub clock: Arc<dyn Clock>,
+    pub settings: JourneySettings,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let sdk = config::aws().await;
+    let settings = JourneySettings::from_env()?;
+    let sessions = wiring::sessions(&sdk)?;
+    let deps = Arc::new(Deps {
+        users: wiring::users(&sdk)?,
+        sessions: sessions.clone(),
+        control: sessions.clone(),
+        attempts: sessions,
+        iproov: wiring::iproov(&sdk, &settings)?,
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        erasure_queue_url: required("ERASURE_QUEUE_URL")?,
+        clock: Arc::new(SystemClock),
+        settings,
+    });
+    let routes = Router::new()
+        .route("/v1/login", post(login::handle))
+        .route("/v1/users", get(me::handle).delete(erase::handle))
+        .route("/v1/logout", post(me::logout))
+        .with_state(deps);
+    shared::api::server::run(routes).await
+}

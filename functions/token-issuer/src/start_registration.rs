@@ -10,24 +10,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::adapters::secrets::{AppKeys, CachedSecret};
 use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject};
-use shared::config::JourneySettings;
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{DisplayName, Registration, RegistrationStatus, Username};
-use shared::iproov::{IProovClient, IProovUserId};
-use shared::ports::{Clock, RegistrationStore, StoreError, UserStore};
+use shared::iproov::IProovUserId;
+use shared::ports::StoreError;
 use shared::registration_access::{self, Access, rfc3339};
 
-/// What this route needs.
-pub struct Deps {
-    pub registrations: Arc<dyn RegistrationStore>,
-    pub users: Arc<dyn UserStore>,
-    pub iproov: Arc<IProovClient>,
-    pub keys: Arc<CachedSecret<AppKeys>>,
-    pub clock: Arc<dyn Clock>,
-    pub settings: JourneySettings,
-}
+use crate::Deps;
 
 /// The validated body.
 struct Input {

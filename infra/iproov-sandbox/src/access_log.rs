@@ -24,21 +24,28 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = redact_path(request.uri().path());
     let response = next.run(request).await;
-    let error = response
-        .extensions()
-        .get::<ErrorCode>()
-        .map(|code| code.0.as_str())
-        .unwrap_or_default();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(
-        target: TARGET,
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        error,
-        duration_ms,
-        "request"
-    );
+    let status = response.status().as_u16();
+    // Microsecond precision is plenty and keeps the line short.
+    let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    match response.extensions().get::<ErrorCode>() {
+        Some(ErrorCode(error)) => tracing::info!(
+            target: TARGET,
+            method = %method,
+            path = %path,
+            status,
+            error = %error,
+            duration_ms,
+            "request"
+        ),
+        None => tracing::info!(
+            target: TARGET,
+            method = %method,
+            path = %path,
+            status,
+            duration_ms,
+            "request"
+        ),
+    }
     response
 }
 

@@ -114,17 +114,27 @@ async fn run_endpoint(
 ) -> Result<Response, ApiError> {
     let param = || params.first().map(String::as_str).unwrap_or_default();
     match endpoint {
-        Endpoint::EnrolToken => claim_token(shared, ClaimKind::Enrol, parts, &read_body(body).await?),
+        Endpoint::EnrolToken => {
+            claim_token(shared, ClaimKind::Enrol, parts, &read_body(body).await?)
+        }
         Endpoint::VerifyToken => {
             claim_token(shared, ClaimKind::Verify, parts, &read_body(body).await?)
         }
-        Endpoint::EnrolValidate => {
-            claim_validate(shared, ClaimKind::Enrol, &parts.headers, &read_body(body).await?)
+        Endpoint::EnrolValidate => claim_validate(
+            shared,
+            ClaimKind::Enrol,
+            &parts.headers,
+            &read_body(body).await?,
+        ),
+        Endpoint::VerifyValidate => claim_validate(
+            shared,
+            ClaimKind::Verify,
+            &parts.headers,
+            &read_body(body).await?,
+        ),
+        Endpoint::Invalidate => {
+            invalidate(shared, param(), &parts.headers, &read_body(body).await?)
         }
-        Endpoint::VerifyValidate => {
-            claim_validate(shared, ClaimKind::Verify, &parts.headers, &read_body(body).await?)
-        }
-        Endpoint::Invalidate => invalidate(shared, param(), &parts.headers, &read_body(body).await?),
         Endpoint::AccessToken => {
             access_token(shared, param(), &parts.headers, &read_body(body).await?)
         }

@@ -245,10 +245,22 @@ mod tests {
         let now = Instant::now();
         let mut claims = Claims::default();
         let token = issue(&mut claims, now);
-        assert!(claims.consume(&token, ClaimKind::Enrol, "user-1", now).is_err());
+        assert!(
+            claims
+                .consume(&token, ClaimKind::Enrol, "user-1", now)
+                .is_err()
+        );
         claims.record_scan(&token, passed()).expect("scan recorded");
-        assert!(claims.consume(&token, ClaimKind::Enrol, "user-1", now).is_ok());
-        assert!(claims.consume(&token, ClaimKind::Enrol, "user-1", now).is_err());
+        assert!(
+            claims
+                .consume(&token, ClaimKind::Enrol, "user-1", now)
+                .is_ok()
+        );
+        assert!(
+            claims
+                .consume(&token, ClaimKind::Enrol, "user-1", now)
+                .is_err()
+        );
     }
 
     #[test]
@@ -257,14 +269,26 @@ mod tests {
         let mut claims = Claims::default();
         let token = issue(&mut claims, now);
         claims.record_scan(&token, passed()).expect("scan recorded");
-        assert!(claims.consume(&token, ClaimKind::Verify, "user-1", now).is_err());
-        assert!(claims.consume(&token, ClaimKind::Enrol, "user-2", now).is_err());
+        assert!(
+            claims
+                .consume(&token, ClaimKind::Verify, "user-1", now)
+                .is_err()
+        );
+        assert!(
+            claims
+                .consume(&token, ClaimKind::Enrol, "user-2", now)
+                .is_err()
+        );
         assert!(
             claims
                 .consume(&token, ClaimKind::Enrol, "user-1", now + TTL)
                 .is_err()
         );
-        assert!(claims.consume(&token, ClaimKind::Enrol, "user-1", now).is_ok());
+        assert!(
+            claims
+                .consume(&token, ClaimKind::Enrol, "user-1", now)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -272,7 +296,10 @@ mod tests {
         let now = Instant::now();
         let mut claims = Claims::default();
         let token = issue(&mut claims, now);
-        assert_eq!(claims.record_scan("nope", passed()), Err(ScanRefusal::UnknownToken));
+        assert_eq!(
+            claims.record_scan("nope", passed()),
+            Err(ScanRefusal::UnknownToken)
+        );
         claims.record_scan(&token, passed()).expect("scan recorded");
         assert_eq!(
             claims.record_scan(&token, passed()),

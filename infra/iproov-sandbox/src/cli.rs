@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::access_log::TARGET;
 use crate::config::{FrameMode, SandboxConfig};
 use crate::serve_with_shutdown;
 
@@ -122,7 +121,6 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     let defaults = SandboxConfig::default();
     let config = settings.config;
     tracing::info!(
-        target: TARGET,
         address = %address,
         api_base = %format!("http://{address}/api/v2"),
         frame = config.frame.as_str(),
@@ -141,11 +139,11 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     tokio::select! {
         result = &mut server => result,
         Ok(()) = signalled_rx => {
-            tracing::info!(target: TARGET, "shutting down");
+            tracing::info!("shutting down");
             match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
                 Ok(result) => result,
                 Err(_) => {
-                    tracing::info!(target: TARGET, "in-flight requests abandoned after the grace period");
+                    tracing::info!("in-flight requests abandoned after the grace period");
                     Ok(())
                 }
             }
@@ -191,7 +189,9 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        parse(args.iter().map(|a| (*a).to_owned()), |key| env.get(key).cloned())
+        parse(args.iter().map(|a| (*a).to_owned()), |key| {
+            env.get(key).cloned()
+        })
     }
 
     #[test]

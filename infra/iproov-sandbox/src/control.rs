@@ -38,7 +38,10 @@ pub fn routes() -> Router<Arc<Shared>> {
             post(add_fault).delete(clear_faults).get(list_faults),
         )
         .route("/sandbox/latency", put(set_latency).get(get_latency))
-        .route("/sandbox/rate-limit", put(set_rate_limit).get(get_rate_limit))
+        .route(
+            "/sandbox/rate-limit",
+            put(set_rate_limit).get(get_rate_limit),
+        )
         .route("/sandbox/config", put(set_config).get(get_config))
         .route("/sandbox/stats", get(stats))
         .route("/sandbox/users/{user_id}", get(user))
@@ -177,7 +180,10 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: JsonObject) -> Json
     ])?;
     let frame = match body.optional_str("frame")? {
         None => None,
-        Some(name) => Some(name.parse::<FrameMode>().map_err(ApiError::invalid_request)?),
+        Some(name) => Some(
+            name.parse::<FrameMode>()
+                .map_err(ApiError::invalid_request)?,
+        ),
     };
     let token_ttl = body.optional_f64("token_ttl_seconds", MAX_TTL_SECONDS)?;
     let access_ttl = body.optional_f64("access_token_ttl_seconds", MAX_TTL_SECONDS)?;

@@ -99,7 +99,8 @@ impl Fault {
         if remaining == 0 {
             return Err(ApiError::invalid_request("count must be at least 1"));
         }
-        let delay = Duration::from_millis(body.optional_u64("delay_ms", MAX_DELAY_MS)?.unwrap_or(0));
+        let delay =
+            Duration::from_millis(body.optional_u64("delay_ms", MAX_DELAY_MS)?.unwrap_or(0));
         let drop_connection = body.optional_bool("drop_connection")?.unwrap_or(false);
         if status.is_none() && delay.is_zero() && !drop_connection {
             return Err(ApiError::invalid_request(
@@ -232,7 +233,11 @@ mod tests {
             };
             assert_eq!(error.code, "too_many_requests");
         }
-        assert!(faults.take(&Method::POST, "/claim/enrol/validate").is_none());
+        assert!(
+            faults
+                .take(&Method::POST, "/claim/enrol/validate")
+                .is_none()
+        );
         assert_eq!(faults.triggered, 2);
     }
 
@@ -240,12 +245,18 @@ mod tests {
     fn patterns_methods_and_the_api_prefix_are_honoured() {
         let mut faults = Faults::default();
         faults.add(
-            fault(r#"{"path": "/api/v2/claim/{token}/invalidate", "method": "post", "status": 503}"#)
-                .expect("valid fault"),
+            fault(
+                r#"{"path": "/api/v2/claim/{token}/invalidate", "method": "post", "status": 503}"#,
+            )
+            .expect("valid fault"),
         );
         assert!(faults.take(&Method::GET, "/claim/abc/invalidate").is_none());
         assert!(faults.take(&Method::POST, "/claim/enrol/token").is_none());
-        assert!(faults.take(&Method::POST, "/claim/abc/invalidate").is_some());
+        assert!(
+            faults
+                .take(&Method::POST, "/claim/abc/invalidate")
+                .is_some()
+        );
     }
 
     #[test]

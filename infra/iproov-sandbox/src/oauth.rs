@@ -29,8 +29,7 @@ pub struct AccessTokens {
 
 impl AccessTokens {
     pub fn issue(&mut self, ttl: Duration, now: Instant) -> String {
-        self.by_token
-            .retain(|_, token| now < token.expires_at);
+        self.by_token.retain(|_, token| now < token.expires_at);
         let token = random_token();
         self.by_token.insert(
             token.clone(),
@@ -88,7 +87,9 @@ mod tests {
         let token = tokens.issue(Duration::from_secs(1), now);
         let later = now + Duration::from_secs(1);
         assert_eq!(
-            tokens.authorise(Some(&token), 50, later).map_err(|e| e.code),
+            tokens
+                .authorise(Some(&token), 50, later)
+                .map_err(|e| e.code),
             Err("invalid_oauth".into())
         );
         assert!(tokens.authorise(Some("nope"), 50, now).is_err());

@@ -30,8 +30,16 @@ pub enum Endpoint {
 const API_ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::POST, "/claim/enrol/token", Endpoint::EnrolToken),
     (Method::POST, "/claim/verify/token", Endpoint::VerifyToken),
-    (Method::POST, "/claim/enrol/validate", Endpoint::EnrolValidate),
-    (Method::POST, "/claim/verify/validate", Endpoint::VerifyValidate),
+    (
+        Method::POST,
+        "/claim/enrol/validate",
+        Endpoint::EnrolValidate,
+    ),
+    (
+        Method::POST,
+        "/claim/verify/validate",
+        Endpoint::VerifyValidate,
+    ),
     (Method::POST, "/claim/*/invalidate", Endpoint::Invalidate),
     (Method::GET, "/users/*", Endpoint::GetUser),
     (Method::DELETE, "/users/*", Endpoint::DeleteUser),
@@ -193,14 +201,8 @@ mod tests {
             route_api(&Method::GET, "/claim/enrol/token"),
             Err(RouteMiss::MethodNotAllowed)
         );
-        assert_eq!(
-            route_api(&Method::GET, "/nope"),
-            Err(RouteMiss::NotFound)
-        );
-        assert_eq!(
-            route_api(&Method::GET, "/users/"),
-            Err(RouteMiss::NotFound)
-        );
+        assert_eq!(route_api(&Method::GET, "/nope"), Err(RouteMiss::NotFound));
+        assert_eq!(route_api(&Method::GET, "/users/"), Err(RouteMiss::NotFound));
         assert_eq!(
             route_api(&Method::POST, "/claim/enrol/token/"),
             Err(RouteMiss::NotFound)
@@ -226,7 +228,10 @@ mod tests {
         assert!(!logged.contains(token));
         assert!(logged.starts_with("/sandbox/claims/~"));
         assert!(logged.ends_with("/scan"));
-        assert_eq!(redact_path("/api/v2/claim/enrol/token"), "/api/v2/claim/enrol/token");
+        assert_eq!(
+            redact_path("/api/v2/claim/enrol/token"),
+            "/api/v2/claim/enrol/token"
+        );
         assert_eq!(token_fingerprint(token).len(), 12);
     }
 }

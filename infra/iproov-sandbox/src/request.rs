@@ -110,10 +110,7 @@ impl JsonObject {
             None => Ok(None),
             Some(value) => match value.as_u64() {
                 Some(number) if number <= max => Ok(Some(number)),
-                _ => Err(wrong_type(
-                    name,
-                    &format!("an integer between 0 and {max}"),
-                )),
+                _ => Err(wrong_type(name, &format!("an integer between 0 and {max}"))),
             },
         }
     }

@@ -19,10 +19,7 @@ pub struct Stats {
 
 impl Stats {
     pub fn count_call(&mut self, method: &Method, pattern: &str) {
-        *self
-            .calls
-            .entry(format!("{method} {pattern}"))
-            .or_default() += 1;
+        *self.calls.entry(format!("{method} {pattern}")).or_default() += 1;
     }
 
     pub fn count_validation(&mut self, token: &str) {

@@ -92,13 +92,15 @@ impl Users {
 
     /// An enrol token makes the user known (inactive until an enrolment is validated).
     pub fn ensure_exists(&mut self, user_id: &str) {
-        self.by_id.entry(user_id.to_owned()).or_insert_with(|| User {
-            status: UserStatus::Inactive,
-            created_at: OffsetDateTime::now_utc(),
-            activated_at: None,
-            enrolments: 0,
-            verifications: 0,
-        });
+        self.by_id
+            .entry(user_id.to_owned())
+            .or_insert_with(|| User {
+                status: UserStatus::Inactive,
+                created_at: OffsetDateTime::now_utc(),
+                activated_at: None,
+                enrolments: 0,
+                verifications: 0,
+            });
     }
 
     /// Verify tokens are only issued for active users.
@@ -148,7 +150,12 @@ mod tests {
 
     #[test]
     fn user_ids_follow_iproovs_pattern() {
-        for good in ["a", "user.name+tag@example-1_x", "O'Brien", &"x".repeat(256)] {
+        for good in [
+            "a",
+            "user.name+tag@example-1_x",
+            "O'Brien",
+            &"x".repeat(256),
+        ] {
             assert!(validate_user_id(good).is_ok(), "{good}");
         }
         for bad in ["", "has space", "ü", "a/b", &"x".repeat(257)] {

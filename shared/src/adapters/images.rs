@@ -43,3 +43,61 @@ impl ImageStore for S3Images {
             })
     }
 }
+
+impl S3Images {
+    /// Deletes every version of every object under `prefix`; returns how many were deleted.
+    pub async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        let unavailable =
+            |code: Option<&str>| StoreError::Unavailable(code.unwrap_or("s3_error").to_owned());
+        let mut deleted = 0;
+        let mut key_marker = None;
+        let mut version_marker = None;
+        loop {
+            let out = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| unavailable(e.code()))?;
+            let versions = out
+                .versions()
+                .iter()
+                .map(|v| {
+                    (
+                        v.key().map(str::to_owned),
+                        v.version_id().map(str::to_owned),
+                    )
+                })
+                .chain(out.delete_markers().iter().map(|m| {
+                    (
+                        m.key().map(str::to_owned),
+                        m.version_id().map(str::to_owned),
+                    )
+                }));
+            for (key, version) in versions {
+                let Some(key) = key else { continue };
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .set_version_id(version)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(e.code()))?;
+                deleted += 1;
+            }
+            if out.is_truncated() == Some(true) {
+                key_marker = out.next_key_marker().map(str::to_owned);
+                version_marker = out.next_version_id_marker().map(str::to_owned);
+            } else {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+}

@@ -54,6 +54,9 @@ impl SessionStore for DynamoSessions {
         let Some(item) = out.item else {
             return Ok(None);
         };
+        if super::dynamo::opt_s(&item, "kind").as_deref() != Some("login") {
+            return Ok(None);
+        }
         Ok(Some(Session {
             id: get_s(&item, "pk")?,
             secret_hash: get_s(&item, "secret_hash")?,
@@ -62,5 +65,145 @@ impl SessionStore for DynamoSessions {
             last_seen: get_n(&item, "last_seen")?,
             absolute_expires_at: get_n(&item, "absolute_expires_at")?,
         }))
+    }
+}
+
+#[async_trait]
+impl crate::ports::SessionControl for DynamoSessions {
+    async fn touch(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .update_expression("SET last_seen = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+    }
+
+    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |_| false))
+    }
+
+    async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
+        let mut revoked = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_user")
+                .key_condition_expression("user_id = :u")
+                .expression_attribute_values(":u", s(user_id))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| map_err(e, |_| false))?;
+            for item in out.items() {
+                if let Some(id) = super::dynamo::opt_s(item, "pk") {
+                    crate::ports::SessionControl::revoke(self, &id).await?;
+                    revoked += 1;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(revoked)
+    }
+}
+
+#[async_trait]
+impl crate::ports::LoginAttemptStore for DynamoSessions {
+    async fn create(&self, attempt: &crate::ports::LoginAttempt) -> Result<(), StoreError> {
+        let mut item = Item::new();
+        item.insert("pk".into(), s(&attempt.id));
+        item.insert("kind".into(), s("attempt"));
+        item.insert("secret_hash".into(), s(&attempt.secret_hash));
+        item.insert("user_id".into(), s(&attempt.user_id));
+        item.insert("iproov_user_id".into(), s(&attempt.iproov_user_id));
+        item.insert("iproov_token".into(), s(&attempt.iproov_token));
+        item.insert("status".into(), s(attempt.status.as_str()));
+        item.insert("created_at".into(), n(attempt.created_at));
+        item.insert("expires_at".into(), n(attempt.expires_at));
+        item.insert("ttl".into(), n(attempt.expires_at + 3600));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<crate::ports::LoginAttempt>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map_err(e, |_| false))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        if super::dynamo::opt_s(&item, "kind").as_deref() != Some("attempt") {
+            return Ok(None);
+        }
+        Ok(Some(crate::ports::LoginAttempt {
+            id: get_s(&item, "pk")?,
+            secret_hash: get_s(&item, "secret_hash")?,
+            user_id: get_s(&item, "user_id")?,
+            iproov_user_id: get_s(&item, "iproov_user_id")?,
+            iproov_token: get_s(&item, "iproov_token")?,
+            status: crate::ports::AttemptStatus::parse(&get_s(&item, "status")?)
+                .ok_or(StoreError::Corrupt("status"))?,
+            expires_at: get_n(&item, "expires_at")?,
+            created_at: get_n(&item, "created_at")?,
+        }))
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: crate::ports::AttemptStatus,
+        to: crate::ports::AttemptStatus,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .condition_expression("#st = :from")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()));
+        req = match reason {
+            Some(r) => req
+                .update_expression("SET #st = :to, reason = :reason")
+                .expression_attribute_values(":reason", s(r)),
+            None => req.update_expression("SET #st = :to"),
+        };
+        req.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
     }
 }

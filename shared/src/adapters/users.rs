@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
 use crate::domain::{DisplayName, Username};
@@ -121,5 +121,24 @@ impl UserStore for DynamoUsers {
                 }
             }
         }
+    }
+
+    async fn delete(&self, user: &User) -> Result<(), StoreError> {
+        let delete = |pk: String| -> Result<TransactWriteItem, StoreError> {
+            let d = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .build()
+                .map_err(|_| StoreError::Corrupt("delete"))?;
+            Ok(TransactWriteItem::builder().delete(d).build())
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(delete(user_key(&user.user_id))?)
+            .transact_items(delete(name_key(&user.name_index))?)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |_| false))
     }
 }

@@ -136,7 +136,9 @@ impl Mock {
     pub fn serve(listener: TcpListener) -> Self {
         let addr = listener.local_addr().expect("addr");
         let script = Shared::default();
-        let app = Router::new().fallback(answer).with_state(Arc::clone(&script));
+        let app = Router::new()
+            .fallback(answer)
+            .with_state(Arc::clone(&script));
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("mock server");
         });
@@ -288,7 +290,10 @@ pub fn token_answer(token: &str, user_id: &str) -> Reply {
 }
 
 pub fn validate_answer(passed: bool, token: &str) -> Reply {
-    Reply::json(200, serde_json::json!({"passed": passed, "token": token, "type": "enrol"}))
+    Reply::json(
+        200,
+        serde_json::json!({"passed": passed, "token": token, "type": "enrol"}),
+    )
 }
 
 pub fn access_token_answer(token: &str, expires_in: u64) -> Reply {

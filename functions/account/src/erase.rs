@@ -1,0 +1,43 @@
+//! `DELETE /v1/users`: erasure on request. Every session of the user ends now; the data itself
+//! (user record, username claim, images, the iProov user) is removed asynchronously by the
+//! erasure function, through a queue with retries and a dead-letter queue.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::api::{ApiError, CookiePolicy, CredentialKind, RequestMeta};
+
+use crate::{Deps, auth};
+
+pub async fn handle(
+    State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let session = auth::session(&deps, &headers).await?;
+    let body = json!({"user_id": session.user_id, "request_id": meta.request_id}).to_string();
+    // Enqueue first: if the queue is down, nothing has changed and the person can retry.
+    deps.sqs
+        .send_message()
+        .queue_url(&deps.erasure_queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|_| ApiError::unavailable("queue_unavailable"))?;
+    let revoked = deps.control.revoke_all(&session.user_id).await?;
+    tracing::info!(revoked, "erasure requested");
+    let cookie = CookiePolicy {
+        secure: deps.settings.secure_cookies,
+    }
+    .clear(CredentialKind::Session);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"status": "erasure_scheduled"})),
+    )
+        .into_response())
+}

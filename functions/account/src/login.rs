@@ -1,0 +1,208 @@
+//! `POST /v1/login` with a login-attempt credential: ask iProov, synchronously, whether the
+//! verify scan passed, and on pass open a new session.
+//!
+//! Validate is called at most once per attempt: the attempt moves `pending → validating` with a
+//! condition first, so a double click or a retry finds it taken (409). Only when iProov provably
+//! did not process the call (rate limit, refused connection) does the attempt go back to
+//! `pending` for another try; an unknown outcome ends the attempt.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::api::{ApiError, CookiePolicy, CredentialKind, RequestMeta, credential};
+use shared::crypto::Credential;
+use shared::domain::hints;
+use shared::iproov::{IProovError, IProovUserId, Token, ValidateRequest};
+use shared::ports::{AttemptStatus, LoginAttempt, Session, StoreError};
+use shared::registration_access::rfc3339;
+
+use crate::Deps;
+use crate::me::public_user;
+
+pub async fn handle(
+    State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = deps.clock.now();
+    let attempt = find_attempt(&deps, &headers).await?;
+    if now >= attempt.expires_at && attempt.status == AttemptStatus::Pending {
+        return Err(
+            ApiError::gone("attempt_expired", "This login attempt expired.")
+                .with_hint("Start the login again."),
+        );
+    }
+    if attempt.status != AttemptStatus::Pending {
+        return Err(
+            ApiError::conflict("attempt_used", "This login attempt was already used.")
+                .with_hint("Start the login again."),
+        );
+    }
+    match deps
+        .attempts
+        .transition(
+            &attempt.id,
+            AttemptStatus::Pending,
+            AttemptStatus::Validating,
+            None,
+        )
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::conflict(
+                "attempt_used",
+                "This login attempt was already used.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let user_id = IProovUserId::from_stored(attempt.iproov_user_id.clone())
+        .map_err(|_| ApiError::internal())?;
+    let token = Token::new(attempt.iproov_token.clone());
+    let request = ValidateRequest {
+        user_id: &user_id,
+        token: &token,
+        client_ip: meta.source_ip,
+        client: &meta.user_agent,
+    };
+    // The account is read while iProov validates: the two are independent.
+    let (verdict, user) = tokio::join!(
+        deps.iproov.verify_validate(request),
+        deps.users.get(&attempt.user_id)
+    );
+    let outcome = match verdict {
+        Ok(outcome) => outcome,
+        Err(err) => return Err(validate_failed(&deps, &attempt, err).await),
+    };
+    if !outcome.passed {
+        let reason = hints::sanitise_reason(outcome.reason.as_deref());
+        end_attempt(&deps, &attempt, AttemptStatus::Failed, Some(&reason)).await;
+        tracing::info!(reason = %reason, "login verification failed");
+        return Err(verification_failed(&reason));
+    }
+    end_attempt(&deps, &attempt, AttemptStatus::Passed, None).await;
+    let Some(user) = user? else {
+        // Erased between verify-login and login.
+        return Err(ApiError::unauthorized());
+    };
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    let credential = Credential::issue(session_id.clone()).map_err(|_| ApiError::internal())?;
+    let session = Session {
+        id: session_id,
+        secret_hash: credential.secret_hash(),
+        user_id: user.user_id.clone(),
+        created_at: now,
+        last_seen: now,
+        absolute_expires_at: now + deps.settings.session_absolute_seconds,
+    };
+    deps.sessions
+        .create(&session, deps.settings.session_idle_seconds)
+        .await?;
+    tracing::info!("logged in");
+    let exposed = credential.expose();
+    let policy = CookiePolicy {
+        secure: deps.settings.secure_cookies,
+    };
+    let cookies = [
+        (
+            header::SET_COOKIE,
+            policy.set(
+                CredentialKind::Session,
+                &exposed,
+                deps.settings.session_absolute_seconds,
+            ),
+        ),
+        (
+            header::SET_COOKIE,
+            policy.clear(CredentialKind::LoginAttempt),
+        ),
+    ];
+    Ok((
+        StatusCode::OK,
+        cookies,
+        Json(json!({
+            "session_token": exposed,
+            "expires_at": rfc3339(session.absolute_expires_at),
+            "user": public_user(&user),
+        })),
+    )
+        .into_response())
+}
+
+async fn find_attempt(deps: &Deps, headers: &HeaderMap) -> Result<LoginAttempt, ApiError> {
+    let credential = credential::presented(headers, CredentialKind::LoginAttempt)
+        .and_then(|c| Credential::parse(&c))
+        .ok_or_else(ApiError::unauthorized)?;
+    deps.attempts
+        .get(&credential.id)
+        .await?
+        .filter(|a| credential.matches(&a.secret_hash))
+        .ok_or_else(ApiError::unauthorized)
+}
+
+async fn end_attempt(deps: &Deps, attempt: &LoginAttempt, to: AttemptStatus, reason: Option<&str>) {
+    if let Err(err) = deps
+        .attempts
+        .transition(&attempt.id, AttemptStatus::Validating, to, reason)
+        .await
+    {
+        // The attempt stays `validating`, which is just as final for a second call.
+        tracing::warn!(error = %err, "could not record the attempt's end");
+    }
+}
+
+async fn validate_failed(deps: &Deps, attempt: &LoginAttempt, err: IProovError) -> ApiError {
+    match err {
+        IProovError::InvalidToken => {
+            end_attempt(
+                deps,
+                attempt,
+                AttemptStatus::Failed,
+                Some("validation_unknown"),
+            )
+            .await;
+            verification_failed("validation_unknown")
+        }
+        err if err.is_retryable() && !err.outcome_unknown() => {
+            // iProov did not process it: the same attempt may be tried again.
+            if let Err(e) = deps
+                .attempts
+                .transition(
+                    &attempt.id,
+                    AttemptStatus::Validating,
+                    AttemptStatus::Pending,
+                    None,
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "could not give the attempt back");
+            }
+            ApiError::from(err)
+        }
+        err => {
+            end_attempt(
+                deps,
+                attempt,
+                AttemptStatus::Failed,
+                Some("validation_unknown"),
+            )
+            .await;
+            ApiError::from(err).with_hint("Start the login again.")
+        }
+    }
+}
+
+fn verification_failed(reason: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "verification_failed",
+        "We could not verify your face.",
+    )
+    .with_reason(reason)
+    .with_hint(hints::for_reason(reason))
+}

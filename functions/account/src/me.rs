@@ -1,0 +1,52 @@
+//! `GET /v1/users` (my account, built from the session: no user id is ever read from the
+//! request) and `POST /v1/logout` (the session ends server-side, and the cookie is cleared).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use shared::api::{ApiError, CookiePolicy, CredentialKind};
+use shared::ports::User;
+use shared::registration_access::rfc3339;
+
+use crate::{Deps, auth};
+
+/// The account as the API shows it: never the image, never iProov ids or scores.
+pub fn public_user(user: &User) -> Value {
+    json!({
+        "user_id": user.user_id,
+        "username": user.username.as_str(),
+        "display_name": user.display_name.as_str(),
+        "created_at": rfc3339(user.created_at),
+    })
+}
+
+pub async fn handle(
+    State(deps): State<Arc<Deps>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let session = auth::session(&deps, &headers).await?;
+    let user = deps
+        .users
+        .get(&session.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(public_user(&user)))
+}
+
+pub async fn logout(
+    State(deps): State<Arc<Deps>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let session = auth::session(&deps, &headers).await?;
+    deps.control.revoke(&session.id).await?;
+    tracing::info!("logged out");
+    let cookie = CookiePolicy {
+        secure: deps.settings.secure_cookies,
+    }
+    .clear(CredentialKind::Session);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}

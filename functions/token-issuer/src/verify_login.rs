@@ -1,0 +1,85 @@
+//! `POST /v1/verify-login {username}`: find the user by the username's blind index, get a
+//! verify token for the user's pseudonymous iProov id, and open a short-lived login attempt that
+//! keeps the token server-side.
+//!
+//! An unknown username is answered explicitly (404 `not_registered`), which lets apps send the
+//! person to registration. The route is rate-limited either way; see the README for the
+//! enumeration trade-off.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject};
+use shared::crypto::{Credential, keyed_hash};
+use shared::domain::Username;
+use shared::iproov::IProovUserId;
+use shared::ports::{AttemptStatus, LoginAttempt};
+use shared::registration_access::rfc3339;
+
+use crate::Deps;
+
+pub async fn handle(State(deps): State<Arc<Deps>>, body: JsonObject) -> Result<Response, ApiError> {
+    let mut reader = FieldReader::new(body.0, &["username"]);
+    let raw = reader.string("username");
+    let username = raw.and_then(|u| match Username::parse(&u) {
+        Ok(u) => Some(u),
+        Err(problem) => {
+            reader.error("username", problem);
+            None
+        }
+    });
+    reader.finish()?;
+    let Some(username) = username else {
+        return Err(ApiError::bad_request("username is required."));
+    };
+    let now = deps.clock.now();
+    let keys = deps.keys.get().await?;
+    let name_index = keyed_hash(keys.pseudonym_key(), "username", username.as_str());
+    let Some(claim) = deps.users.find_by_name(&name_index).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_registered",
+            "No account uses this username.",
+        )
+        .with_hint("Check the username, or register first."));
+    };
+    let iproov_user_id = IProovUserId::from_stored(claim.iproov_user_id.clone())
+        .map_err(|_| ApiError::internal())?;
+    let token = deps.iproov.verify_token(&iproov_user_id).await?;
+    let attempt_id = uuid::Uuid::new_v4().simple().to_string();
+    let credential = Credential::issue(attempt_id.clone()).map_err(|_| ApiError::internal())?;
+    let attempt = LoginAttempt {
+        id: attempt_id,
+        secret_hash: credential.secret_hash(),
+        user_id: claim.user_id,
+        iproov_user_id: claim.iproov_user_id,
+        iproov_token: token.token.expose().to_owned(),
+        status: AttemptStatus::Pending,
+        expires_at: now + deps.settings.token_ttl_seconds,
+        created_at: now,
+    };
+    deps.attempts.create(&attempt).await?;
+    tracing::info!(attempt_id = %attempt.id, "login attempt opened");
+    let exposed = credential.expose();
+    let cookie = CookiePolicy {
+        secure: deps.settings.secure_cookies,
+    }
+    .set(
+        CredentialKind::LoginAttempt,
+        &exposed,
+        deps.settings.token_ttl_seconds,
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({
+            "attempt_token": exposed,
+            "expires_at": rfc3339(attempt.expires_at),
+            "iproov": {"token": token.token.expose(), "base_url": deps.iproov.sdk_base_url()},
+        })),
+    )
+        .into_response())
+}
