@@ -32,11 +32,11 @@ pub async fn session(deps: &Deps, headers: &HeaderMap) -> Result<Session, ApiErr
             "Your session has expired. Please log in again.",
         ));
     }
-    if now - session.last_seen >= TOUCH_EVERY {
-        if let Err(err) = deps.control.touch(&session.id, now).await {
-            // Not fatal for this request; the session just slides less.
-            tracing::warn!(error = %err, "could not record session activity");
-        }
+    if now - session.last_seen >= TOUCH_EVERY
+        && let Err(err) = deps.control.touch(&session.id, now).await
+    {
+        // Not fatal for this request; the session just slides less.
+        tracing::warn!(error = %err, "could not record session activity");
     }
     Ok(session)
 }
