@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod domain;
 pub mod iproov;
 pub mod ports;
+pub mod rate_limit;
 pub mod registration_access;
 pub mod telemetry;
 pub mod wiring;

@@ -93,3 +93,14 @@ pub fn iproov(
             ConfigError::Invalid("IPROOV_BASE_URL", "the iProov client could not be built")
         })
 }
+
+pub fn rate_limiter(
+    sdk: &SdkConfig,
+) -> Result<Arc<crate::adapters::rate_limits::DynamoRateLimiter>, ConfigError> {
+    Ok(Arc::new(
+        crate::adapters::rate_limits::DynamoRateLimiter::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            required("RATE_LIMITS_TABLE")?,
+        ),
+    ))
+}

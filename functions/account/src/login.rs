@@ -30,6 +30,13 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let now = deps.clock.now();
     let attempt = find_attempt(&deps, &headers).await?;
+    let attempt_key = format!("login#attempt#{}", attempt.id);
+    shared::rate_limit::enforce(
+        deps.limiter.as_ref(),
+        &[(&attempt_key, deps.limits.login_per_attempt)],
+        now,
+    )
+    .await?;
     if now >= attempt.expires_at && attempt.status == AttemptStatus::Pending {
         return Err(
             ApiError::gone("attempt_expired", "This login attempt expired.")

@@ -26,6 +26,8 @@ pub struct Deps {
     pub iproov: Arc<IProovClient>,
     pub sqs: aws_sdk_sqs::Client,
     pub erasure_queue_url: String,
+    pub limiter: Arc<dyn shared::rate_limit::RateLimiter>,
+    pub limits: shared::rate_limit::Limits,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
 }
@@ -44,6 +46,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         iproov: wiring::iproov(&sdk, &settings)?,
         sqs: aws_sdk_sqs::Client::new(&sdk),
         erasure_queue_url: required("ERASURE_QUEUE_URL")?,
+        limiter: wiring::rate_limiter(&sdk)?,
+        limits: shared::rate_limit::Limits::from_env()?,
         clock: Arc::new(SystemClock),
         settings,
     });

@@ -13,6 +13,7 @@ use shared::adapters::secrets::{AppKeys, CachedSecret};
 use shared::config::{self, JourneySettings};
 use shared::iproov::IProovClient;
 use shared::ports::{Clock, LoginAttemptStore, RegistrationStore, SystemClock, UserStore};
+use shared::rate_limit::{Limits, RateLimiter};
 use shared::wiring;
 
 /// What the routes of this function need.
@@ -22,8 +23,20 @@ pub struct Deps {
     pub attempts: Arc<dyn LoginAttemptStore>,
     pub iproov: Arc<IProovClient>,
     pub keys: Arc<CachedSecret<AppKeys>>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub limits: Limits,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
+}
+
+impl Deps {
+    /// The rate-limit key for the caller's IP: a keyed hash, since an IP is personal data.
+    pub fn ip_key(&self, key: &[u8], meta: &shared::api::RequestMeta, route: &str) -> String {
+        let ip = meta
+            .source_ip
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        format!("{route}#ip#{}", shared::crypto::keyed_hash(key, "ip", &ip))
+    }
 }
 
 #[tokio::main]
@@ -37,6 +50,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         attempts: wiring::sessions(&sdk)?,
         iproov: wiring::iproov(&sdk, &settings)?,
         keys: wiring::app_keys(&sdk, &settings)?,
+        limiter: wiring::rate_limiter(&sdk)?,
+        limits: Limits::from_env()?,
         clock: Arc::new(SystemClock),
         settings,
     });

@@ -10,11 +10,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject};
+use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{DisplayName, Registration, RegistrationStatus, Username};
 use shared::iproov::IProovUserId;
 use shared::ports::StoreError;
+use shared::rate_limit;
 use shared::registration_access::{self, Access, rfc3339};
 
 use crate::Deps;
@@ -55,28 +56,51 @@ fn read_input(body: JsonObject) -> Result<Input, ApiError> {
 
 pub async fn handle(
     State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let input = read_input(body)?;
     let now = deps.clock.now();
-    match registration_access::resolve(&headers, deps.registrations.as_ref(), now).await? {
+    let keys = deps.keys.get().await?;
+    let key = keys.pseudonym_key();
+    let access = registration_access::resolve(&headers, deps.registrations.as_ref(), now).await?;
+    let name_index = match &access {
+        Access::Found(_, registration) => registration.name_index.clone(),
+        Access::Missing | Access::Unknown => keyed_hash(key, "username", input.username.as_str()),
+    };
+    let ip_key = deps.ip_key(key, &meta, "registration");
+    let name_key = format!("registration#name#{name_index}");
+    rate_limit::enforce(
+        deps.limiter.as_ref(),
+        &[
+            (&ip_key, deps.limits.registration_per_ip),
+            (&name_key, deps.limits.registration_per_username),
+        ],
+        now,
+    )
+    .await?;
+    match access {
         Access::Found(credential, registration) => {
             retry(&deps, credential, *registration, now).await
         }
         // A stale or foreign credential does not block a fresh start.
-        Access::Missing | Access::Unknown => start(&deps, input, now).await,
+        Access::Missing | Access::Unknown => start(&deps, key, name_index, input, now).await,
     }
 }
 
-async fn start(deps: &Deps, input: Input, now: i64) -> Result<Response, ApiError> {
-    let keys = deps.keys.get().await?;
-    let name_index = keyed_hash(keys.pseudonym_key(), "username", input.username.as_str());
+async fn start(
+    deps: &Deps,
+    key: &[u8],
+    name_index: String,
+    input: Input,
+    now: i64,
+) -> Result<Response, ApiError> {
     if deps.users.find_by_name(&name_index).await?.is_some() {
         return Err(taken());
     }
     let user_id = uuid::Uuid::new_v4().simple().to_string();
-    let iproov_user_id = IProovUserId::derive(keys.pseudonym_key(), &user_id);
+    let iproov_user_id = IProovUserId::derive(key, &user_id);
     let claim = deps.iproov.enrol_token(&iproov_user_id).await?;
     let registration_id = uuid::Uuid::new_v4().simple().to_string();
     let credential =

@@ -13,16 +13,21 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject};
+use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::Username;
 use shared::iproov::IProovUserId;
 use shared::ports::{AttemptStatus, LoginAttempt};
+use shared::rate_limit;
 use shared::registration_access::rfc3339;
 
 use crate::Deps;
 
-pub async fn handle(State(deps): State<Arc<Deps>>, body: JsonObject) -> Result<Response, ApiError> {
+pub async fn handle(
+    State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let mut reader = FieldReader::new(body.0, &["username"]);
     let raw = reader.string("username");
     let username = raw.and_then(|u| match Username::parse(&u) {
@@ -39,6 +44,17 @@ pub async fn handle(State(deps): State<Arc<Deps>>, body: JsonObject) -> Result<R
     let now = deps.clock.now();
     let keys = deps.keys.get().await?;
     let name_index = keyed_hash(keys.pseudonym_key(), "username", username.as_str());
+    let ip_key = deps.ip_key(keys.pseudonym_key(), &meta, "login");
+    let name_key = format!("login#name#{name_index}");
+    rate_limit::enforce(
+        deps.limiter.as_ref(),
+        &[
+            (&ip_key, deps.limits.login_per_ip),
+            (&name_key, deps.limits.login_per_username),
+        ],
+        now,
+    )
+    .await?;
     let Some(claim) = deps.users.find_by_name(&name_index).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

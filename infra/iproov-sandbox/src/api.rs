@@ -44,6 +44,10 @@ pub const API_PREFIX: &str = "/api/v2";
 /// image a person can look at.
 const FRAME_SIZE: u16 = 64;
 
+/// Longest `reason` accepted by invalidate. iProov documents no limit; the sandbox sets one
+/// so that a client sending unbounded text is caught in tests.
+const MAX_INVALIDATE_REASON: usize = 1024;
+
 /// How long a `drop_connection` fault stalls when the router is not served by
 /// [`crate::serve`] and so cannot cut the connection: longer than any sane client timeout.
 const DROP_FALLBACK_DELAY: Duration = Duration::from_secs(300);
@@ -326,7 +330,12 @@ fn invalidate(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let body = JsonObject::parse(headers, body)?;
-    let _reason = body.required_str("reason")?;
+    let reason = body.required_str("reason")?;
+    if reason.chars().count() > MAX_INVALIDATE_REASON {
+        return Err(ApiError::invalid_request(format!(
+            "reason must be at most {MAX_INVALIDATE_REASON} characters"
+        )));
+    }
     let token = percent_decode(raw_token, false).ok_or_else(ApiError::invalid_token)?;
     let aborted = shared.lock().claims.invalidate(&token)?;
     Ok(Json(json!({ "claim_aborted": aborted, "user_informed": false })).into_response())

@@ -154,9 +154,12 @@ async fn get_latency(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({ "latency_ms": millis(shared.lock().settings.latency) }))
 }
 
-/// `PUT /sandbox/rate-limit` `{"per_second": N}`; 0, `null` or absent switches it off.
+/// `PUT /sandbox/rate-limit` `{"per_second": N}`; 0 or `null` switches it off.
 async fn set_rate_limit(State(shared): State<Arc<Shared>>, body: JsonObject) -> JsonResult {
     body.only_fields(&["per_second"])?;
+    if !body.has_key("per_second") {
+        return Err(ApiError::missing_data("per_second"));
+    }
     let per_second = body
         .optional_u64("per_second", u64::from(u32::MAX))?
         .and_then(|limit| u32::try_from(limit).ok());
@@ -178,6 +181,12 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: JsonObject) -> Json
         "access_token_ttl_seconds",
         "access_token_max_uses",
     ])?;
+    if body.is_empty() {
+        return Err(ApiError::invalid_request(
+            "give at least one of frame, token_ttl_seconds, access_token_ttl_seconds, \
+             access_token_max_uses",
+        ));
+    }
     let frame = match body.optional_str("frame")? {
         None => None,
         Some(name) => Some(

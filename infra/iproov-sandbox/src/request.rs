@@ -70,6 +70,16 @@ impl JsonObject {
         self.0.get(name).filter(|value| !value.is_null())
     }
 
+    /// True when the field is present, even as `null` (for settings where `null` means "off").
+    pub fn has_key(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// True when the object has no fields at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Refuses fields outside `allowed`. The control surface uses it so that a typo in a test
     /// (`token_ttl` for `token_ttl_seconds`) fails loudly instead of silently doing nothing.
     pub fn only_fields(&self, allowed: &[&str]) -> Result<(), ApiError> {

@@ -26,8 +26,15 @@ async fn full_enrol_scan_validate_then_verify_flow_passes() {
     assert_eq!(enrolled.body["token"], json!(token));
     assert_eq!(enrolled.body["assurance_type"], json!("genuine_presence"));
     assert_eq!(enrolled.body["frame_available"], json!(true));
-    assert!(enrolled.body["frame"].as_str().is_some_and(|f| !f.is_empty()));
-    assert_eq!(enrolled.body["signals"]["anti_spoofing"]["passed"], json!(true));
+    assert!(
+        enrolled.body["frame"]
+            .as_str()
+            .is_some_and(|f| !f.is_empty())
+    );
+    assert_eq!(
+        enrolled.body["signals"]["anti_spoofing"]["passed"],
+        json!(true)
+    );
     assert!(enrolled.body.get("reason").is_none());
     let user = sandbox.get("/sandbox/users/user-1").await;
     assert_eq!(user.body["status"], json!("Active"));
@@ -70,7 +77,11 @@ async fn token_answer_has_every_documented_field_and_an_unknown_one() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let token = reply.body["token"].as_str().expect("token");
     assert!(token.len() >= 64);
-    assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert!(
+        token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    );
     assert_eq!(reply.body["primary"], json!("127.0.0.1:4600"));
     assert_eq!(reply.body["redirect_domain"], json!("127.0.0.1:4600"));
     assert_eq!(reply.body["user_id"], json!("user-1"));
@@ -237,7 +248,10 @@ async fn enrolling_with_activate_false_leaves_the_user_inactive() {
 
     // THEN the enrolment passes but the user cannot verify
     assert_eq!(reply.body["passed"], json!(true), "{}", reply.text);
-    assert_eq!(sandbox.token(Kind::Verify, "user-1").await.error(), "inactive_user");
+    assert_eq!(
+        sandbox.token(Kind::Verify, "user-1").await.error(),
+        "inactive_user"
+    );
 }
 
 #[tokio::test]
@@ -370,8 +384,14 @@ async fn invalidating_a_claim_aborts_it() {
 
     // THEN the claim is aborted, cannot be scanned, and unknown tokens are refused
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(reply.body, json!({ "claim_aborted": true, "user_informed": false }));
-    assert_eq!(sandbox.scan(&token, "passed").await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        reply.body,
+        json!({ "claim_aborted": true, "user_informed": false })
+    );
+    assert_eq!(
+        sandbox.scan(&token, "passed").await.status,
+        StatusCode::CONFLICT
+    );
     let unknown = sandbox
         .post("/api/v2/claim/nope/invalidate", json!({ "reason": "x" }))
         .await;
@@ -408,7 +428,10 @@ async fn stats_count_calls_per_route_and_validations_per_token() {
     sandbox.validate(Kind::Enrol, "user-1", &token).await;
     let other = sandbox.issue(Kind::Enrol, "user-1").await;
     sandbox
-        .post(&format!("/api/v2/claim/{other}/invalidate"), json!({ "reason": "r" }))
+        .post(
+            &format!("/api/v2/claim/{other}/invalidate"),
+            json!({ "reason": "r" }),
+        )
         .await;
 
     // WHEN the statistics are read
@@ -419,7 +442,11 @@ async fn stats_count_calls_per_route_and_validations_per_token() {
     assert_eq!(stats["calls"]["POST /claim/enrol/validate"], json!(2));
     assert_eq!(stats["calls"]["POST /claim/*/invalidate"], json!(1));
     assert_eq!(stats["validations"][token_fingerprint(&token)], json!(2));
-    assert!(stats["validations"].get(token_fingerprint(&other)).is_none());
+    assert!(
+        stats["validations"]
+            .get(token_fingerprint(&other))
+            .is_none()
+    );
     let printed = stats.to_string();
     assert!(!printed.contains(&token), "stats never show a token");
 }
@@ -428,7 +455,9 @@ async fn stats_count_calls_per_route_and_validations_per_token() {
 async fn frame_mode_none_and_jpeg_change_the_validate_answer() {
     // GIVEN a sandbox returning no frames
     let sandbox = Sandbox::new();
-    sandbox.put("/sandbox/config", json!({ "frame": "none" })).await;
+    sandbox
+        .put("/sandbox/config", json!({ "frame": "none" }))
+        .await;
     let token = sandbox.issue(Kind::Enrol, "user-1").await;
     sandbox.scan(&token, "passed").await;
 
@@ -441,12 +470,18 @@ async fn frame_mode_none_and_jpeg_change_the_validate_answer() {
     assert!(none.body.get("frame").is_none());
 
     // GIVEN JPEG mode WHEN another passed scan is validated THEN both images are present
-    sandbox.put("/sandbox/config", json!({ "frame": "jpeg" })).await;
+    sandbox
+        .put("/sandbox/config", json!({ "frame": "jpeg" }))
+        .await;
     let token = sandbox.issue(Kind::Enrol, "user-1").await;
     sandbox.scan(&token, "passed").await;
     let jpeg = sandbox.validate(Kind::Enrol, "user-1", &token).await;
     assert!(jpeg.body["frame"].is_string());
-    assert!(jpeg.body["frame_jpeg"].as_str().is_some_and(|f| f.starts_with("/9j/")));
+    assert!(
+        jpeg.body["frame_jpeg"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("/9j/"))
+    );
 }
 
 #[tokio::test]
@@ -467,5 +502,8 @@ async fn deleting_a_user_stops_its_outstanding_tokens() {
     // THEN the token no longer validates and the user is gone
     let reply = sandbox.validate(Kind::Verify, "user-1", &token).await;
     assert_eq!(reply.error(), "invalid_token");
-    assert_eq!(sandbox.token(Kind::Verify, "user-1").await.error(), "no_user");
+    assert_eq!(
+        sandbox.token(Kind::Verify, "user-1").await.error(),
+        "no_user"
+    );
 }

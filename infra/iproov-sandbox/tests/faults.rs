@@ -69,7 +69,10 @@ async fn a_delay_only_fault_slows_the_call_but_answers_normally() {
     // GIVEN a 200 ms delay fault on availability
     let sandbox = Sandbox::new();
     sandbox
-        .post("/sandbox/faults", json!({ "path": "/availability", "delay_ms": 200 }))
+        .post(
+            "/sandbox/faults",
+            json!({ "path": "/availability", "delay_ms": 200 }),
+        )
         .await;
 
     // WHEN availability is asked
@@ -134,7 +137,10 @@ async fn clearing_faults_removes_pending_ones() {
 
     // THEN calls answer normally again
     assert_eq!(cleared.body["faults"], json!([]));
-    assert_eq!(sandbox.token(Kind::Enrol, "user-1").await.status, StatusCode::OK);
+    assert_eq!(
+        sandbox.token(Kind::Enrol, "user-1").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -154,14 +160,19 @@ async fn latency_is_added_to_api_calls_only() {
 
     // THEN only the API call waited
     assert!(api_time >= Duration::from_millis(150), "{api_time:?}");
-    assert!(control_time < Duration::from_millis(150), "{control_time:?}");
+    assert!(
+        control_time < Duration::from_millis(150),
+        "{control_time:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_rate_limit_answers_429_per_api_key_on_token_endpoints() {
     // GIVEN a limit of 2 token calls per second
     let sandbox = Sandbox::new();
-    let reply = sandbox.put("/sandbox/rate-limit", json!({ "per_second": 2 })).await;
+    let reply = sandbox
+        .put("/sandbox/rate-limit", json!({ "per_second": 2 }))
+        .await;
     assert_eq!(reply.body["per_second"], json!(2));
 
     // WHEN three token calls come at once, and one with another api_key
@@ -185,8 +196,13 @@ async fn the_rate_limit_answers_429_per_api_key_on_token_endpoints() {
     assert_eq!(other_key.error(), "invalid_key");
 
     // AND switching the limit off lets calls through again
-    sandbox.put("/sandbox/rate-limit", json!({ "per_second": 0 })).await;
-    assert_eq!(sandbox.token(Kind::Enrol, "user-1").await.status, StatusCode::OK);
+    sandbox
+        .put("/sandbox/rate-limit", json!({ "per_second": 0 }))
+        .await;
+    assert_eq!(
+        sandbox.token(Kind::Enrol, "user-1").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -195,25 +211,44 @@ async fn reset_forgets_users_faults_latency_limits_config_and_counters() {
     let sandbox = Sandbox::new();
     sandbox.enrol("user-1").await;
     sandbox
-        .post("/sandbox/faults", json!({ "path": "/availability", "status": 500 }))
+        .post(
+            "/sandbox/faults",
+            json!({ "path": "/availability", "status": 500 }),
+        )
         .await;
     sandbox.put("/sandbox/latency", json!({ "ms": 1 })).await;
-    sandbox.put("/sandbox/rate-limit", json!({ "per_second": 1 })).await;
-    sandbox.put("/sandbox/config", json!({ "frame": "none" })).await;
+    sandbox
+        .put("/sandbox/rate-limit", json!({ "per_second": 1 }))
+        .await;
+    sandbox
+        .put("/sandbox/config", json!({ "frame": "none" }))
+        .await;
 
     // WHEN it is reset
     let reply = sandbox.post("/sandbox/reset", json!({})).await;
 
     // THEN everything is back to the start
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(sandbox.get("/sandbox/users/user-1").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(sandbox.get("/sandbox/faults").await.body["faults"], json!([]));
-    assert_eq!(sandbox.get("/sandbox/latency").await.body["latency_ms"], json!(0));
+    assert_eq!(
+        sandbox.get("/sandbox/users/user-1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        sandbox.get("/sandbox/faults").await.body["faults"],
+        json!([])
+    );
+    assert_eq!(
+        sandbox.get("/sandbox/latency").await.body["latency_ms"],
+        json!(0)
+    );
     assert_eq!(
         sandbox.get("/sandbox/rate-limit").await.body["per_second"],
         json!(null)
     );
-    assert_eq!(sandbox.get("/sandbox/config").await.body["frame"], json!("png"));
+    assert_eq!(
+        sandbox.get("/sandbox/config").await.body["frame"],
+        json!("png")
+    );
     let stats = sandbox.stats().await;
     assert_eq!(stats["calls"], json!({}));
     assert_eq!(stats["validations"], json!({}));
@@ -229,7 +264,9 @@ async fn control_bodies_with_unknown_fields_are_refused() {
     let sandbox = Sandbox::new();
 
     // WHEN config is sent with a typo
-    let reply = sandbox.put("/sandbox/config", json!({ "token_ttl": 1 })).await;
+    let reply = sandbox
+        .put("/sandbox/config", json!({ "token_ttl": 1 }))
+        .await;
 
     // THEN it is refused instead of silently ignored
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);

@@ -38,7 +38,11 @@ fn be32(bytes: &[u8]) -> u32 {
 fn inflate_stored(stream: &[u8]) -> Vec<u8> {
     let (cmf, flg) = (stream[0], stream[1]);
     assert_eq!(cmf & 0x0F, 8, "deflate");
-    assert_eq!((u16::from(cmf) * 256 + u16::from(flg)) % 31, 0, "header check");
+    assert_eq!(
+        (u16::from(cmf) * 256 + u16::from(flg)) % 31,
+        0,
+        "header check"
+    );
     assert_eq!(flg & 0x20, 0, "no preset dictionary");
     let mut at = 2;
     let mut out = Vec::new();
@@ -71,7 +75,11 @@ fn check_png(png: &[u8]) -> (u32, u32, Vec<u8>) {
         let kind = &png[at + 4..at + 8];
         let data = &png[at + 8..at + 8 + len];
         let crc = be32(&png[at + 8 + len..at + 12 + len]);
-        assert_eq!(crc, crc32_bitwise(&png[at + 4..at + 8 + len]), "CRC of {kind:?}");
+        assert_eq!(
+            crc,
+            crc32_bitwise(&png[at + 4..at + 8 + len]),
+            "CRC of {kind:?}"
+        );
         if kind == b"IDAT" {
             idat.extend_from_slice(data);
         }
@@ -168,7 +176,9 @@ async fn different_claims_get_different_frames() {
 async fn jpeg_mode_adds_a_valid_baseline_jpeg() {
     // GIVEN JPEG frames
     let sandbox = Sandbox::new();
-    sandbox.put("/sandbox/config", json!({ "frame": "jpeg" })).await;
+    sandbox
+        .put("/sandbox/config", json!({ "frame": "jpeg" }))
+        .await;
 
     // WHEN a passed enrolment is validated
     let answer = validated_frames(&sandbox, "user-1").await;

@@ -20,7 +20,11 @@ async fn client_credentials_grant_issues_a_bearer_token() {
 
     // THEN an hour-long bearer token is issued
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert!(reply.body["access_token"].as_str().is_some_and(|t| t.len() >= 32));
+    assert!(
+        reply.body["access_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 32)
+    );
     assert_eq!(reply.body["token_type"], json!("Bearer"));
     assert_eq!(reply.body["expires_in"], json!(3600));
     assert!(reply.body["scope"].is_string());
@@ -33,7 +37,9 @@ async fn wrong_client_grant_or_api_key_are_refused_with_oauth_codes() {
 
     // WHEN the Basic credentials, the grant type or the api_key in the path are wrong
     let wrong_client = sandbox.oauth(API_KEY, ID, "nope", GRANT).await;
-    let wrong_grant = sandbox.oauth(API_KEY, ID, SECRET, "grant_type=password").await;
+    let wrong_grant = sandbox
+        .oauth(API_KEY, ID, SECRET, "grant_type=password")
+        .await;
     let wrong_key = sandbox.oauth("other-key", ID, SECRET, GRANT).await;
     let no_basic = sandbox
         .post(&format!("/api/v2/{API_KEY}/access_token"), json!({}))
@@ -62,7 +68,12 @@ async fn an_access_token_works_for_fifty_requests_then_is_refused() {
         let reply = sandbox
             .with_bearer(Method::GET, "/api/v2/users/user-1", &token)
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "use {use_number}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "use {use_number}: {}",
+            reply.text
+        );
     }
 
     // THEN the 51st use is refused, and a new token works again
@@ -114,7 +125,10 @@ async fn user_endpoints_require_a_bearer_token() {
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         assert_eq!(reply.error(), "invalid_oauth");
     }
-    assert_eq!(sandbox.get("/sandbox/users/user-1").await.status, StatusCode::OK);
+    assert_eq!(
+        sandbox.get("/sandbox/users/user-1").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -125,11 +139,15 @@ async fn get_and_delete_user_report_status_and_erase_it() {
     let token = sandbox.access_token().await;
 
     // WHEN the user is read, deleted, then read and deleted again
-    let read = sandbox.with_bearer(Method::GET, "/api/v2/users/user-1", &token).await;
+    let read = sandbox
+        .with_bearer(Method::GET, "/api/v2/users/user-1", &token)
+        .await;
     let deleted = sandbox
         .with_bearer(Method::DELETE, "/api/v2/users/user-1", &token)
         .await;
-    let read_again = sandbox.with_bearer(Method::GET, "/api/v2/users/user-1", &token).await;
+    let read_again = sandbox
+        .with_bearer(Method::GET, "/api/v2/users/user-1", &token)
+        .await;
     let deleted_again = sandbox
         .with_bearer(Method::DELETE, "/api/v2/users/user-1", &token)
         .await;
@@ -155,7 +173,9 @@ async fn availability_answers_up_for_the_right_api_key() {
     let sandbox = Sandbox::new();
 
     // WHEN availability is asked with the right key, a wrong one, and none
-    let up = sandbox.get(&format!("/api/v2/availability?api_key={API_KEY}")).await;
+    let up = sandbox
+        .get(&format!("/api/v2/availability?api_key={API_KEY}"))
+        .await;
     let wrong = sandbox.get("/api/v2/availability?api_key=nope").await;
     let none = sandbox.get("/api/v2/availability").await;
 

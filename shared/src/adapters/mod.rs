@@ -3,6 +3,7 @@
 pub mod dynamo;
 pub mod images;
 pub mod queue;
+pub mod rate_limits;
 pub mod registrations;
 pub mod secrets;
 pub mod sessions;

@@ -146,10 +146,7 @@ impl Sandbox {
     pub async fn issue(&self, kind: Kind, user_id: &str) -> String {
         let reply = self.token(kind, user_id).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        reply.body["token"]
-            .as_str()
-            .expect("a token")
-            .to_owned()
+        reply.body["token"].as_str().expect("a token").to_owned()
     }
 
     pub async fn validate_body(&self, kind: Kind, body: Value) -> Reply {
@@ -158,7 +155,8 @@ impl Sandbox {
     }
 
     pub async fn validate(&self, kind: Kind, user_id: &str, token: &str) -> Reply {
-        self.validate_body(kind, validate_body(user_id, token)).await
+        self.validate_body(kind, validate_body(user_id, token))
+            .await
     }
 
     pub async fn scan(&self, token: &str, outcome: &str) -> Reply {
@@ -178,7 +176,14 @@ impl Sandbox {
     }
 
     pub async fn access_token(&self) -> String {
-        let reply = self.oauth(API_KEY, "sandbox-oauth-id", "sandbox-oauth-secret", "grant_type=client_credentials").await;
+        let reply = self
+            .oauth(
+                API_KEY,
+                "sandbox-oauth-id",
+                "sandbox-oauth-secret",
+                "grant_type=client_credentials",
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         reply.body["access_token"]
             .as_str()
