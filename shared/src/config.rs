@@ -87,10 +87,10 @@ impl JourneySettings {
             registration_ttl_seconds: parsed("REGISTRATION_TTL_SECONDS", 24 * 3600)?,
             token_ttl_seconds: parsed("IPROOV_TOKEN_TTL_SECONDS", 600)?,
             validation_lease_seconds: parsed("VALIDATION_LEASE_SECONDS", 60)?,
-            session_idle_seconds: parsed("SESSION_IDLE_SECONDS", 15 * 60)?,
-            session_absolute_seconds: parsed("SESSION_ABSOLUTE_SECONDS", 12 * 3600)?,
+            session_idle_seconds: parsed("LOGIN_SESSION_IDLE_SECONDS", 15 * 60)?,
+            session_absolute_seconds: parsed("LOGIN_SESSION_MAX_SECONDS", 12 * 3600)?,
             secure_cookies: parsed("COOKIE_SECURE", !is_local())?,
-            secrets_ttl: Duration::from_secs(parsed("SECRETS_TTL_SECONDS", 300)?),
+            secrets_ttl: Duration::from_secs(parsed("SECRETS_CACHE_TTL_SECONDS", 300)?),
         })
     }
 }

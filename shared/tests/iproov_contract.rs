@@ -225,14 +225,26 @@ async fn validate_works_once_a_second_call_is_an_invalid_token() {
 async fn token_calls_ride_out_transient_outages_and_rate_limits() {
     // GIVEN the next two enrol token calls fail with 503
     let stack = Stack::start().await;
-    stack.fault("/claim/enrol/token", 2, json!({"status": 503, "error": "server_error"})).await;
+    stack
+        .fault(
+            "/claim/enrol/token",
+            2,
+            json!({"status": 503, "error": "server_error"}),
+        )
+        .await;
     // WHEN a token is requested
     stack.client.enrol_token(&user(5)).await.unwrap();
     // THEN it succeeded on the third call
     assert_eq!(stack.calls("POST /claim/enrol/token").await, 3);
 
     // AND GIVEN the next call is rate-limited
-    stack.fault("/claim/enrol/token", 1, json!({"status": 429, "error": "too_many_requests"})).await;
+    stack
+        .fault(
+            "/claim/enrol/token",
+            1,
+            json!({"status": 429, "error": "too_many_requests"}),
+        )
+        .await;
     // WHEN another token is requested
     stack.client.enrol_token(&user(5)).await.unwrap();
     // THEN it succeeded on the second call
@@ -246,7 +258,13 @@ async fn a_validate_answered_with_a_5xx_is_reported_as_unknown_and_not_resent() 
     let user = user(6);
     let enrol = stack.client.enrol_token(&user).await.unwrap();
     stack.scan(&enrol.token, "passed", None).await;
-    stack.fault("/claim/enrol/validate", 1, json!({"status": 500, "error": "server_error"})).await;
+    stack
+        .fault(
+            "/claim/enrol/validate",
+            1,
+            json!({"status": 500, "error": "server_error"}),
+        )
+        .await;
     // WHEN validated
     let err = stack
         .client
@@ -267,7 +285,9 @@ async fn a_validate_slower_than_the_call_timeout_is_reported_as_unknown_and_not_
     let verify_user = user.clone();
     let enrol = stack.client.enrol_token(&user).await.unwrap();
     stack.scan(&enrol.token, "passed", None).await;
-    stack.fault("/claim/enrol/validate", 1, json!({"delay_ms": 3000})).await;
+    stack
+        .fault("/claim/enrol/validate", 1, json!({"delay_ms": 3000}))
+        .await;
     // WHEN validated
     let err = stack
         .client
@@ -381,4 +401,21 @@ async fn the_platform_reports_itself_available() {
     let stack = Stack::start().await;
     assert!(stack.client.availability().await.unwrap());
     assert_eq!(stack.client.sdk_base_url(), stack.root);
+}
+
+#[tokio::test]
+async fn a_client_behind_ipv6_can_still_be_validated() {
+    // GIVEN a scanned token and a client known only by a native IPv6 address
+    let stack = Stack::start().await;
+    let user = user(13);
+    let enrol = stack.client.enrol_token(&user).await.unwrap();
+    stack.scan(&enrol.token, "passed", None).await;
+    let req = ValidateRequest {
+        client_ip: Some("2001:db8::42".parse().unwrap()),
+        ..request(&user, &enrol.token)
+    };
+    // WHEN validated
+    let outcome = stack.client.enrol_validate(req).await.unwrap();
+    // THEN iProov (which refuses IPv6) validated it: the address was left out
+    assert!(outcome.passed);
 }

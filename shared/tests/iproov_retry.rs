@@ -437,3 +437,34 @@ async fn validate_connection_dropped_after_sending_is_not_resent() {
     assert!(err.outcome_unknown());
     assert_eq!(accepted.await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_connection_that_never_completes_is_cut_at_the_connect_timeout_and_counts_as_not_sent() {
+    // GIVEN a listener whose accept queue is full, so new connections hang in the handshake
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let _listener = socket.listen(1).unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let attempt = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(100), attempt).await {
+            fillers.push(stream);
+        }
+    }
+    // AND a connect timeout much shorter than the call timeout
+    let client = client_with(IProovConfig {
+        connect_timeout: Duration::from_millis(200),
+        call_timeout: Duration::from_secs(5),
+        retry: policy(1, 10, 10, 5000),
+        ..config(&format!("http://{addr}/api/v2"))
+    });
+    let (user, token) = (user(), Token::new("tok"));
+    // WHEN a scan is validated
+    let started = Instant::now();
+    let err = client.enrol_validate(request(&user, &token)).await.unwrap_err();
+    // THEN it gave up at the connect timeout, knowing nothing was sent
+    assert_eq!(err, IProovError::Timeout { maybe_sent: false });
+    assert!(!err.outcome_unknown());
+    assert!(started.elapsed() < Duration::from_millis(200) + SLACK, "{:?}", started.elapsed());
+}

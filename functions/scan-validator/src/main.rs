@@ -24,9 +24,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         settings,
     });
+    let backoff = Arc::new(batch::Backoff {
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        queue_url: config::required("REGISTRATION_QUEUE_URL")?,
+    });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
-        let deps = deps.clone();
-        async move { Ok::<_, lambda_runtime::Error>(batch::handle(&deps, event.payload).await) }
+        let (deps, backoff) = (deps.clone(), backoff.clone());
+        async move {
+            Ok::<_, lambda_runtime::Error>(batch::handle(&deps, &backoff, event.payload).await)
+        }
     }))
     .await
 }

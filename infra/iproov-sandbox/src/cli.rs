@@ -1,7 +1,6 @@
 //! What the `iproov-sandbox` binary does, kept in the library so it can be tested and so
 //! `main.rs` stays a few lines.
 
-use std::future::Future;
 use std::io;
 use std::time::Duration;
 
@@ -153,29 +152,27 @@ pub async fn run(settings: Settings) -> io::Result<()> {
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM. A signal that cannot be listened for
 /// never completes rather than stopping the server at once.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    async {
-        let interrupt = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut stream) => {
-                    stream.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = interrupt => {}
-            () = terminate => {}
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 

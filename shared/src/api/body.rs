@@ -14,11 +14,11 @@ use super::error::{ApiError, FieldErrors};
 /// Default cap on request bodies: our bodies are a few short strings.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4096;
 
-/// The body cap, read once from `API_MAX_BODY_BYTES` (so operators can tune it).
+/// The body cap, read once from `MAX_BODY_BYTES` (so operators can tune it).
 pub fn max_body_bytes() -> usize {
     static LIMIT: OnceLock<usize> = OnceLock::new();
     *LIMIT.get_or_init(|| {
-        std::env::var("API_MAX_BODY_BYTES")
+        std::env::var("MAX_BODY_BYTES")
             .ok()
             .and_then(|v| v.parse().ok())
             .filter(|n| *n > 0)
