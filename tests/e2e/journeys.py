@@ -1,0 +1,206 @@
+"""Helpers that drive the public API and the iProov sandbox the way an app and a person would.
+
+Every helper talks HTTP to the running local stack; nothing here reaches into the code under test.
+Each test client gets its own documentation-range source address (RFC 5737) through
+X-Forwarded-For, which the local gateway honours in test mode, so per-IP rate limits of one test
+never leak into another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import requests
+
+API = os.environ.get("API_URL", "http://127.0.0.1:3000")
+SANDBOX = os.environ.get("SANDBOX_URL", "http://127.0.0.1:4600")
+MOTO = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack() -> dict:
+    """The local stack's resource names, as the provisioner wrote them."""
+    return json.loads((ROOT / ".local" / "stack.json").read_text())
+
+
+def aws(service: str):
+    return boto3.client(
+        service,
+        endpoint_url=MOTO,
+        region_name=os.environ.get("AWS_REGION", "eu-west-1"),
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def unique_username(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def random_ip() -> str:
+    return f"{random.choice(['198.51.100', '203.0.113'])}.{random.randint(1, 254)}"
+
+
+def token_fingerprint(token: str) -> str:
+    """How the sandbox names a token in its stats (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Client:
+    """One app installation: its own source IP and the credentials the API gave it."""
+
+    ip: str = field(default_factory=random_ip)
+    registration: str | None = None
+    session: str | None = None
+    attempt: str | None = None
+
+    def call(self, method: str, path: str, *, credential: str | None = None, **kw) -> requests.Response:
+        headers = {"X-Forwarded-For": self.ip, **kw.pop("headers", {})}
+        if credential:
+            headers["Authorization"] = f"Bearer {credential}"
+        return requests.request(method, API + path, headers=headers, timeout=30, **kw)
+
+    # Registration journey -------------------------------------------------------------------
+    def start_registration(self, username: str, display_name: str = "Test Person", **kw) -> requests.Response:
+        r = self.call(
+            "POST",
+            "/v1/users/registration",
+            credential=self.registration,
+            json={"username": username, "display_name": display_name},
+            **kw,
+        )
+        if r.status_code == 201:
+            self.registration = r.json()["session_token"]
+        return r
+
+    def registration_status(self) -> requests.Response:
+        return self.call("GET", "/v1/users/registration", credential=self.registration)
+
+    def submit_scan(self) -> requests.Response:
+        return self.call("POST", "/v1/users", credential=self.registration)
+
+    def wait_for_registration(self, *states: str, timeout: float = 45) -> dict:
+        """Polls like the app does until the registration reaches one of `states`."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            r = self.registration_status()
+            assert r.status_code == 200, r.text
+            last = r.json()
+            if last["status"] in states:
+                if "login" in last:
+                    self.session = last["login"]["session_token"]
+                return last
+            time.sleep(0.3)
+        raise AssertionError(f"registration stayed {last} (wanted {states})")
+
+    def register(self, username: str, display_name: str = "Test Person") -> dict:
+        """The whole happy path: start, scan passed, submit, wait for completion."""
+        r = self.start_registration(username, display_name)
+        assert r.status_code == 201, r.text
+        scan(r.json()["iproov"]["token"], "passed")
+        s = self.submit_scan()
+        assert s.status_code == 202, s.text
+        return self.wait_for_registration("completed", "failed")
+
+    # Login journey ------------------------------------------------------------------------------
+    def verify_login(self, username: str) -> requests.Response:
+        r = self.call("POST", "/v1/verify-login", json={"username": username})
+        if r.status_code == 200:
+            self.attempt = r.json()["attempt_token"]
+        return r
+
+    def login(self) -> requests.Response:
+        r = self.call("POST", "/v1/login", credential=self.attempt)
+        if r.status_code == 200:
+            self.session = r.json()["session_token"]
+        return r
+
+    def me(self) -> requests.Response:
+        return self.call("GET", "/v1/users", credential=self.session)
+
+    def logout(self) -> requests.Response:
+        return self.call("POST", "/v1/logout", credential=self.session)
+
+    def erase(self) -> requests.Response:
+        return self.call("DELETE", "/v1/users", credential=self.session)
+
+
+# iProov sandbox control surface -------------------------------------------------------------------
+def scan(token: str, outcome: str, reason: str | None = None) -> None:
+    body = {"outcome": outcome}
+    if reason:
+        body["reason"] = reason
+    r = requests.post(f"{SANDBOX}/sandbox/claims/{token}/scan", json=body, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def sandbox_stats() -> dict:
+    return requests.get(f"{SANDBOX}/sandbox/stats", timeout=10).json()
+
+
+def validations_of(token: str) -> int:
+    return sandbox_stats().get("validations", {}).get(token_fingerprint(token), 0)
+
+
+def inject_fault(path: str, status: int, count: int, error: str | None = None, delay_ms: int = 0) -> None:
+    body = {"path": path, "status": status, "count": count, "delay_ms": delay_ms}
+    if error:
+        body["error"] = error
+    r = requests.post(f"{SANDBOX}/sandbox/faults", json=body, timeout=10)
+    assert r.status_code in (200, 201, 204), r.text
+
+
+def clear_faults() -> None:
+    requests.delete(f"{SANDBOX}/sandbox/faults", timeout=10)
+
+
+# Direct looks at the AWS emulator, to check what was (not) stored ------------------------------
+def table(kind: str) -> str:
+    """Local physical name of a table by logical id (e.g. 'UsersTable')."""
+    return _resource(kind)
+
+
+def _resource(logical_id: str) -> str:
+    s = stack()
+    for section in ("tables", "queues", "buckets", "resources"):
+        entry = s.get(section, {})
+        if isinstance(entry, dict) and logical_id in entry:
+            value = entry[logical_id]
+            if isinstance(value, dict):
+                return value.get("name") or value.get("url") or value.get("physical_id")
+            return value
+    raise KeyError(f"{logical_id} not in .local/stack.json")
+
+
+def resource(logical_id: str) -> str:
+    return _resource(logical_id)
+
+
+def items(table_logical_id: str) -> list[dict]:
+    ddb = aws("dynamodb")
+    out, start = [], None
+    while True:
+        kw = {"TableName": table(table_logical_id)}
+        if start:
+            kw["ExclusiveStartKey"] = start
+        page = ddb.scan(**kw)
+        out.extend(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return out
+
+
+def registration_item(registration_id: str) -> dict | None:
+    return aws("dynamodb").get_item(
+        TableName=table("RegistrationsTable"), Key={"pk": {"S": registration_id}}, ConsistentRead=True
+    ).get("Item")
