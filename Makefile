@@ -88,9 +88,11 @@ lint: fmt-check clippy template-lint
 unit: cargo-test py-unit
 
 # Starts the stack in the background, runs the end-to-end tests, and always stops the stack.
+# The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.
 e2e: venv build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
-	$(DEVSTACK) up --detach || { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
+	GATEWAY_TRUST_FORWARDED_FOR=1 $(DEVSTACK) up --detach || \
+	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 test: lint unit e2e

@@ -7,7 +7,7 @@ In the foreground it then stays until Ctrl-C/SIGTERM and stops everything it sta
 ``--detach`` it returns once ready (for tests) and ``down`` stops it later.
 
 Every process runs in its own session with its output in .local/logs/<name>.log, and carries
-the ``ONBOARDING_DEVSTACK=<repo>`` marker (see processes.py), so a later ``up`` or ``down`` finds
+the ``ONBOARDING_DEVSTACK=<LOCAL_DIR>`` marker (see processes.py), so a later ``up`` or ``down`` finds
 leftovers from a crash - including function processes cargo-lambda spawned - without touching
 anybody else's processes.
 """
@@ -15,6 +15,8 @@ anybody else's processes.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -25,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +45,10 @@ from settings import (
     Ports,
 )
 
-MARKER = str(REPO_ROOT)
+# One stack per LOCAL_DIR: two checkouts (or LOCAL_DIR=/tmp/x with other ports) never collide.
+MARKER = str(LOCAL_DIR.resolve())
 SUPERVISOR_FILE = PIDS_DIR / "devstack.json"
+LOCK_FILE = LOCAL_DIR / "devstack.lock"
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 SANDBOX_BINARY = REPO_ROOT / "target" / "debug" / "iproov-sandbox"
@@ -54,6 +58,14 @@ STOP_ORDER = ["gateway", "sqs", "functions", "sandbox", "moto"]
 
 class StackError(RuntimeError):
     """Something did not start; the message says what and where its log is."""
+
+
+def shown(path: Path) -> str:
+    """A path as people should read it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def say(message: str) -> None:
@@ -133,7 +145,7 @@ def wait_until(what: str, probe: Callable[[], bool], timeout: float, children: l
             if child.process.poll() is not None:
                 raise StackError(
                     f"{child.name} exited with status {child.process.returncode} while waiting for {what}; "
-                    f"last lines of {child.log_path.relative_to(REPO_ROOT)}:\n{tail(child.log_path)}"
+                    f"last lines of {shown(child.log_path)}:\n{tail(child.log_path)}"
                 )
         now = time.monotonic()
         if now - started > timeout:
@@ -152,6 +164,33 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return int(exc.code)
     except (urllib.error.URLError, OSError):
         return None
+
+
+# ----- mutual exclusion -------------------------------------------------------------------
+@contextlib.contextmanager
+def stack_lock(wait: float) -> Iterator[None]:
+    """Only one ``up``/``down`` at a time per LOCAL_DIR (two terminals, or make dev + make e2e)."""
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    raise StackError(f"another devstack (pid {holder}) is starting or running this stack") from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # ----- cleanup ----------------------------------------------------------------------------
@@ -293,7 +332,7 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
             lambda: http_status(health, timeout=30) == 200,
             args.ready_timeout,
             children,
-            progress=lambda s: say(f"  still waiting ({s:.0f}s); cargo output in .local/logs/functions.log"),
+            progress=lambda s: say(f"  still waiting ({s:.0f}s); cargo output in {shown(LOGS_DIR / 'functions.log')}"),
         )
     except BaseException:
         for child in reversed(children):
@@ -311,8 +350,8 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
   AWS (moto)               {ports.aws_endpoint}
   iProov sandbox           {ports.iproov_base_url}
   functions (cargo-lambda) {ports.lambda_url}
-  logs                     .local/logs/{{moto,sandbox,functions,gateway,sqs,provision}}.log
-  function environment     .local/functions.env     stack summary: .local/stack.json
+  logs                     {shown(LOGS_DIR)}/{{moto,sandbox,functions,gateway,sqs,provision}}.log
+  function environment     {shown(FUNCTIONS_ENV_FILE)}     stack summary: {shown(STACK_FILE)}
 """,
         flush=True,
     )
@@ -332,14 +371,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     if other:
         say(f"a local stack is already running in the foreground (pid {other}); stop it first (Ctrl-C there)")
         return 1
+    try:
+        with stack_lock(wait=0):
+            return _up_locked(args, ports)
+    except StackError as exc:
+        say(f"error: {exc}")
+        return 1
+
+
+def _up_locked(args: argparse.Namespace, ports: Ports) -> int:
     stop_everything(ports, quiet=False)
     check_ports_free(ports)
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
 
-    stopping = {"signal": 0}
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        stopping["signal"] = signum
+    def on_signal(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -369,7 +413,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             for child in children:
                 if child.process.poll() is not None:
                     say(f"{child.name} exited with status {child.process.returncode}; stopping the stack. "
-                        f"Last lines of {child.log_path.relative_to(REPO_ROOT)}:\n{tail(child.log_path)}")
+                        f"Last lines of {shown(child.log_path)}:\n{tail(child.log_path)}")
                     raise StackError(child.name)
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -391,9 +435,15 @@ def cmd_down(_args: argparse.Namespace) -> int:
     ports = Ports.from_env()
     other = supervisor_alive()
     if other:
+        say(f"stopping the foreground stack (pid {other})")
         processes.terminate([other], grace=30)
-    stop_everything(ports)
-    SUPERVISOR_FILE.unlink(missing_ok=True)
+    try:
+        with stack_lock(wait=60):
+            stop_everything(ports)
+            SUPERVISOR_FILE.unlink(missing_ok=True)
+    except StackError as exc:
+        say(f"error: {exc}")
+        return 1
     return 0
 
 

@@ -3,7 +3,8 @@
 ``make dev`` must survive being run twice, or after a crash that left processes behind, and
 must leave no orphans or busy ports when it stops. Killing by name (pkill) could hit another
 project's moto; instead every process the stack starts carries an environment marker naming
-this repository, which its descendants (cargo run, the function binaries) inherit. Stopping
+its state directory (.local of this checkout, or LOCAL_DIR), which its descendants (cargo run,
+the function binaries) inherit. Stopping
 means: each recorded session, then anything still carrying the marker.
 """
 

@@ -402,7 +402,9 @@ def build_model(
             )
         elif kind in HTTP_API_TYPES:
             merged = merge_globals(global_http_api, props)
-            model.cors = _cors(resolver, merged.get("CorsConfiguration")) or model.cors
+            model.cors = _cors(resolver, merged.get("CorsConfiguration")) or _openapi_cors(
+                resolver, merged.get("DefinitionBody")
+            ) or model.cors
         elif kind in {"AWS::KMS::Alias", "AWS::Lambda::EventSourceMapping"}:
             continue  # handled below, once keys and functions are known
         else:
@@ -652,6 +654,15 @@ def _cors(resolver: Resolver, raw: Any) -> Cors | None:
         max_age=int(max_age) if max_age is not None else None,
         allow_credentials=_truthy(config.get("AllowCredentials", False)),
     )
+
+
+def _openapi_cors(resolver: Resolver, body: Any) -> Cors | None:
+    """CORS given as ``x-amazon-apigateway-cors`` in an HTTP API's OpenAPI DefinitionBody."""
+    if not isinstance(body, dict) or "x-amazon-apigateway-cors" not in body:
+        return None
+    config = resolver.resolve(body["x-amazon-apigateway-cors"]) or {}
+    renamed = {key[0].upper() + key[1:]: value for key, value in config.items()}
+    return _cors(resolver, renamed)
 
 
 def physical_from_json(data: Mapping[str, Any]) -> dict[str, Physical]:

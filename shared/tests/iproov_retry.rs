@@ -462,9 +462,16 @@ async fn a_connection_that_never_completes_is_cut_at_the_connect_timeout_and_cou
     let (user, token) = (user(), Token::new("tok"));
     // WHEN a scan is validated
     let started = Instant::now();
-    let err = client.enrol_validate(request(&user, &token)).await.unwrap_err();
+    let err = client
+        .enrol_validate(request(&user, &token))
+        .await
+        .unwrap_err();
     // THEN it gave up at the connect timeout, knowing nothing was sent
     assert_eq!(err, IProovError::Timeout { maybe_sent: false });
     assert!(!err.outcome_unknown());
-    assert!(started.elapsed() < Duration::from_millis(200) + SLACK, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(200) + SLACK,
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -10,7 +10,9 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::errors::ErrorCode;
 use crate::paths::redact_path;
@@ -49,17 +51,27 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Installs a subscriber printing events as flat JSON lines on stdout. `RUST_LOG` filters
-/// (default `info`). Fails if a subscriber is already installed.
-pub fn init_json_stdout() -> Result<(), String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// A subscriber printing events as flat JSON lines (one object per line, fields at the top
+/// level) to `writer`, filtered by `directives` (`RUST_LOG` syntax; `info` if they do not parse).
+pub fn json_subscriber<W>(writer: W, directives: &str) -> impl Subscriber + Send + Sync + 'static
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .try_init()
+        .with_writer(writer)
+        .finish()
+}
+
+/// Installs [`json_subscriber`] on stdout for the whole process, filtered by `RUST_LOG`
+/// (default `info`). Fails if a subscriber is already installed.
+pub fn init_json_stdout() -> Result<(), String> {
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    tracing::subscriber::set_global_default(json_subscriber(std::io::stdout, &directives))
         .map_err(|error| error.to_string())
 }

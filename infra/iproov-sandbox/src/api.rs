@@ -109,6 +109,8 @@ async fn drop_connection(parts: &Parts) -> Response {
     .into_response()
 }
 
+/// Reads the body (every endpoint, so an oversized one is refused the same way everywhere) and
+/// runs the endpoint.
 async fn run_endpoint(
     shared: &Shared,
     endpoint: Endpoint,
@@ -116,34 +118,18 @@ async fn run_endpoint(
     parts: &Parts,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let param = || params.first().map(String::as_str).unwrap_or_default();
+    let body = read_body(body).await?;
+    let param = params.first().map(String::as_str).unwrap_or_default();
+    let headers = &parts.headers;
     match endpoint {
-        Endpoint::EnrolToken => {
-            claim_token(shared, ClaimKind::Enrol, parts, &read_body(body).await?)
-        }
-        Endpoint::VerifyToken => {
-            claim_token(shared, ClaimKind::Verify, parts, &read_body(body).await?)
-        }
-        Endpoint::EnrolValidate => claim_validate(
-            shared,
-            ClaimKind::Enrol,
-            &parts.headers,
-            &read_body(body).await?,
-        ),
-        Endpoint::VerifyValidate => claim_validate(
-            shared,
-            ClaimKind::Verify,
-            &parts.headers,
-            &read_body(body).await?,
-        ),
-        Endpoint::Invalidate => {
-            invalidate(shared, param(), &parts.headers, &read_body(body).await?)
-        }
-        Endpoint::AccessToken => {
-            access_token(shared, param(), &parts.headers, &read_body(body).await?)
-        }
-        Endpoint::GetUser => user(shared, param(), &parts.headers, false),
-        Endpoint::DeleteUser => user(shared, param(), &parts.headers, true),
+        Endpoint::EnrolToken => claim_token(shared, ClaimKind::Enrol, parts, &body),
+        Endpoint::VerifyToken => claim_token(shared, ClaimKind::Verify, parts, &body),
+        Endpoint::EnrolValidate => claim_validate(shared, ClaimKind::Enrol, headers, &body),
+        Endpoint::VerifyValidate => claim_validate(shared, ClaimKind::Verify, headers, &body),
+        Endpoint::Invalidate => invalidate(shared, param, headers, &body),
+        Endpoint::AccessToken => access_token(shared, param, headers, &body),
+        Endpoint::GetUser => user(shared, param, headers, false),
+        Endpoint::DeleteUser => user(shared, param, headers, true),
         Endpoint::Availability => availability(shared, parts.uri.query()),
     }
 }
@@ -244,7 +230,7 @@ fn claim_validate(
         ClaimKind::Verify => false,
     };
 
-    let consumed = {
+    let (consumed, frame) = {
         let mut inner = shared.lock();
         inner.stats.count_validation(token);
         if !shared.claim_credentials_match(api_key, secret) {
@@ -265,10 +251,8 @@ fn claim_validate(
                 ClaimKind::Verify => inner.users.record_verification(user_id),
             }
         }
-        let frame = inner.settings.frame;
-        (consumed, frame)
+        (consumed, inner.settings.frame)
     };
-    let (consumed, frame) = consumed;
     Ok(Json(validate_answer(token, risk_profile, &consumed, frame)).into_response())
 }
 

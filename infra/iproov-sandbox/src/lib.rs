@@ -44,7 +44,7 @@ mod stats;
 mod tokens;
 mod users;
 
-pub use access_log::init_json_stdout as init_logging;
+pub use access_log::{init_json_stdout as init_logging, json_subscriber};
 pub use config::{DEFAULT_TOKEN_TTL, FrameMode, SandboxConfig};
 pub use paths::token_fingerprint;
 

@@ -165,3 +165,33 @@ def test_project_template_meets_the_local_conventions() -> None:
             others = {f.env[name] for f in model.functions.values() if name in f.env}
             assert len(others) == 1, f"{name} differs between functions: {others}"
     assert names
+
+
+def test_cors_from_an_openapi_definition_body() -> None:
+    template = {
+        "Parameters": {"AllowedOrigins": {"Type": "CommaDelimitedList", "Default": "https://x.example"}},
+        "Resources": {
+            "Api": {
+                "Type": "AWS::Serverless::HttpApi",
+                "Properties": {
+                    "DefinitionBody": {
+                        "openapi": "3.0.1",
+                        "paths": {},
+                        "x-amazon-apigateway-cors": {
+                            "allowOrigins": {"Ref": "AllowedOrigins"},
+                            "allowCredentials": True,
+                            "allowMethods": ["GET", "POST"],
+                            "allowHeaders": ["Authorization"],
+                            "exposeHeaders": ["Retry-After"],
+                            "maxAge": 300,
+                        },
+                    }
+                },
+            }
+        },
+    }
+    model = tpl.build_model(template, ports=PORTS)
+    assert model.cors == tpl.Cors(
+        ("http://127.0.0.1:3000", "http://localhost:3000"), ("GET", "POST"), ("authorization",),
+        ("retry-after",), 300, True,
+    )
