@@ -467,7 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--detach", action="store_true", help="return once ready; stop later with `down`")
     up.add_argument("--ready-timeout", type=float, default=float(os.environ.get("DEVSTACK_READY_TIMEOUT", "900")),
                     help="seconds to wait for GET /v1/health (first compiles can be slow)")
-    up.add_argument("--concurrency", type=int, default=4, help="cargo-lambda instances per function")
+    up.add_argument(
+        "--concurrency", type=int, default=int(os.environ.get("LOCAL_FUNCTION_CONCURRENCY", "4")),
+        help="cargo-lambda instances per function (LOCAL_FUNCTION_CONCURRENCY; 1 starts functions faster, "
+             "4 lets concurrent deliveries really run concurrently)",
+    )
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop a detached stack (and any leftovers)").set_defaults(func=cmd_down)
     sub.add_parser("status", help="what is running").set_defaults(func=cmd_status)
