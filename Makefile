@@ -4,6 +4,8 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
+# Steps share ports, the cargo target directory and 2 cores: run them one after the other.
+.NOTPARALLEL:
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 # The interpreter that creates the venv (3.11+), chosen before .venv/bin goes on PATH.
@@ -27,7 +29,7 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: help venv build dev up down status lint fmt-check clippy cargo-test template-lint \
-        py-unit unit e2e test clean-local
+        py-unit contract unit e2e test clean-local
 
 help:
 	@echo "make dev          build, then run the local stack in the foreground (Ctrl-C stops it)"
@@ -35,7 +37,7 @@ help:
 	@echo "make up / down    start the stack in the background / stop it"
 	@echo "make e2e          start the stack, run tests/e2e, stop the stack"
 	@echo "make lint         fmt check, clippy -D warnings, template lint"
-	@echo "make unit         cargo test + the local tooling's Python tests"
+	@echo "make unit         cargo test, the local tooling's Python tests, tests/contract"
 	@echo "make clean-local  stop the stack and delete .local/ (logs, generated env, state)"
 
 # The dev venv: (re)installed only when the pinned files change (the stamp holds their hash).
@@ -83,9 +85,14 @@ template-lint:
 py-unit: venv
 	$(PY) -m pytest infra/local/tests $(PYTEST_ARGS)
 
+# Static cross-checks (OpenAPI document vs template vs code); no stack needed.
+contract: venv
+	@if [[ -d tests/contract ]]; then $(PY) -m pytest tests/contract $(PYTEST_ARGS); \
+	else echo "contract: no tests/contract, skipped"; fi
+
 lint: fmt-check clippy template-lint
 
-unit: cargo-test py-unit
+unit: cargo-test py-unit contract
 
 # Starts the stack in the background, runs the end-to-end tests, and always stops the stack.
 # The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.

@@ -185,7 +185,7 @@
         const code = fromSandbox ? 'sandbox_refused' : 'sandbox_unreachable';
         const hint = fromSandbox
           ? `The sandbox said: ${err.body.error_description} (${err.code}).`
-          : `POST /sandbox/claims/…/scan answered ${err.status || 'nothing'}. The local gateway must forward /sandbox/* to the iProov sandbox (http://127.0.0.1:4600).`;
+          : `POST /sandbox/claims/…/scan answered ${err.status || 'nothing'}. The local gateway must forward /sandbox/* to the iProov sandbox.`;
         throw new ApiError(err.status, { error: code, message: err.message, hint, request_id: err.requestId }, null);
       }
     },
@@ -486,13 +486,34 @@
       } catch (err) {
         if (aborted(err)) return;
         if (err instanceof ApiError && err.code === 'registration_in_progress') {
-          showError(root, err, { extra: 'See how it is going on the progress page.' });
-          offerLink(root, '#/register/waiting', 'See the progress of your registration');
+          await explainRegistrationInProgress(root, err, signal);
           return;
         }
         showFormError(root, form, err);
       }
     }, { signal });
+  }
+
+  // This browser already has a registration under way (or just completed): say which.
+  async function explainRegistrationInProgress(root, err, signal) {
+    let status = null;
+    try {
+      ({ data: { status } } = await api.registrationStatus(signal));
+    } catch (statusErr) {
+      if (aborted(statusErr)) return;
+    }
+    if (status === 'completed') {
+      showError(root, new ApiError(409, {
+        error: 'registration_in_progress',
+        message: err.message,
+        hint: 'This browser has just completed a registration. Log in to use that account; to create another one, use a private window or clear this site’s cookies.',
+        request_id: err.requestId,
+      }, null));
+      offerLink(root, '#/login', 'Log in');
+      return;
+    }
+    showError(root, err, { extra: 'See how it is going on the progress page.' });
+    offerLink(root, '#/register/waiting', 'See the progress of your registration');
   }
 
   function offerLink(root, href, text) {

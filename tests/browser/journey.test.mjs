@@ -9,8 +9,14 @@
 // sandbox's control surface on the API's own origin (/sandbox/*). If the gateway does not
 // forward /sandbox/*, the test stops at that step and says so.
 //
+// A second test plays a deployment with a real iProov platform: the API's answer is given a
+// non-local `iproov.base_url`, and the page must then load <iproov-me> from the CDN (served here
+// by fixtures/fake-iproov-me.js, which fires the SDK's events) and follow its events.
+// Nothing leaves the machine: every request to another origin is answered by the test or refused.
+//
 // Environment: API_URL, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS_DIR (default
-// <repo>/docs/screenshots), STEP_TIMEOUT_MS (default 15000).
+// <repo>/docs/screenshots), FAILURE_SHOTS_DIR (default <repo>/tests/artifacts/browser: a screenshot
+// of a failing step), STEP_TIMEOUT_MS (default 15000).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +32,8 @@ const REPO = path.resolve(HERE, '..', '..');
 const API_URL = (process.env.API_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOTS_DIR || path.join(REPO, 'docs', 'screenshots');
+// Screenshots of a failing step go where CI keeps artifacts (ignored by git).
+const FAILURES = process.env.FAILURE_SHOTS_DIR || path.join(REPO, 'tests', 'artifacts', 'browser');
 const STEP_TIMEOUT = Number(process.env.STEP_TIMEOUT_MS || 15000);
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 760 };
@@ -37,9 +45,28 @@ export const RECOMMENDED_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self'",
   "font-src 'self'",
   "connect-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+// What a deployment with a real iProov platform needs on top (see web/README.md).
+const IPROOV_PLATFORM = 'https://eu.rp.secure.iproov.me';
+const SDK_SRC = 'https://cdn.jsdelivr.net/npm/@iproov/web-sdk@latest/iProovMe.js';
+// The policy web/README.md gives for a real platform (a starting point from iProov's CSP guidance).
+const PLATFORM_CSP = [
+  "default-src 'self'",
+  "script-src 'self' https://cdn.jsdelivr.net https://cdn.iproov.app blob: 'wasm-unsafe-eval'",
+  "style-src 'self' https://cdn.iproov.app 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' https://cdn.iproov.app",
+  "media-src 'self' blob:",
+  "worker-src 'self' blob: https://cdn.iproov.app",
+  "connect-src 'self' https://*.secure.iproov.me wss://*.secure.iproov.me https://cdn.iproov.app",
   "object-src 'none'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
@@ -64,6 +91,250 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
     if (/^\d\d-[a-z0-9-]+\.png$/.test(name)) rmSync(path.join(SHOTS, name));
   }
 
+  const { context, page, problems, headerNotes } = await openBrowser(t, { csp: 'recommended-if-missing' });
+  // What the page was told by the API, to check the live status and the tokens.
+  const statuses = [];
+  const tokens = [];
+  const loginCookies = [];
+  page.on('response', async (response) => {
+    const url = new URL(response.url());
+    if (url.pathname === '/v1/login' && response.ok()) {
+      for (const { name, value } of await response.headersArray()) {
+        if (name.toLowerCase() === 'set-cookie') loginCookies.push(value.split(';')[0].split('=')[0]);
+      }
+    }
+    if (url.pathname === '/v1/users/registration' && response.ok()) {
+      const body = await response.json().catch(() => null);
+      if (!body) return;
+      if (response.request().method() === 'GET') statuses.push(body.status);
+      else if (body.iproov) tokens.push(body.iproov.token);
+    }
+  });
+
+  // Each step has a fixed number, so that the files keep their names from run to run.
+  const shot = async (file, { phone = false } = {}) => {
+    await page.screenshot({ path: path.join(SHOTS, `${file}.png`), fullPage: true });
+    if (phone) {
+      await page.setViewportSize(PHONE);
+      await assertNoSideways(page, file);
+      await page.screenshot({ path: path.join(SHOTS, `${file}-375px.png`), fullPage: true });
+      await page.setViewportSize(DESKTOP);
+    }
+  };
+  const step = async (name, body) => {
+    try {
+      await body();
+    } catch (err) {
+      mkdirSync(FAILURES, { recursive: true });
+      const file = path.join(FAILURES, `failed-${name}.png`);
+      await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+      throw new Error(`step "${name}": ${err.message} (screenshot: ${file})`, { cause: err });
+    }
+  };
+
+  const username = `web-${randomBytes(4).toString('hex')}`;
+  const displayName = 'Ada Lovelace';
+
+  await step('home', async () => {
+    await page.goto(`${API_URL}/`);
+    await expectHeading(page, 'Sign up and log in with your face', { focused: false });
+    await shot('01-home', { phone: true });
+  });
+
+  await step('register-form', async () => {
+    await page.getByRole('link', { name: 'Create an account' }).first().click();
+    await expectHeading(page, 'Create an account');
+    // A username the API refuses: the field says why, in words.
+    await page.getByLabel('Username').fill('Not valid!');
+    await page.getByLabel('Display name').fill(displayName);
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    const username_ = page.getByLabel('Username');
+    await waitFor(async () => (await username_.getAttribute('aria-invalid')) === 'true', 'the username marked invalid');
+    await expectText(page.locator('#reg-username-error'), /Username may contain only letters/);
+    await shot('02-register-invalid-username');
+    await username_.fill(username);
+    await shot('03-register-form', { phone: true });
+  });
+
+  await step('scan-sandbox-fail', async () => {
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await expectHeading(page, 'Scan your face');
+    await page.getByRole('heading', { name: /Sandbox: simulate the scan/ }).waitFor();
+    await page.getByLabel('Failure reason').selectOption('too_dark');
+    await shot('04-scan-sandbox', { phone: true });
+    await page.getByRole('button', { name: 'Failed', exact: true }).click();
+    await leaveScanPage(page, /#\/register\/(waiting|failed)$/);
+  });
+
+  await step('waiting-then-failed', async () => {
+    await page.waitForURL(/#\/register\/failed$/);
+    await expectHeading(page, 'The scan didn’t work');
+    await expectText(page.locator('.hint'), /brighter/i); // the API's hint for too_dark
+    await shot('05-register-failed-hint', { phone: true });
+    assert.ok(statuses.includes('failed'), `the page polled and saw "failed" (saw ${statuses.join(', ')})`);
+  });
+
+  await step('retry-and-pass', async () => {
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expectHeading(page, 'Scan your face');
+    assert.equal(tokens.length, 2, 'a second registration call gave a new scan');
+    assert.notEqual(tokens[0], tokens[1], 'the retry got a fresh iProov token');
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    await leaveScanPage(page, /#\/register\/waiting$/);
+    await expectHeading(page, 'Checking your scan');
+    await shot('06-waiting-live-status', { phone: true });
+  });
+
+  await step('account', async () => {
+    await page.waitForURL(/#\/account$/);
+    await expectHeading(page, 'Your account');
+    await expectText(page.locator('.notice'), /Your account is ready/);
+    await expectText(page.locator('dd').nth(0), new RegExp(`^${username}$`));
+    await expectText(page.locator('dd').nth(1), new RegExp(`^${displayName}$`));
+    const created = await page.locator('time').getAttribute('datetime');
+    assert.ok(!Number.isNaN(Date.parse(created)), 'created_at is a date');
+    // The progress went through the statuses the API reported, ending in "completed".
+    assert.equal(statuses.at(-1), 'completed', `last status seen: ${statuses.at(-1)}`);
+    await assertNoStoredCredentials(page, context);
+    await shot('07-account', { phone: true });
+  });
+
+  await step('logout', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/#\/$/);
+    await expectHeading(page, 'Sign up and log in with your face');
+    await expectText(page.locator('.notice'), /You have logged out/);
+    await shot('08-logged-out');
+    // The account page now sends the person to the login page.
+    await page.getByRole('link', { name: 'My account' }).click();
+    await page.waitForURL(/#\/login$/);
+    await expectHeading(page, 'Log in');
+    await expectText(page.locator('.notice'), /Please log in/);
+  });
+
+  await step('login-rate-limited', async () => {
+    // One answer is replaced by a 429, as the API gives when a client tries too often: the page
+    // says how long to wait, in words, and holds the button until then.
+    await page.route(`${API_URL}/v1/verify-login`, (route) => route.fulfill({
+      status: 429,
+      headers: { 'retry-after': '2' },
+      json: { error: 'rate_limited', message: 'Too many requests. Please wait before trying again.', request_id: 'test-429' },
+    }), { times: 1 });
+    await page.getByLabel('Username').fill(username);
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await expectText(page.locator('main [data-slot="error"]'), /Too many attempts.*Please wait 2 seconds, then try again/s);
+    const submit = page.locator('form button[type="submit"]');
+    assert.ok(await submit.isDisabled(), 'the button waits for Retry-After');
+    await shot('09-login-rate-limited');
+    await waitFor(() => submit.isEnabled(), 'the button to be usable again', 5000);
+  });
+
+  await step('login', async () => {
+    // Keyboard only: type, then Enter submits; Enter on the focused button passes the scan.
+    await page.getByLabel('Username').fill(username);
+    await shot('10-login-form', { phone: true });
+    await page.getByLabel('Username').press('Enter');
+    await expectHeading(page, 'Scan your face');
+    await shot('11-login-scan');
+    await page.getByRole('button', { name: 'Passed', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await leaveScanPage(page, /#\/account$/);
+    await waitFor(async () => loginCookies.length > 0, 'the answer to POST /v1/login');
+    assert.ok(
+      loginCookies.some((name) => /^(__Host-)?session$/.test(name)),
+      `POST /v1/login must set the session cookie; it set only: ${loginCookies.join(', ')}`,
+    );
+    await expectHeading(page, 'Your account');
+    await expectText(page.locator('.notice'), new RegExp(`Welcome back, ${displayName}`));
+    await expectText(page.locator('dd').nth(0), new RegExp(`^${username}$`));
+    await shot('12-account-after-login');
+  });
+
+  await step('delete', async () => {
+    await page.getByRole('link', { name: 'Delete my account' }).click();
+    await expectHeading(page, 'Delete your account?');
+    await shot('13-delete-confirm', { phone: true });
+    await page.getByRole('button', { name: 'Yes, delete my account' }).click();
+    await page.waitForURL(/#\/$/);
+    await expectText(page.locator('.notice'), /Your account has been deleted/);
+    await shot('14-deleted');
+    // The session ended with the deletion.
+    const status = await page.evaluate(async () => (await fetch('/v1/users', { credentials: 'same-origin' })).status);
+    assert.equal(status, 401, 'GET /v1/users after deletion');
+  });
+
+  t.diagnostic(`registration statuses the page saw: ${statuses.join(' → ')}`);
+  if (headerNotes.size) {
+    t.diagnostic(`the gateway sent no ${[...headerNotes].join(', ')} with web/ pages` +
+      (headerNotes.has('content-security-policy') ? '; the test applied the recommended CSP itself' : ''));
+  }
+  assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
+});
+
+test('with a real iProov platform, the page runs <iproov-me> from the CDN and follows its events', async (t) => {
+  await checkStackIsUp();
+  const { context, page, problems } = await openBrowser(t, { csp: PLATFORM_CSP });
+  // The API's answer names a real platform instead of the local sandbox.
+  await context.route(`${API_URL}/v1/users/registration`, async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    const response = await route.fetch();
+    const body = await response.json().catch(() => null);
+    if (!body || !body.iproov) return route.fulfill({ response });
+    body.iproov.base_url = IPROOV_PLATFORM;
+    return route.fulfill({ response, json: body });
+  });
+  let sdkRequests = 0;
+  await context.route(SDK_SRC, (route) => {
+    sdkRequests += 1;
+    return route.fulfill({
+      status: 200,
+      contentType: 'text/javascript; charset=utf-8',
+      headers: { 'access-control-allow-origin': '*' },
+      path: path.join(HERE, 'fixtures', 'fake-iproov-me.js'),
+    });
+  });
+
+  const username = `sdk-${randomBytes(4).toString('hex')}`;
+  await page.goto(`${API_URL}/#/register`);
+  await expectHeading(page, 'Create an account', { focused: false });
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Display name').fill('Grace Hopper');
+  await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+  await expectHeading(page, 'Scan your face');
+  assert.equal(await page.getByRole('heading', { name: /Sandbox/ }).count(), 0, 'no sandbox panel for a real platform');
+
+  try {
+    await leaveScanPage(page, /#\/(register\/waiting|account)$/);
+  } catch (err) {
+    const sandboxStatus = await page.evaluate(() => window.__fakeIproov && window.__fakeIproov.sandboxStatus);
+    if (sandboxStatus && sandboxStatus !== 200) {
+      err.message = `the stand-in SDK could not reach the sandbox's control surface on the API's origin ` +
+        `(POST /sandbox/claims/{token}/scan answered ${sandboxStatus}); the local gateway must forward /sandbox/*. ${err.message}`;
+    }
+    throw err;
+  }
+  assert.equal(sdkRequests, 1, 'the SDK script was loaded once, from the CDN');
+  const seen = await page.evaluate(() => window.__fakeIproov);
+  assert.equal(seen.base_url, IPROOV_PLATFORM, '<iproov-me base_url> is the one the API returned');
+  assert.ok(seen.token && seen.token.length > 20, '<iproov-me token> is set');
+  assert.ok(seen.events.includes('passed'), `events fired: ${seen.events.join(', ')}`);
+
+  await page.waitForURL(/#\/account$/);
+  await expectHeading(page, 'Your account');
+  await expectText(page.locator('dd').nth(0), new RegExp(`^${username}$`));
+  // Clean up through the pages.
+  await page.getByRole('link', { name: 'Delete my account' }).click();
+  await expectHeading(page, 'Delete your account?');
+  await page.getByRole('button', { name: 'Yes, delete my account' }).click();
+  await expectText(page.locator('.notice'), /Your account has been deleted/);
+  assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
+});
+
+// ----- helpers --------------------------------------------------------------------------------
+
+// A fresh Chromium profile for one test. `csp`: 'recommended-if-missing' adds RECOMMENDED_CSP to
+// pages the gateway serves without one; a string replaces whatever the gateway sent.
+async function openBrowser(t, { csp }) {
   const profile = mkdtempSync(path.join(tmpdir(), 'onboarding-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -80,181 +351,33 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
   });
   context.setDefaultTimeout(STEP_TIMEOUT);
 
-  const problems = [];
+  const apiOrigin = new URL(API_URL).origin;
+  // Nothing may leave the machine: other origins are refused unless a test answers them.
+  await context.route((url) => url.origin !== apiOrigin, (route) => route.abort('blockedbyclient'));
   const headerNotes = new Set();
-  await context.route(`${API_URL}/**`, async (route) => {
+  await context.route((url) => url.origin === apiOrigin, async (route) => {
     const request = route.request();
-    if (request.resourceType() !== 'document') return route.continue();
+    if (request.resourceType() !== 'document') return route.fallback();
     const response = await route.fetch();
     const headers = response.headers();
     for (const name of ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options']) {
       if (!headers[name]) headerNotes.add(name);
     }
-    if (!headers['content-security-policy']) headers['content-security-policy'] = RECOMMENDED_CSP;
+    if (typeof csp === 'string' && csp !== 'recommended-if-missing') headers['content-security-policy'] = csp;
+    else if (!headers['content-security-policy']) headers['content-security-policy'] = RECOMMENDED_CSP;
     return route.fulfill({ response, headers });
   });
 
   const page = context.pages()[0] || await context.newPage();
+  const problems = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => {
     const text = msg.text();
     if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
     else if (msg.type() === 'error' && !/Failed to load resource/.test(text)) problems.push(`console: ${text}`);
   });
-  // What the page was told by the API, to check the live status and the tokens.
-  const statuses = [];
-  const tokens = [];
-  page.on('response', async (response) => {
-    const url = new URL(response.url());
-    if (url.pathname === '/v1/users/registration' && response.ok()) {
-      const body = await response.json().catch(() => null);
-      if (!body) return;
-      if (response.request().method() === 'GET') statuses.push(body.status);
-      else if (body.iproov) tokens.push(body.iproov.token);
-    }
-  });
-
-  let n = 0;
-  const shot = async (name, { phone = false } = {}) => {
-    n += 1;
-    const file = `${String(n).padStart(2, '0')}-${name}.png`;
-    await page.screenshot({ path: path.join(SHOTS, file), fullPage: true });
-    if (phone) {
-      await page.setViewportSize(PHONE);
-      await assertNoSideways(page, name);
-      n += 1;
-      await page.screenshot({ path: path.join(SHOTS, `${String(n).padStart(2, '0')}-${name}-375px.png`), fullPage: true });
-      await page.setViewportSize(DESKTOP);
-    }
-  };
-  const step = async (name, body) => {
-    try {
-      await body();
-    } catch (err) {
-      await page.screenshot({ path: path.join(SHOTS, `failed-${name}.png`), fullPage: true }).catch(() => {});
-      err.message = `step "${name}": ${err.message}`;
-      throw err;
-    }
-  };
-
-  const username = `web-${randomBytes(4).toString('hex')}`;
-  const displayName = 'Ada Lovelace';
-
-  await step('home', async () => {
-    await page.goto(`${API_URL}/`);
-    await expectHeading(page, 'Sign up and log in with your face', { focused: false });
-    await shot('home', { phone: true });
-  });
-
-  await step('register-form', async () => {
-    await page.getByRole('link', { name: 'Create an account' }).first().click();
-    await expectHeading(page, 'Create an account');
-    // A username the API refuses: the field says why, in words.
-    await page.getByLabel('Username').fill('Not valid!');
-    await page.getByLabel('Display name').fill(displayName);
-    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
-    const username_ = page.getByLabel('Username');
-    await waitFor(async () => (await username_.getAttribute('aria-invalid')) === 'true', 'the username marked invalid');
-    await expectText(page.locator('#reg-username-error'), /Username may contain only letters/);
-    await shot('register-invalid-username');
-    await username_.fill(username);
-    await shot('register-form', { phone: true });
-  });
-
-  await step('scan-sandbox-fail', async () => {
-    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
-    await expectHeading(page, 'Scan your face');
-    await page.getByRole('heading', { name: /Sandbox: simulate the scan/ }).waitFor();
-    await page.getByLabel('Failure reason').selectOption('too_dark');
-    await shot('scan-sandbox', { phone: true });
-    await page.getByRole('button', { name: 'Failed', exact: true }).click();
-    await leaveScanPage(page, /#\/register\/(waiting|failed)$/);
-  });
-
-  await step('waiting-then-failed', async () => {
-    if (page.url().endsWith('#/register/waiting')) await shot('waiting');
-    await page.waitForURL(/#\/register\/failed$/);
-    await expectHeading(page, 'The scan didn’t work');
-    await expectText(page.locator('.hint'), /brighter/i); // the API's hint for too_dark
-    await shot('register-failed-hint', { phone: true });
-    assert.ok(statuses.includes('failed'), `the page polled and saw "failed" (saw ${statuses.join(', ')})`);
-  });
-
-  await step('retry-and-pass', async () => {
-    await page.getByRole('button', { name: 'Try again' }).click();
-    await expectHeading(page, 'Scan your face');
-    assert.equal(tokens.length, 2, 'a second registration call gave a new scan');
-    assert.notEqual(tokens[0], tokens[1], 'the retry got a fresh iProov token');
-    await page.getByRole('button', { name: 'Passed', exact: true }).click();
-    await leaveScanPage(page, /#\/(register\/waiting|account)$/);
-    if (page.url().endsWith('#/register/waiting')) {
-      await expectHeading(page, 'Checking your scan');
-      await shot('waiting-live-status', { phone: true });
-    }
-  });
-
-  await step('account', async () => {
-    await page.waitForURL(/#\/account$/);
-    await expectHeading(page, 'Your account');
-    await expectText(page.locator('.notice'), /Your account is ready/);
-    await expectText(page.locator('dd').nth(0), new RegExp(`^${username}$`));
-    await expectText(page.locator('dd').nth(1), new RegExp(`^${displayName}$`));
-    const created = await page.locator('time').getAttribute('datetime');
-    assert.ok(!Number.isNaN(Date.parse(created)), 'created_at is a date');
-    // The progress went through the statuses the API reported, ending in "completed".
-    assert.equal(statuses.at(-1), 'completed', `last status seen: ${statuses.at(-1)}`);
-    await assertNoStoredCredentials(page, context);
-    await shot('account', { phone: true });
-  });
-
-  await step('logout', async () => {
-    await page.getByRole('button', { name: 'Log out' }).click();
-    await page.waitForURL(/#\/$/);
-    await expectHeading(page, 'Sign up and log in with your face');
-    await expectText(page.locator('.notice'), /You have logged out/);
-    await shot('logged-out');
-    // The account page now sends the person to the login page.
-    await page.getByRole('link', { name: 'My account' }).click();
-    await page.waitForURL(/#\/login$/);
-    await expectHeading(page, 'Log in');
-    await expectText(page.locator('.notice'), /Please log in/);
-  });
-
-  await step('login', async () => {
-    // Keyboard only: type, then Enter submits; Enter on the focused button passes the scan.
-    await page.getByLabel('Username').fill(username);
-    await shot('login-form', { phone: true });
-    await page.getByLabel('Username').press('Enter');
-    await expectHeading(page, 'Scan your face');
-    await shot('login-scan');
-    await page.getByRole('button', { name: 'Passed', exact: true }).focus();
-    await page.keyboard.press('Enter');
-    await leaveScanPage(page, /#\/account$/);
-    await expectHeading(page, 'Your account');
-    await expectText(page.locator('.notice'), new RegExp(`Welcome back, ${displayName}`));
-    await shot('account-after-login');
-  });
-
-  await step('delete', async () => {
-    await page.getByRole('link', { name: 'Delete my account' }).click();
-    await expectHeading(page, 'Delete your account?');
-    await shot('delete-confirm', { phone: true });
-    await page.getByRole('button', { name: 'Yes, delete my account' }).click();
-    await page.waitForURL(/#\/$/);
-    await expectText(page.locator('.notice'), /Your account has been deleted/);
-    await shot('deleted');
-    // The session ended with the deletion.
-    const status = await page.evaluate(async () => (await fetch('/v1/users', { credentials: 'same-origin' })).status);
-    assert.equal(status, 401, 'GET /v1/users after deletion');
-  });
-
-  if (headerNotes.size) {
-    t.diagnostic(`the gateway sent no ${[...headerNotes].join(', ')} with web/ pages; the test applied the recommended CSP itself`);
-  }
-  assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
-});
-
-// ----- helpers --------------------------------------------------------------------------------
+  return { context, page, problems, headerNotes };
+}
 
 async function checkStackIsUp() {
   let ok = false;

@@ -210,7 +210,7 @@ def test_sqs_partial_batch_failure_sends_only_the_poison_message_to_the_dlq(
         ids = {entry["Id"]: entry["MessageId"] for entry in sent["Successful"]}
 
         dead: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180  # the validator backs off up to ~60 s in total
         while time.monotonic() < deadline:
             messages = sqs.receive_message(QueueUrl=dlq["url"], MaxNumberOfMessages=10, WaitTimeSeconds=2,
                                            VisibilityTimeout=5).get("Messages", [])

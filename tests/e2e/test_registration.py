@@ -181,8 +181,8 @@ def test_submitting_twice_is_a_conflict_and_validates_once():
 
 
 def test_submitting_after_the_token_expired_is_gone():
-    client = Client()
-    r = client.start_registration(unique_username())
+    client, username = Client(), unique_username()
+    r = client.start_registration(username)
     registration_id = r.json()["registration_id"]
     # GIVEN the token's lifetime has passed (moved back in the record: the clock of the test)
     aws("dynamodb").update_item(
@@ -197,8 +197,9 @@ def test_submitting_after_the_token_expired_is_gone():
     assert s.status_code == 410, s.text
     assert s.json()["error"] == "registration_expired"
     # AND a retry on the same registration starts attempt 2
-    again = client.start_registration("ignored-name")
+    again = client.start_registration(username)
     assert again.status_code == 201 and again.json()["attempt"] == 2
+    assert again.json()["registration_id"] == registration_id
 
 
 def test_duplicate_deliveries_at_once_validate_once_and_create_one_user():
@@ -270,3 +271,14 @@ def test_registration_status_requires_a_credential():
     r = requests.get(f"{API}/v1/users/registration", timeout=10)
     assert r.status_code == 401
     assert r.json()["error"] == "unauthorized"
+
+
+def test_a_finished_registration_credential_does_not_block_a_new_registration():
+    client = Client()
+    assert client.register(unique_username())["status"] == "completed"
+    first_id = client.registration_status().json()["registration_id"]
+    # WHEN the same device registers another name with the old credential still attached
+    r = client.start_registration(unique_username())
+    # THEN a new registration starts
+    assert r.status_code == 201, r.text
+    assert r.json()["registration_id"] != first_id

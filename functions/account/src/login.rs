@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde_json::json;
 use shared::api::{ApiError, CookiePolicy, CredentialKind, RequestMeta, credential};
 use shared::crypto::Credential;
@@ -131,7 +131,7 @@ pub async fn handle(
     ];
     Ok((
         StatusCode::OK,
-        cookies,
+        AppendHeaders(cookies),
         Json(json!({
             "session_token": exposed,
             "expires_at": rfc3339(session.absolute_expires_at),

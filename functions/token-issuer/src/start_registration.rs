@@ -64,7 +64,19 @@ pub async fn handle(
     let now = deps.clock.now();
     let keys = deps.keys.get().await?;
     let key = keys.pseudonym_key();
-    let access = registration_access::resolve(&headers, deps.registrations.as_ref(), now).await?;
+    let access =
+        match registration_access::resolve(&headers, deps.registrations.as_ref(), now).await? {
+            // A credential continues its registration only for the same username and while the
+            // registration can still go somewhere; otherwise (a finished registration, a different
+            // name) the person is starting something new.
+            Access::Found(_, registration)
+                if registration.status == RegistrationStatus::Completed
+                    || registration.username != input.username =>
+            {
+                Access::Unknown
+            }
+            other => other,
+        };
     let name_index = match &access {
         Access::Found(_, registration) => registration.name_index.clone(),
         Access::Missing | Access::Unknown => keyed_hash(key, "username", input.username.as_str()),

@@ -95,11 +95,14 @@ def test_outputs(fixture_template: Path, moto_ports: Ports, tmp_path: Path, monk
 
 
 def test_env_file_quoting() -> None:
-    text = provision.render_env_file({"A": "plain,comma", "B": "has space", "C": "", "D": 'q"uote'})
-    assert "A=plain,comma" in text
+    text = provision.render_env_file(
+        {"A": "plain,comma:/x", "B": "has space", "C": "", "D": 'q"uote', "E": "k=v", "F": "a#b"}
+    )
+    assert "A=plain,comma:/x" in text
     assert 'B="has space"' in text
     assert 'C=""' in text
     assert 'D="q\\"uote"' in text
+    assert 'E="k=v"' in text and 'F="a#b"' in text
 
 
 def test_queue_order_puts_dlqs_first(fixture_template: Path) -> None:
