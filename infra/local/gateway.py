@@ -21,6 +21,8 @@ import argparse
 import fnmatch
 import ipaddress
 import json
+import urllib.error
+import urllib.request
 import mimetypes
 import os
 import signal
@@ -41,6 +43,22 @@ from routing import Match, NoMatch, Router
 from settings import HOST, STACK_FILE, TEMPLATE_FILE, WEB_DIR, Ports
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+# Security headers for the demo page and docs (web/README.md explains the policy). The page
+# has no inline script or style, so the CSP can be strict.
+STATIC_HEADERS = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("permissions-policy", "camera=(self), microphone=(), geolocation=()"),
+    ("cache-control", "no-store"),
+]
 MAX_HEADER_LINE = 65536
 
 
@@ -55,6 +73,8 @@ class GatewayConfig:
     port: int
     trust_forwarded_for: bool = False
     web_dir: Path | None = None
+    sandbox_url: str | None = None
+    openapi_file: Path | None = None
     cold_start_grace: float = 180.0
     invoke_grace: float = 5.0
     warm: set[str] = field(default_factory=set)
@@ -230,7 +250,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 extra_headers=[("allow", ", ".join(found.allowed))],
             )
             return
+        if raw_path.startswith("/sandbox/") and self.config.sandbox_url:
+            self._proxy_sandbox(raw_path, target.query, body)
+            return
         if self.command in {"GET", "HEAD"} and not (raw_path == "/v1" or raw_path.startswith("/v1/")):
+            if raw_path == "/openapi.yaml" and self._serve_file(self.config.openapi_file, "application/yaml"):
+                return
             if self._serve_static(raw_path):
                 return
         self._send_json_error(404, "not_found", "No route matches this request.")
@@ -362,8 +387,33 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if content_type.startswith("text/") or content_type in {"application/javascript", "application/json"}:
             content_type += "; charset=utf-8"
         self._route_key = "static"
-        self._send(200, [("content-type", content_type), ("cache-control", "no-store")], candidate.read_bytes())
+        self._send(200, [("content-type", content_type), *STATIC_HEADERS], candidate.read_bytes())
         return True
+
+    def _serve_file(self, path: Path | None, content_type: str) -> bool:
+        if path is None or not path.is_file():
+            return False
+        self._route_key = "static"
+        self._send(200, [("content-type", content_type), *STATIC_HEADERS], path.read_bytes())
+        return True
+
+    def _proxy_sandbox(self, raw_path: str, raw_query: str, body: bytes) -> None:
+        """Local stack only: the demo page drives the iProov sandbox's control surface on the
+        API's own origin, so it needs no CORS and the page's CSP can stay `connect-src 'self'`."""
+        self._route_key = "sandbox proxy"
+        url = f"{self.config.sandbox_url}{raw_path}" + (f"?{raw_query}" if raw_query else "")
+        request = urllib.request.Request(url, data=body or None, method=self.command)
+        if self.headers.get("content-type"):
+            request.add_header("content-type", self.headers["content-type"])
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, payload, ctype = response.status, response.read(), response.headers.get("content-type")
+        except urllib.error.HTTPError as err:
+            status, payload, ctype = err.code, err.read(), err.headers.get("content-type")
+        except (urllib.error.URLError, OSError):
+            self._send_json_error(502, "sandbox_unavailable", "The iProov sandbox is not reachable.")
+            return
+        self._send(status, [("content-type", ctype or "application/json"), ("cache-control", "no-store")], payload)
 
     # ----- responses --------------------------------------------------------------------
     def _send_json_error(
@@ -435,6 +485,8 @@ def load_config(template_path: Path, ports: Ports) -> GatewayConfig:
         ports,
         trust_forwarded_for=os.environ.get("GATEWAY_TRUST_FORWARDED_FOR") == "1",
         web_dir=WEB_DIR,
+        sandbox_url=ports.sandbox_url,
+        openapi_file=WEB_DIR.parent / "docs" / "openapi.yaml",
         cold_start_grace=float(os.environ.get("LOCAL_COLD_START_GRACE", "180")),
         invoke_grace=float(os.environ.get("LOCAL_INVOKE_GRACE", "5")),
     )
