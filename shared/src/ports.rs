@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Registration;
 use crate::domain::registration::Outcome;
-use crate::domain::{DisplayName, Registration, Username};
+use crate::envelope::Sealed;
 
 /// Why a store call failed. `Conflict` is an expected race (a condition did not hold);
 /// `Unavailable` means the backend could not be reached or refused; `Corrupt` means an item did
@@ -89,8 +90,9 @@ pub trait RegistrationStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct User {
     pub user_id: String,
-    pub username: Username,
-    pub display_name: DisplayName,
+    /// Sealed with owner `user_id` (see `envelope`).
+    pub username: Sealed,
+    pub display_name: Sealed,
     pub iproov_user_id: String,
     pub name_index: String,
     pub image_key: Option<String>,

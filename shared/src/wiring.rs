@@ -104,3 +104,9 @@ pub fn rate_limiter(
         ),
     ))
 }
+
+/// Envelope encryption of personal fields with a data key from the customer-managed KMS key.
+pub fn field_cipher(sdk: &SdkConfig) -> Result<Arc<crate::envelope::FieldCipher>, ConfigError> {
+    let kms = crate::envelope::Kms::new(aws_sdk_kms::Client::new(sdk), required("DATA_KEY_ID")?);
+    Ok(Arc::new(crate::envelope::FieldCipher::new(Arc::new(kms))))
+}

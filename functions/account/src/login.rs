@@ -135,7 +135,7 @@ pub async fn handle(
         Json(json!({
             "session_token": exposed,
             "expires_at": rfc3339(session.absolute_expires_at),
-            "user": public_user(&user),
+            "user": public_user(&deps, &user).await?,
         })),
     )
         .into_response())

@@ -14,14 +14,24 @@ use shared::registration_access::rfc3339;
 
 use crate::{Deps, auth};
 
-/// The account as the API shows it: never the image, never iProov ids or scores.
-pub fn public_user(user: &User) -> Value {
-    json!({
+/// The account as the API shows it: never the image, never iProov ids or scores. Personal
+/// fields are opened here, for this answer only.
+pub async fn public_user(deps: &Deps, user: &User) -> Result<Value, ApiError> {
+    let (username, display_name) = tokio::try_join!(
+        deps.cipher.open("username", &user.user_id, &user.username),
+        deps.cipher
+            .open("display_name", &user.user_id, &user.display_name),
+    )
+    .map_err(|err| {
+        tracing::error!(error = %err, "could not open personal fields");
+        ApiError::unavailable("service_unavailable")
+    })?;
+    Ok(json!({
         "user_id": user.user_id,
-        "username": user.username.as_str(),
-        "display_name": user.display_name.as_str(),
+        "username": username,
+        "display_name": display_name,
         "created_at": rfc3339(user.created_at),
-    })
+    }))
 }
 
 pub async fn handle(
@@ -34,7 +44,7 @@ pub async fn handle(
         .get(&session.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(public_user(&user)))
+    Ok(Json(public_user(&deps, &user).await?))
 }
 
 pub async fn logout(

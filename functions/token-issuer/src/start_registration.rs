@@ -64,6 +64,7 @@ pub async fn handle(
     let now = deps.clock.now();
     let keys = deps.keys.get().await?;
     let key = keys.pseudonym_key();
+    let input_name_index = keyed_hash(key, "username", input.username.as_str());
     let access =
         match registration_access::resolve(&headers, deps.registrations.as_ref(), now).await? {
             // A credential continues its registration only for the same username and while the
@@ -71,7 +72,7 @@ pub async fn handle(
             // name) the person is starting something new.
             Access::Found(_, registration)
                 if registration.status == RegistrationStatus::Completed
-                    || registration.username != input.username =>
+                    || registration.name_index != input_name_index =>
             {
                 Access::Unknown
             }
@@ -79,7 +80,7 @@ pub async fn handle(
         };
     let name_index = match &access {
         Access::Found(_, registration) => registration.name_index.clone(),
-        Access::Missing | Access::Unknown => keyed_hash(key, "username", input.username.as_str()),
+        Access::Missing | Access::Unknown => input_name_index.clone(),
     };
     let ip_key = deps.ip_key(key, &meta, "registration");
     let name_key = format!("registration#name#{name_index}");
@@ -113,6 +114,16 @@ async fn start(
     }
     let user_id = uuid::Uuid::new_v4().simple().to_string();
     let iproov_user_id = IProovUserId::derive(key, &user_id);
+    let username = deps
+        .cipher
+        .seal("username", &user_id, input.username.as_str())
+        .await
+        .map_err(sealing_failed)?;
+    let display_name = deps
+        .cipher
+        .seal("display_name", &user_id, input.display_name.as_str())
+        .await
+        .map_err(sealing_failed)?;
     let claim = deps.iproov.enrol_token(&iproov_user_id).await?;
     let registration_id = uuid::Uuid::new_v4().simple().to_string();
     let credential =
@@ -124,8 +135,8 @@ async fn start(
         user_id,
         iproov_user_id: iproov_user_id.as_str().to_owned(),
         name_index,
-        username: input.username,
-        display_name: input.display_name,
+        username,
+        display_name,
         status: RegistrationStatus::AwaitingScan,
         attempt: 1,
         iproov_token: claim.token.expose().to_owned(),
@@ -214,6 +225,11 @@ async fn retry(
         claim.token.expose(),
         now,
     ))
+}
+
+fn sealing_failed(err: shared::envelope::EnvelopeError) -> ApiError {
+    tracing::error!(error = %err, "could not encrypt personal fields");
+    ApiError::unavailable("service_unavailable")
 }
 
 fn taken() -> ApiError {

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::dynamo::{Item, get_bool, get_n, get_s, map_err, n, opt_n, opt_s, s};
 use crate::domain::registration::Outcome;
-use crate::domain::{DisplayName, Registration, RegistrationStatus, Username};
+use crate::domain::{Registration, RegistrationStatus};
+use crate::envelope::Sealed;
 use crate::ports::{RegistrationStore, StoreError};
 
 /// DynamoDB-backed [`RegistrationStore`].
@@ -73,8 +74,8 @@ fn from_item(item: &Item) -> Result<Registration, StoreError> {
         user_id: get_s(item, "user_id")?,
         iproov_user_id: get_s(item, "iproov_user_id")?,
         name_index: get_s(item, "name_index")?,
-        username: Username::from_stored(get_s(item, "username")?),
-        display_name: DisplayName::from_stored(get_s(item, "display_name")?),
+        username: Sealed::from_stored(get_s(item, "username")?),
+        display_name: Sealed::from_stored(get_s(item, "display_name")?),
         status: RegistrationStatus::parse(&get_s(item, "status")?)
             .ok_or(StoreError::Corrupt("status"))?,
         attempt: u32::try_from(get_n(item, "attempt")?)

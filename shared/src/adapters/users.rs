@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
-use crate::domain::{DisplayName, Username};
+use crate::envelope::Sealed;
 use crate::ports::{NameClaim, StoreError, User, UserCreated, UserStore};
 
 pub struct DynamoUsers {
@@ -70,8 +70,8 @@ impl UserStore for DynamoUsers {
         };
         Ok(Some(User {
             user_id: get_s(&item, "user_id")?,
-            username: Username::from_stored(get_s(&item, "username")?),
-            display_name: DisplayName::from_stored(get_s(&item, "display_name")?),
+            username: Sealed::from_stored(get_s(&item, "username")?),
+            display_name: Sealed::from_stored(get_s(&item, "display_name")?),
             iproov_user_id: get_s(&item, "iproov_user_id")?,
             name_index: get_s(&item, "name_index")?,
             image_key: opt_s(&item, "image_key"),

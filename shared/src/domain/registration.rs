@@ -2,7 +2,7 @@
 //! own record (not the user table) because most registrations are abandoned, and it carries the
 //! iProov token server-side so the client never chooses what gets validated.
 
-use super::{DisplayName, Username};
+use crate::envelope::Sealed;
 
 /// The states of `api.md`. `Expired` is never stored: it is how an `awaiting_scan` registration
 /// whose token has run out is presented.
@@ -75,8 +75,9 @@ pub struct Registration {
     pub iproov_user_id: String,
     /// Blind index of the username (keyed hash), for uniqueness checks.
     pub name_index: String,
-    pub username: Username,
-    pub display_name: DisplayName,
+    /// Sealed (envelope-encrypted) with owner `user_id`.
+    pub username: Sealed,
+    pub display_name: Sealed,
     pub status: RegistrationStatus,
     pub attempt: u32,
     pub iproov_token: String,

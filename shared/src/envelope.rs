@@ -1,0 +1,319 @@
+//! Application-level envelope encryption of personal fields (username, display name).
+//!
+//! A table export, a backup or an over-broad IAM read must not reveal who registered. Each
+//! process asks KMS once for a data key (`GenerateDataKey`, AES-256); fields are sealed with
+//! AES-256-GCM under that key, and the KMS-encrypted copy of the key travels with every sealed
+//! value, so any process allowed to use the KMS key can open it (one `Decrypt` per distinct data
+//! key, then cached). Plaintext keys live only in this process's memory and are zeroed on drop.
+//!
+//! The additional authenticated data binds a value to its field and owner (`field|user_id`), so a
+//! sealed display name cannot be swapped into another user's record or another field. Because the
+//! binding is to the user id (fixed at registration), the validator copies sealed values from the
+//! registration to the user record without ever opening them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tokio::sync::{Mutex, OnceCell};
+use zeroize::Zeroizing;
+
+/// Format version prefix of sealed values.
+const VERSION: &str = "v1";
+
+/// A sealed value as stored: `v1.<encrypted data key>.<nonce + ciphertext + tag>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed(String);
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealed(..)")
+    }
+}
+
+impl Sealed {
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why sealing or opening failed. Carries no key material or plaintext.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("key service unavailable ({0})")]
+    Unavailable(String),
+    #[error("sealed value is malformed or was tampered with")]
+    Corrupt,
+}
+
+/// The part of KMS the envelope needs; a fake in unit tests.
+#[async_trait]
+pub trait KeyService: Send + Sync {
+    /// A fresh 256-bit data key: (plaintext, KMS-encrypted copy).
+    async fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), EnvelopeError>;
+    /// The plaintext of a KMS-encrypted data key.
+    async fn decrypt(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError>;
+}
+
+/// KMS with the customer-managed data key.
+pub struct Kms {
+    client: aws_sdk_kms::Client,
+    key_id: String,
+}
+
+impl Kms {
+    pub fn new(client: aws_sdk_kms::Client, key_id: String) -> Self {
+        Self { client, key_id }
+    }
+}
+
+fn kms_error<E: aws_sdk_kms::error::ProvideErrorMetadata>(e: &E) -> EnvelopeError {
+    EnvelopeError::Unavailable(e.code().unwrap_or("kms_error").to_owned())
+}
+
+#[async_trait]
+impl KeyService for Kms {
+    async fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), EnvelopeError> {
+        let out = self
+            .client
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .send()
+            .await
+            .map_err(|e| kms_error(&e))?;
+        let plain = out.plaintext.ok_or(EnvelopeError::Corrupt)?.into_inner();
+        let encrypted = out
+            .ciphertext_blob
+            .ok_or(EnvelopeError::Corrupt)?
+            .into_inner();
+        Ok((Zeroizing::new(plain), encrypted))
+    }
+
+    async fn decrypt(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let out = self
+            .client
+            .decrypt()
+            .key_id(&self.key_id)
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(encrypted.to_vec()))
+            .send()
+            .await
+            .map_err(|e| kms_error(&e))?;
+        Ok(Zeroizing::new(
+            out.plaintext.ok_or(EnvelopeError::Corrupt)?.into_inner(),
+        ))
+    }
+}
+
+/// Seals and opens personal fields.
+pub struct FieldCipher {
+    keys: Arc<dyn KeyService>,
+    /// This process's data key for sealing: (cipher, encrypted key as stored).
+    current: OnceCell<(Arc<LessSafeKey>, String)>,
+    /// Data keys already opened, by their encrypted form.
+    opened: Mutex<HashMap<String, Arc<LessSafeKey>>>,
+}
+
+fn aead_key(plain: &[u8]) -> Result<LessSafeKey, EnvelopeError> {
+    UnboundKey::new(&AES_256_GCM, plain)
+        .map(LessSafeKey::new)
+        .map_err(|_| EnvelopeError::Corrupt)
+}
+
+fn aad(field: &str, owner: &str) -> Vec<u8> {
+    format!("{field}|{owner}").into_bytes()
+}
+
+impl FieldCipher {
+    pub fn new(keys: Arc<dyn KeyService>) -> Self {
+        Self {
+            keys,
+            current: OnceCell::new(),
+            opened: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn sealing_key(&self) -> Result<&(Arc<LessSafeKey>, String), EnvelopeError> {
+        self.current
+            .get_or_try_init(|| async {
+                let (plain, encrypted) = self.keys.generate().await?;
+                let key = Arc::new(aead_key(&plain)?);
+                let stored = URL_SAFE_NO_PAD.encode(&encrypted);
+                self.opened.lock().await.insert(stored.clone(), key.clone());
+                Ok((key, stored))
+            })
+            .await
+    }
+
+    /// Seals `plaintext` as `field` of `owner`.
+    pub async fn seal(
+        &self,
+        field: &str,
+        owner: &str,
+        plaintext: &str,
+    ) -> Result<Sealed, EnvelopeError> {
+        let (key, stored_key) = self.sealing_key().await?;
+        let nonce_bytes =
+            crate::crypto::random_bytes::<NONCE_LEN>().map_err(|_| EnvelopeError::Corrupt)?;
+        let mut in_out = plaintext.as_bytes().to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce_bytes),
+            Aad::from(aad(field, owner).as_slice()),
+            &mut in_out,
+        )
+        .map_err(|_| EnvelopeError::Corrupt)?;
+        let mut payload = nonce_bytes.to_vec();
+        payload.extend_from_slice(&in_out);
+        Ok(Sealed(format!(
+            "{VERSION}.{stored_key}.{}",
+            URL_SAFE_NO_PAD.encode(payload)
+        )))
+    }
+
+    /// Opens a value sealed as `field` of `owner`.
+    pub async fn open(
+        &self,
+        field: &str,
+        owner: &str,
+        sealed: &Sealed,
+    ) -> Result<String, EnvelopeError> {
+        let mut parts = sealed.0.split('.');
+        let (Some(VERSION), Some(stored_key), Some(payload), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(EnvelopeError::Corrupt);
+        };
+        let key = self.opening_key(stored_key).await?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        if payload.len() < NONCE_LEN {
+            return Err(EnvelopeError::Corrupt);
+        }
+        let (nonce, ciphertext) = payload.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| EnvelopeError::Corrupt)?;
+        let mut in_out = ciphertext.to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(aad(field, owner).as_slice()), &mut in_out)
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        String::from_utf8(plain.to_vec()).map_err(|_| EnvelopeError::Corrupt)
+    }
+
+    async fn opening_key(&self, stored_key: &str) -> Result<Arc<LessSafeKey>, EnvelopeError> {
+        if let Some(key) = self.opened.lock().await.get(stored_key) {
+            return Ok(key.clone());
+        }
+        let encrypted = URL_SAFE_NO_PAD
+            .decode(stored_key)
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        let plain = self.keys.decrypt(&encrypted).await?;
+        let key = Arc::new(aead_key(&plain)?);
+        self.opened
+            .lock()
+            .await
+            .insert(stored_key.to_owned(), key.clone());
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A stand-in for KMS: "encrypts" a data key by XOR with a fixed pad, and counts calls.
+    #[derive(Default)]
+    struct FakeKms {
+        generated: AtomicUsize,
+        decrypted: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl KeyService for FakeKms {
+        async fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), EnvelopeError> {
+            let n = self.generated.fetch_add(1, Ordering::SeqCst) as u8;
+            let plain: Vec<u8> = (0..32).map(|i| i ^ n).collect();
+            let wrapped = plain.iter().map(|b| b ^ 0xAA).collect();
+            Ok((Zeroizing::new(plain), wrapped))
+        }
+
+        async fn decrypt(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+            self.decrypted.fetch_add(1, Ordering::SeqCst);
+            Ok(Zeroizing::new(encrypted.iter().map(|b| b ^ 0xAA).collect()))
+        }
+    }
+
+    #[tokio::test]
+    async fn sealed_values_open_in_another_process_and_hide_the_plaintext() {
+        // GIVEN one process seals a display name
+        let kms = Arc::new(FakeKms::default());
+        let writer = FieldCipher::new(kms.clone());
+        let sealed = writer
+            .seal("display_name", "user-1", "Ada Lovelace")
+            .await
+            .expect("seal");
+        assert!(!sealed.as_str().contains("Ada"));
+        // WHEN another process (its own cache) opens it twice
+        let reader = FieldCipher::new(kms.clone());
+        for _ in 0..2 {
+            let opened = reader
+                .open("display_name", "user-1", &sealed)
+                .await
+                .expect("open");
+            assert_eq!(opened, "Ada Lovelace");
+        }
+        // THEN KMS was asked once for a key and once to decrypt it
+        assert_eq!(kms.generated.load(Ordering::SeqCst), 1);
+        assert_eq!(kms.decrypted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_sealed_value_cannot_move_to_another_owner_or_field_or_be_altered() {
+        let cipher = FieldCipher::new(Arc::new(FakeKms::default()));
+        let sealed = cipher
+            .seal("username", "user-1", "ada")
+            .await
+            .expect("seal");
+        assert!(cipher.open("username", "user-2", &sealed).await.is_err());
+        assert!(
+            cipher
+                .open("display_name", "user-1", &sealed)
+                .await
+                .is_err()
+        );
+        let mut tampered = sealed.as_str().to_owned();
+        tampered.pop();
+        tampered.push(if sealed.as_str().ends_with('A') {
+            'B'
+        } else {
+            'A'
+        });
+        assert!(
+            cipher
+                .open("username", "user-1", &Sealed::from_stored(tampered))
+                .await
+                .is_err()
+        );
+        assert!(
+            cipher
+                .open("username", "user-1", &Sealed::from_stored("junk".into()))
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_plaintext_seals_differently_each_time() {
+        let cipher = FieldCipher::new(Arc::new(FakeKms::default()));
+        let a = cipher.seal("username", "u", "ada").await.expect("seal");
+        let b = cipher.seal("username", "u", "ada").await.expect("seal");
+        assert_ne!(a, b);
+    }
+}

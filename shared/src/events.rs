@@ -1,0 +1,1 @@
+//! PII-free domain events for analytics (being written).

@@ -1,0 +1,1 @@
+//! CloudWatch Embedded Metric Format (being written).
