@@ -35,7 +35,7 @@ help:
 	@echo "make dev          build, then run the local stack in the foreground (Ctrl-C stops it)"
 	@echo "make test         fmt, clippy, unit tests, template lint, end-to-end tests (what CI runs)"
 	@echo "make up / down    start the stack in the background / stop it"
-	@echo "make e2e          start the stack, run tests/e2e, stop the stack"
+	@echo "make e2e          start the stack, run tests/e2e, schemathesis and the browser test, stop the stack"
 	@echo "make lint         fmt check, clippy -D warnings, template lint"
 	@echo "make unit         cargo test, the local tooling's Python tests, tests/contract"
 	@echo "make clean-local  stop the stack and delete .local/ (logs, generated env, state)"
@@ -83,7 +83,7 @@ template-lint:
 	else echo "template-lint: infra/lint/lint-template.sh not present, skipped"; fi
 
 py-unit: venv
-	$(PY) -m pytest infra/local/tests $(PYTEST_ARGS)
+	$(PY) -m pytest infra/local/tests infra/ops/tests $(PYTEST_ARGS)
 
 # Static cross-checks (OpenAPI document vs template vs code); no stack needed.
 contract: venv
@@ -104,10 +104,62 @@ e2e: venv build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
 	GATEWAY_TRUST_FORWARDED_FOR=1 $(DEVSTACK) up --detach || \
 	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS); \
+	bash tests/schemathesis/run.sh; \
+	bash tests/browser/run.sh
 
 test: lint unit e2e
 
 clean-local: down
 	rm -rf .local
 
+# ----- operations: build for Lambda, deploy, redrive (docs/operations.md) --------------------
+# ENV picks the samconfig.toml environment (dev, prod); REGION overrides its region, STACK its
+# stack name (the redrive target needs them to find the queues).
+# ENV is taken from the make command line only: POSIX shells use an environment variable of the
+# same name for their start-up file.
+ifneq ($(origin ENV),command line)
+ENV := dev
+endif
+REGION ?=
+STACK ?= iproov-onboarding-$(ENV)
+SAMCONFIG_REGION := eu-west-1
+SAM := $(ROOT)/.venv-sam/bin/sam
+LAMBDA_TARGET := aarch64-unknown-linux-gnu
+# deploy and redrive act on a real account with the operator's credentials: drop the dummy ones
+# exported above for the local stack, and let the AWS default chain find a profile
+# (AWS_PROFILE=ops make deploy), an SSO session or an instance/CI role.
+AWS_OPERATOR := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED \
+  -u AWS_REGION -u AWS_DEFAULT_REGION $(if $(AWS_PROFILE),AWS_PROFILE=$(AWS_PROFILE)) SAM_CLI_TELEMETRY=0
+
+.PHONY: lambda-target sam-venv sam-build deploy redrive
+
+# cargo-lambda cross-compiles for arm64 with zig, but the Rust standard library for the target
+# has to be installed once.
+lambda-target:
+	@rustup target list --installed | grep -qx '$(LAMBDA_TARGET)' || rustup target add $(LAMBDA_TARGET)
+
+# aws-sam-cli lives in .venv-sam, which the template lint creates (pinned, first run only).
+sam-venv:
+	@[[ -x "$(SAM)" ]] || bash infra/lint/lint-template.sh
+
+# What `make deploy` builds: `cargo lambda build --release --arm64` of the six functions into
+# .aws-sam/build (cargo-lambda from .venv/bin, on PATH above). Offline, no account needed.
+# About 9 minutes on 2 cores, so it is not part of `make test`.
+sam-build: venv sam-venv lambda-target
+	SAM_CLI_TELEMETRY=0 $(SAM) build --config-env $(ENV)
+
+# Lint, build and deploy one environment. The first deploy creates IProovSecret empty: fill it
+# with the one-line command in docs/operations.md.
+deploy: template-lint sam-build
+	$(AWS_OPERATOR) $(SAM) deploy --config-env $(ENV) $(if $(REGION),--region $(REGION))
+	@echo "deployed $(STACK). First deploy of this stack? Fill IProovSecret (docs/operations.md)."
+
+# Moves a DLQ's messages back to its source queue (infra/ops/redrive.py).
+#   make redrive [QUEUE=registration|erasure] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
+#   make redrive LOCAL=1 QUEUE=erasure          # the local stack
+QUEUE ?= registration
+redrive: venv
+	$(if $(LOCAL),,$(AWS_OPERATOR)) $(PY) infra/ops/redrive.py --queue $(QUEUE) \
+	  $(if $(LOCAL),--local,--stack $(STACK) --region $(or $(REGION),$(SAMCONFIG_REGION))) \
+	  $(if $(DRY_RUN),--dry-run) $(if $(MAX),--max $(MAX))

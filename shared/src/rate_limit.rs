@@ -84,6 +84,7 @@ pub trait RateLimiter: Send + Sync {
 /// limit. A counter store failure is a 503: the limits guard a paid quota, so they fail closed.
 pub async fn enforce(
     limiter: &dyn RateLimiter,
+    name: &'static str,
     hits: &[(&str, Limit)],
     now: i64,
 ) -> Result<(), ApiError> {
@@ -99,7 +100,8 @@ pub async fn enforce(
         }
     }
     if retry_after > 0 {
-        tracing::warn!(retry_after, "rate limit hit");
+        tracing::warn!(retry_after, limit = name, "rate limit hit");
+        crate::metrics::emit(crate::metrics::Metric::RateLimitHit { limit: name });
         return Err(ApiError::rate_limited(retry_after));
     }
     Ok(())

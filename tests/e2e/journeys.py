@@ -172,7 +172,7 @@ def table(kind: str) -> str:
 
 def _resource(logical_id: str) -> str:
     s = stack()
-    for section in ("tables", "queues", "buckets", "resources"):
+    for section in ("tables", "queues", "buckets", "secrets", "resources"):
         entry = s.get(section, {})
         if isinstance(entry, dict) and logical_id in entry:
             value = entry[logical_id]

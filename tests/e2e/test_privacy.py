@@ -82,3 +82,26 @@ def test_function_log_lines_are_json_with_a_request_id_and_cold_start_flag(logs)
     for record in served:
         assert record["span"]["request_id"]
         assert isinstance(record["span"]["cold_start"], bool)
+
+
+def test_journeys_emit_emf_metrics_and_pii_free_analytics_events(logs):
+    # GIVEN a completed registration
+    client = Client()
+    assert client.register(unique_username("metrics"))["status"] == "completed"
+    # THEN the functions wrote CloudWatch EMF metric lines for it
+    emf = [r for r in logs.json_lines("functions") if "_aws" in r]
+    names = {m["Name"] for r in emf for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"RegistrationsStarted", "RegistrationsCompleted", "IProovCalls"} <= names
+    for record in emf:
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            assert directive["Namespace"]
+            for metric in directive["Metrics"]:
+                assert isinstance(record[metric["Name"]], (int, float))
+    # AND analytics events with ids only
+    events = [r for r in logs.json_lines("functions") if r.get("analytics") == "onboarding_event"]
+    types = {e["event_type"] for e in events}
+    assert {"registration_started", "scan_submitted", "registration_completed"} <= types
+    allowed = {"analytics", "schema_version", "event_id", "occurred_at", "environment", "event_type",
+               "registration_id", "attempt", "user", "reason"}
+    for event in events:
+        assert set(event) <= allowed, event

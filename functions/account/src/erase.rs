@@ -30,6 +30,11 @@ pub async fn handle(
         .map_err(|_| ApiError::unavailable("queue_unavailable"))?;
     let revoked = deps.control.revoke_all(&session.user_id).await?;
     tracing::info!(revoked, "erasure requested");
+    if let Ok(keys) = deps.keys.get().await {
+        shared::events::user(keys.pseudonym_key(), &session.user_id, |user| {
+            shared::events::JourneyEvent::ErasureRequested { user }
+        });
+    }
     let cookie = CookiePolicy {
         secure: deps.settings.secure_cookies,
     }

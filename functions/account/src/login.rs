@@ -33,6 +33,7 @@ pub async fn handle(
     let attempt_key = format!("login#attempt#{}", attempt.id);
     shared::rate_limit::enforce(
         deps.limiter.as_ref(),
+        "login_attempt",
         &[(&attempt_key, deps.limits.login_per_attempt)],
         now,
     )
@@ -90,6 +91,7 @@ pub async fn handle(
         let reason = hints::sanitise_reason(outcome.reason.as_deref());
         end_attempt(&deps, &attempt, AttemptStatus::Failed, Some(&reason)).await;
         tracing::info!(reason = %reason, "login verification failed");
+        login_failed(&deps, &attempt, &reason).await;
         return Err(verification_failed(&reason));
     }
     end_attempt(&deps, &attempt, AttemptStatus::Passed, None).await;
@@ -111,6 +113,12 @@ pub async fn handle(
         .create(&session, deps.settings.session_idle_seconds)
         .await?;
     tracing::info!("logged in");
+    shared::metrics::emit(shared::metrics::Metric::LoginPassed);
+    if let Ok(keys) = deps.keys.get().await {
+        shared::events::user(keys.pseudonym_key(), &user.user_id, |user| {
+            shared::events::JourneyEvent::LoggedIn { user }
+        });
+    }
     let exposed = credential.expose();
     let policy = CookiePolicy {
         secure: deps.settings.secure_cookies,
@@ -173,6 +181,7 @@ async fn validate_failed(deps: &Deps, attempt: &LoginAttempt, err: IProovError) 
                 Some("validation_unknown"),
             )
             .await;
+            login_failed(deps, attempt, "validation_unknown").await;
             verification_failed("validation_unknown")
         }
         err if err.is_retryable() && !err.outcome_unknown() => {
@@ -201,6 +210,17 @@ async fn validate_failed(deps: &Deps, attempt: &LoginAttempt, err: IProovError) 
             .await;
             ApiError::from(err).with_hint("Start the login again.")
         }
+    }
+}
+
+/// Metric and analytics event for a failed verification (a reason code, never free text).
+async fn login_failed(deps: &Deps, attempt: &LoginAttempt, reason: &str) {
+    let reason = shared::events::Reason::from_code(reason);
+    shared::metrics::emit(shared::metrics::Metric::LoginFailed { reason });
+    if let Ok(keys) = deps.keys.get().await {
+        shared::events::user(keys.pseudonym_key(), &attempt.user_id, |user| {
+            shared::events::JourneyEvent::LoginFailed { user, reason }
+        });
     }
 }
 

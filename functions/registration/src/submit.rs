@@ -57,6 +57,13 @@ pub async fn handle(
         return Err(ApiError::unavailable("queue_unavailable"));
     }
     tracing::info!(registration_id = %registration.id, attempt = registration.attempt, "scan submitted");
+    let attempt = registration.attempt;
+    shared::events::registration(&registration.id, |registration_id| {
+        shared::events::JourneyEvent::ScanSubmitted {
+            registration_id,
+            attempt,
+        }
+    });
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({

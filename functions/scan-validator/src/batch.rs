@@ -92,7 +92,13 @@ async fn one(deps: &Deps, record: &SqsMessage) -> Disposition {
     };
     let request_id = message.request_id.clone().unwrap_or_default();
     let span = tracing::info_span!("scan", registration_id = %message.registration_id, attempt = message.attempt, request_id = %request_id);
-    validate::process(deps, &message).instrument(span).await
+    let sent_ms = record
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|t| t.parse::<i64>().ok());
+    validate::process(deps, &message, sent_ms)
+        .instrument(span)
+        .await
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         users: wiring::users(&sdk)?,
         images: wiring::images(&sdk)?,
         iproov: wiring::iproov(&sdk, &settings)?,
+        keys: wiring::app_keys(&sdk, &settings)?,
         clock: Arc::new(SystemClock),
         settings,
     });

@@ -24,6 +24,7 @@ pub struct Deps {
     pub users: Arc<dyn UserStore>,
     pub images: Arc<dyn ImageStore>,
     pub iproov: Arc<IProovClient>,
+    pub keys: Arc<shared::adapters::secrets::CachedSecret<shared::adapters::secrets::AppKeys>>,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
 }
@@ -37,8 +38,8 @@ pub enum Disposition {
     Retry,
 }
 
-pub async fn process(deps: &Deps, message: &ScanSubmitted) -> Disposition {
-    match run(deps, message).await {
+pub async fn process(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) -> Disposition {
+    match run(deps, message, sent_ms).await {
         Ok(d) => d,
         Err(err) => {
             tracing::warn!(error = %err, "storage failed; message will be retried");
@@ -47,7 +48,11 @@ pub async fn process(deps: &Deps, message: &ScanSubmitted) -> Disposition {
     }
 }
 
-async fn run(deps: &Deps, message: &ScanSubmitted) -> Result<Disposition, StoreError> {
+async fn run(
+    deps: &Deps,
+    message: &ScanSubmitted,
+    sent_ms: Option<i64>,
+) -> Result<Disposition, StoreError> {
     let Some(registration) = deps.registrations.get(&message.registration_id).await? else {
         tracing::warn!("registration not found (expired or erased); dropping message");
         return Ok(Disposition::Done);
@@ -65,7 +70,7 @@ async fn run(deps: &Deps, message: &ScanSubmitted) -> Result<Disposition, StoreE
             finish(deps, &registration, None).await
         }
         (RegistrationStatus::Submitted | RegistrationStatus::Validating, None) => {
-            validate(deps, &registration).await
+            validate(deps, &registration, sent_ms).await
         }
         (status, _) => {
             tracing::info!(
@@ -77,7 +82,11 @@ async fn run(deps: &Deps, message: &ScanSubmitted) -> Result<Disposition, StoreE
     }
 }
 
-async fn validate(deps: &Deps, registration: &Registration) -> Result<Disposition, StoreError> {
+async fn validate(
+    deps: &Deps,
+    registration: &Registration,
+    sent_ms: Option<i64>,
+) -> Result<Disposition, StoreError> {
     let now = deps.clock.now();
     match deps
         .registrations
@@ -118,6 +127,12 @@ async fn validate(deps: &Deps, registration: &Registration) -> Result<Dispositio
     };
     let result = deps.iproov.enrol_validate(request).await;
     let now = deps.clock.now();
+    if let (Some(sent), Ok(_) | Err(IProovError::InvalidToken)) = (sent_ms, &result) {
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        shared::metrics::emit(shared::metrics::Metric::ValidationLag {
+            lag_ms: (now_ms as f64) - (sent as f64),
+        });
+    }
     match result {
         Ok(outcome) if outcome.passed => {
             let image_key = outcome
@@ -156,6 +171,7 @@ async fn validate(deps: &Deps, registration: &Registration) -> Result<Dispositio
                 )
                 .await?;
             tracing::info!(reason = %reason, "scan failed");
+            failed(registration, &reason);
             Ok(Disposition::Done)
         }
         Err(IProovError::InvalidToken) => {
@@ -177,6 +193,7 @@ async fn validate(deps: &Deps, registration: &Registration) -> Result<Dispositio
                 )
                 .await?;
             tracing::warn!(reason, "iProov refused the token");
+            failed(registration, reason);
             Ok(Disposition::Done)
         }
         Err(err) if err.is_retryable() || err.outcome_unknown() => {
@@ -195,6 +212,7 @@ async fn validate(deps: &Deps, registration: &Registration) -> Result<Dispositio
         }
         Err(err) => {
             tracing::error!(iproov_error = err.code(), "validate rejected");
+            failed(registration, "unknown");
             deps.registrations
                 .record_outcome(
                     &registration.id,
@@ -247,6 +265,7 @@ async fn finish(
         UserCreated::Created | UserCreated::AlreadyExisted => {}
         UserCreated::NameTaken => {
             tracing::warn!("username was claimed by another registration meanwhile");
+            failed(registration, "username_taken");
             deps.registrations
                 .fail(
                     &registration.id,
@@ -267,5 +286,35 @@ async fn finish(
         Err(e) => return Err(e),
     }
     tracing::info!("registration completed");
+    shared::metrics::emit(shared::metrics::Metric::RegistrationCompleted);
+    let registration_id = shared::events::RegistrationId::parse(&registration.id);
+    match (deps.keys.get().await, registration_id) {
+        (Ok(keys), Some(registration_id)) => {
+            let attempt = registration.attempt;
+            shared::events::user(keys.pseudonym_key(), &registration.user_id, |user| {
+                shared::events::JourneyEvent::RegistrationCompleted {
+                    registration_id,
+                    attempt,
+                    user,
+                }
+            });
+        }
+        (Err(err), _) => tracing::warn!(error = %err, "no analytics event: app keys unavailable"),
+        (Ok(_), None) => {}
+    }
     Ok(Disposition::Done)
+}
+
+/// Metric and analytics event for a failed attempt (a reason code, never free text).
+fn failed(registration: &Registration, reason: &str) {
+    let reason = shared::events::Reason::from_code(reason);
+    shared::metrics::emit(shared::metrics::Metric::RegistrationFailed { reason });
+    let attempt = registration.attempt;
+    shared::events::registration(&registration.id, |registration_id| {
+        shared::events::JourneyEvent::RegistrationFailed {
+            registration_id,
+            attempt,
+            reason,
+        }
+    });
 }

@@ -86,6 +86,7 @@ pub async fn handle(
     let name_key = format!("registration#name#{name_index}");
     rate_limit::enforce(
         deps.limiter.as_ref(),
+        "registration",
         &[
             (&ip_key, deps.limits.registration_per_ip),
             (&name_key, deps.limits.registration_per_username),
@@ -151,6 +152,7 @@ async fn start(
     };
     deps.registrations.create(&registration).await?;
     tracing::info!(registration_id = %registration.id, attempt = 1, "registration started");
+    started(&registration);
     Ok(created(
         deps,
         &credential,
@@ -218,6 +220,7 @@ async fn retry(
     registration.status = RegistrationStatus::AwaitingScan;
     registration.token_expires_at = token_expires_at;
     tracing::info!(registration_id = %registration.id, attempt = registration.attempt, "registration retried");
+    started(&registration);
     Ok(created(
         deps,
         &credential,
@@ -225,6 +228,18 @@ async fn retry(
         claim.token.expose(),
         now,
     ))
+}
+
+/// Metric and analytics event for a started attempt (ids only).
+fn started(registration: &Registration) {
+    shared::metrics::emit(shared::metrics::Metric::RegistrationStarted);
+    let attempt = registration.attempt;
+    shared::events::registration(&registration.id, |registration_id| {
+        shared::events::JourneyEvent::RegistrationStarted {
+            registration_id,
+            attempt,
+        }
+    });
 }
 
 fn sealing_failed(err: shared::envelope::EnvelopeError) -> ApiError {

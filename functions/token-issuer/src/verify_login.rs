@@ -48,6 +48,7 @@ pub async fn handle(
     let name_key = format!("login#name#{name_index}");
     rate_limit::enforce(
         deps.limiter.as_ref(),
+        "login",
         &[
             (&ip_key, deps.limits.login_per_ip),
             (&name_key, deps.limits.login_per_username),

@@ -346,9 +346,27 @@ impl IProovClient {
         })
     }
 
+    /// Sends one logical call and records it (count, errors by code, latency including retries)
+    /// as a CloudWatch metric.
+    async fn execute(
+        &self,
+        endpoint: Endpoint,
+        budget: &Budget,
+        build: &BuildRequest<'_>,
+    ) -> Result<Vec<u8>, IProovError> {
+        let started = std::time::Instant::now();
+        let result = self.execute_attempts(endpoint, budget, build).await;
+        crate::metrics::emit(crate::metrics::Metric::IProovCall {
+            endpoint: endpoint.name(),
+            result: result.as_ref().map(|_| ()),
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        });
+        result
+    }
+
     /// Sends one logical call: attempts, credential refresh, OAuth renewal, backoff.
     /// Returns the body of a 2xx answer.
-    async fn execute(
+    async fn execute_attempts(
         &self,
         endpoint: Endpoint,
         budget: &Budget,
