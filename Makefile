@@ -28,7 +28,7 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 # `cargo lambda` (and moto_server) resolve to the pinned copies in .venv.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv build dev up down status lint deny fmt-check clippy cargo-test template-lint \
+.PHONY: help venv build dev up down status lint deny fuzz fmt-check clippy cargo-test template-lint \
         py-unit contract unit e2e test clean-local
 
 help:
@@ -108,7 +108,12 @@ e2e: venv build
 	bash tests/schemathesis/run.sh; \
 	bash tests/browser/run.sh
 
-test: lint unit e2e
+test: lint unit fuzz e2e
+
+# Property tests of every input reader (usernames, display names, JSON bodies, credentials)
+# with many more cases than `cargo test` runs; bounded (about 25 s).
+fuzz:
+	PROPTEST_CASES=20000 cargo test -q -p shared --test fuzz_input
 
 clean-local: down
 	rm -rf .local

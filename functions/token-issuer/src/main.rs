@@ -28,6 +28,8 @@ pub struct Deps {
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
+    /// `UNKNOWN_USERNAME_RESPONSE=uniform`: unknown usernames get a decoy attempt, not a 404.
+    pub uniform_unknown_username: bool,
 }
 
 impl Deps {
@@ -37,6 +39,18 @@ impl Deps {
             .source_ip
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         format!("{route}#ip#{}", shared::crypto::keyed_hash(key, "ip", &ip))
+    }
+}
+
+/// Reads `UNKNOWN_USERNAME_RESPONSE`: `explicit` (default) or `uniform`.
+fn unknown_username_uniform() -> Result<bool, config::ConfigError> {
+    match config::optional("UNKNOWN_USERNAME_RESPONSE").as_deref() {
+        None | Some("explicit") => Ok(false),
+        Some("uniform") => Ok(true),
+        Some(_) => Err(config::ConfigError::Invalid(
+            "UNKNOWN_USERNAME_RESPONSE",
+            "must be explicit or uniform",
+        )),
     }
 }
 
@@ -56,6 +70,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         limits: Limits::from_env()?,
         clock: Arc::new(SystemClock),
         settings,
+        uniform_unknown_username: unknown_username_uniform()?,
     });
     let routes = Router::new()
         .route("/v1/users/registration", post(start_registration::handle))

@@ -2,9 +2,11 @@
 //! verify token for the user's pseudonymous iProov id, and open a short-lived login attempt that
 //! keeps the token server-side.
 //!
-//! An unknown username is answered explicitly (404 `not_registered`), which lets apps send the
-//! person to registration. The route is rate-limited either way; see the README for the
-//! enumeration trade-off.
+//! An unknown username is answered, by default, explicitly (404 `not_registered`), which lets
+//! apps send the person to registration. With `UNKNOWN_USERNAME_RESPONSE=uniform` it gets the
+//! same 200 as a known one instead — a decoy attempt whose token no scan can satisfy — so the
+//! route cannot be used to learn who has an account. The decoy still differs in timing (no
+//! iProov call), which the rate limits, applied either way, keep slow to exploit.
 
 use std::sync::Arc;
 
@@ -57,6 +59,9 @@ pub async fn handle(
     )
     .await?;
     let Some(claim) = deps.users.find_by_name(&name_index).await? else {
+        if deps.uniform_unknown_username {
+            return decoy(&deps, now);
+        }
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_registered",
@@ -96,6 +101,35 @@ pub async fn handle(
             "attempt_token": exposed,
             "expires_at": rfc3339(attempt.expires_at),
             "iproov": {"token": token.token.expose(), "base_url": deps.iproov.sdk_base_url()},
+        })),
+    )
+        .into_response())
+}
+
+/// The answer for an unknown username in uniform mode: the shape of a real attempt, with random
+/// values that match nothing we store (so `POST /v1/login` with it answers 401, like any
+/// unknown credential) and no call to iProov (no quota spent on guesses).
+fn decoy(deps: &Deps, now: i64) -> Result<Response, ApiError> {
+    let credential = Credential::issue(uuid::Uuid::new_v4().simple().to_string())
+        .map_err(|_| ApiError::internal())?;
+    let token = shared::crypto::hex(
+        &shared::crypto::random_bytes::<32>().map_err(|_| ApiError::internal())?,
+    );
+    let exposed = credential.expose();
+    let cookie = CookiePolicy {
+        secure: deps.settings.secure_cookies,
+    }
+    .set(
+        CredentialKind::LoginAttempt,
+        &exposed,
+        deps.settings.token_ttl_seconds,
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({
+            "attempt_token": exposed,
+            "expires_at": rfc3339(now + deps.settings.token_ttl_seconds),
+            "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
         })),
     )
         .into_response())
