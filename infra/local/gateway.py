@@ -256,6 +256,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command in {"GET", "HEAD"} and not (raw_path == "/v1" or raw_path.startswith("/v1/")):
             if raw_path == "/openapi.yaml" and self._serve_file(self.config.openapi_file, "application/yaml"):
                 return
+            if raw_path in {"/docs", "/docs/"} and self._serve_docs():
+                return
             if self._serve_static(raw_path):
                 return
         self._send_json_error(404, "not_found", "No route matches this request.")
@@ -395,6 +397,17 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return False
         self._route_key = "static"
         self._send(200, [("content-type", content_type), *STATIC_HEADERS], path.read_bytes())
+        return True
+
+    def _serve_docs(self) -> bool:
+        """A readable page of the API contract, rendered from docs/openapi.yaml on each request."""
+        path = self.config.openapi_file
+        if path is None or not path.is_file():
+            return False
+        import api_docs  # local module; only the docs page needs it
+
+        self._route_key = "docs"
+        self._send(200, [("content-type", "text/html; charset=utf-8"), *STATIC_HEADERS], api_docs.render(path))
         return True
 
     def _proxy_sandbox(self, raw_path: str, raw_query: str, body: bytes) -> None:

@@ -6,7 +6,18 @@ import time
 
 import requests
 
-from journeys import API, Client, aws, items, resource, scan, unique_username, validations_of
+from journeys import (
+    API,
+    SANDBOX,
+    Client,
+    aws,
+    items,
+    registration_item,
+    resource,
+    scan,
+    unique_username,
+    validations_of,
+)
 
 
 def registered(username: str | None = None) -> tuple[Client, str]:
@@ -116,6 +127,9 @@ def test_hammering_verify_login_is_rate_limited_for_that_client_only():
 def test_erasure_leaves_nothing_and_frees_the_username():
     client, username = registered()
     user_id = client.me().json()["user_id"]
+    registration_id = client.registration_status().json()["registration_id"]
+    iproov_user_id = registration_item(registration_id)["iproov_user_id"]["S"]
+    assert requests.get(f"{SANDBOX}/sandbox/users/{iproov_user_id}", timeout=10).status_code == 200
     r = client.erase()
     assert r.status_code == 202, r.text
     assert client.me().status_code == 401
@@ -128,5 +142,7 @@ def test_erasure_leaves_nothing_and_frees_the_username():
     assert not left
     objects = aws("s3").list_object_versions(Bucket=resource("ImagesBucket"), Prefix=f"faces/{user_id}/")
     assert not objects.get("Versions") and not objects.get("DeleteMarkers")
+    # AND iProov no longer knows the (pseudonymous) user
+    assert requests.get(f"{SANDBOX}/sandbox/users/{iproov_user_id}", timeout=10).status_code == 404
     # The username can be registered again
     assert Client().register(username)["status"] == "completed"
