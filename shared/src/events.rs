@@ -302,6 +302,32 @@ impl EventSink for RecordingSink {
     }
 }
 
+/// The process-wide sink (JSON log lines), built on first use from the environment.
+pub fn global() -> &'static LogEventSink {
+    static SINK: std::sync::OnceLock<LogEventSink> = std::sync::OnceLock::new();
+    SINK.get_or_init(LogEventSink::from_env)
+}
+
+/// Emits `event` to the process-wide sink.
+pub fn emit(event: JourneyEvent) {
+    global().emit(&event);
+}
+
+/// Emits an event about a registration, when its id has the expected shape (it always does for
+/// ids we issued; anything else is skipped rather than risking a free-text value).
+pub fn registration(id: &str, make: impl FnOnce(RegistrationId) -> JourneyEvent) {
+    if let Some(id) = RegistrationId::parse(id) {
+        emit(make(id));
+    }
+}
+
+/// Emits an event about a user, under the user's analytics pseudonym.
+pub fn user(key: &[u8], user_id: &str, make: impl FnOnce(AnalyticsUserId) -> JourneyEvent) {
+    if let Some(user) = AnalyticsUserId::derive(key, user_id) {
+        emit(make(user));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -559,31 +585,5 @@ mod tests {
             sink.events(),
             vec![JourneyEvent::ErasureRequested { user: user() }]
         );
-    }
-}
-
-/// The process-wide sink (JSON log lines), built on first use from the environment.
-pub fn global() -> &'static LogEventSink {
-    static SINK: std::sync::OnceLock<LogEventSink> = std::sync::OnceLock::new();
-    SINK.get_or_init(LogEventSink::from_env)
-}
-
-/// Emits `event` to the process-wide sink.
-pub fn emit(event: JourneyEvent) {
-    global().emit(&event);
-}
-
-/// Emits an event about a registration, when its id has the expected shape (it always does for
-/// ids we issued; anything else is skipped rather than risking a free-text value).
-pub fn registration(id: &str, make: impl FnOnce(RegistrationId) -> JourneyEvent) {
-    if let Some(id) = RegistrationId::parse(id) {
-        emit(make(id));
-    }
-}
-
-/// Emits an event about a user, under the user's analytics pseudonym.
-pub fn user(key: &[u8], user_id: &str, make: impl FnOnce(AnalyticsUserId) -> JourneyEvent) {
-    if let Some(user) = AnalyticsUserId::derive(key, user_id) {
-        emit(make(user));
     }
 }
