@@ -118,6 +118,38 @@ fuzz:
 clean-local: down
 	rm -rf .local
 
+# ----- performance benchmark (docs/performance.md) -------------------------------------------
+# Release bootstraps exactly as deployment builds them (cargo lambda build --release; all bins of
+# one target in one invocation, no -p, so features are unified over the workspace as in sam build),
+# in a target directory of their own (the shared debug target stays unlocked), built one after the
+# other (two cores). The harness runs them under its own Lambda Runtime API emulator against its
+# own moto and iProov sandbox on free ports (a `make test` at the same time is not disturbed),
+# writes docs/performance.md and docs/performance.svg, and exits non-zero when a budget is missed.
+#   make bench                      everything (the first run compiles two release targets)
+#   make bench BENCH_ARM64=0        skip the arm64 build (arm64 sizes then "not measured")
+#   make bench BENCH_ARGS='-n 200 --cold-starts 20 --rounds 5'
+BENCH_DIR := $(ROOT)/target/bench
+BENCH_FUNCTIONS := health token-issuer registration scan-validator account erasure floor
+BENCH_ARM64 ?= 1
+BENCH_ARGS ?=
+.PHONY: bench
+bench: venv
+	@command -v zig >/dev/null || command -v python-zig >/dev/null || \
+	  { echo "bench: zig (ziglang in .venv) is required by cargo lambda" >&2; exit 1; }
+	CARGO_TARGET_DIR=$(BENCH_DIR) cargo lambda build --release --x86-64 --lambda-dir $(BENCH_DIR)/lambda-x86_64 \
+	  $(foreach b,$(BENCH_FUNCTIONS) lambda-bench iproov-sandbox,--bin $(b))
+	@if [[ "$(BENCH_ARM64)" == 1 ]] && rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then \
+	  echo "CARGO_TARGET_DIR=$(BENCH_DIR) cargo lambda build --release --arm64 ..."; \
+	  CARGO_TARGET_DIR=$(BENCH_DIR) cargo lambda build --release --arm64 --lambda-dir $(BENCH_DIR)/lambda-arm64 \
+	    $(foreach b,$(BENCH_FUNCTIONS),--bin $(b)); \
+	else echo "bench: arm64 not built (BENCH_ARM64=$(BENCH_ARM64) or aarch64-unknown-linux-gnu not installed); arm64 sizes are not measured"; \
+	  rm -rf $(BENCH_DIR)/lambda-arm64; fi
+	$(BENCH_DIR)/lambda-x86_64/lambda-bench/bootstrap --root $(ROOT) \
+	  --x86-dir $(BENCH_DIR)/lambda-x86_64 --arm64-dir $(BENCH_DIR)/lambda-arm64 \
+	  --sandbox $(BENCH_DIR)/lambda-x86_64/iproov-sandbox/bootstrap \
+	  --local-dir $(BENCH_DIR)/local --out $(ROOT)/docs/performance.md --svg $(ROOT)/docs/performance.svg \
+	  --command "make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BENCH_ARGS)
+
 # ----- operations: build for Lambda, deploy, redrive (docs/operations.md) --------------------
 # ENV picks the samconfig.toml environment (dev, prod); REGION overrides its region, STACK its
 # stack name (the redrive target needs them to find the queues).

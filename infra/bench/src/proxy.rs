@@ -1,0 +1,287 @@
+//! A counting, timing HTTP proxy between the functions and their backends (moto for every AWS
+//! service, the iProov sandbox). The functions' `AWS_ENDPOINT_URL` and `IPROOV_BASE_URL` point
+//! here; each call is forwarded and recorded with the service, the operation and the interval
+//! during which the function was waiting for it (request head in → response handed back).
+//! Overlapping intervals are concurrent calls; the union of the intervals is the time the
+//! function spent awaiting backends.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::Error;
+
+/// One backend call as the function saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub service: String,
+    pub op: String,
+    pub start: Instant,
+    pub end: Instant,
+    pub status: u16,
+}
+
+/// Where calls are recorded (shared by the proxies).
+#[derive(Default, Clone)]
+pub struct Recorder {
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Recorder {
+    /// Everything recorded since the last drain.
+    pub fn drain(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Aws,
+    IProov,
+}
+
+struct Proxy {
+    upstream: String,
+    kind: Kind,
+    client: reqwest::Client,
+    recorder: Recorder,
+}
+
+/// Starts a proxy to `upstream` (e.g. `http://127.0.0.1:4566`) on a free port; returns its
+/// base URL.
+pub async fn start(upstream: &str, kind: Kind, recorder: Recorder) -> Result<String, Error> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let proxy = Arc::new(Proxy {
+        upstream: upstream.trim_end_matches('/').to_owned(),
+        kind,
+        client,
+        recorder,
+    });
+    let app = Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
+    let start = Instant::now();
+    let (parts, body) = req.into_parts();
+    let (service, op) = match proxy.kind {
+        Kind::Aws => aws_operation(
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+        ),
+        Kind::IProov => (
+            "iproov".to_owned(),
+            iproov_operation(&parts.method, parts.uri.path()),
+        ),
+    };
+    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let mut request = proxy
+        .client
+        .request(parts.method.clone(), format!("{}{path}", proxy.upstream));
+    for (name, value) in &parts.headers {
+        if !hop_by_hop(name) {
+            request = request.header(name, value);
+        }
+    }
+    let answer = request.body(body).send().await;
+    let (status, headers, bytes) = match answer {
+        Ok(r) => {
+            let status = r.status();
+            let headers = r.headers().clone();
+            match r.bytes().await {
+                Ok(b) => (status, headers, b),
+                Err(_) => (
+                    StatusCode::BAD_GATEWAY,
+                    HeaderMap::new(),
+                    Default::default(),
+                ),
+            }
+        }
+        Err(_) => (
+            StatusCode::BAD_GATEWAY,
+            HeaderMap::new(),
+            Default::default(),
+        ),
+    };
+    let mut response = Response::builder().status(status);
+    for (name, value) in &headers {
+        if !hop_by_hop(name) {
+            response = response.header(name, value);
+        }
+    }
+    let response = response
+        .body(Body::from(bytes))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
+    proxy.recorder.calls.lock().unwrap().push(Call {
+        service,
+        op,
+        start,
+        end: Instant::now(),
+        status: status.as_u16(),
+    });
+    response
+}
+
+fn hop_by_hop(name: &header::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "host"
+            | "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "content-length"
+            | "expect"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
+    )
+}
+
+/// Service from the SigV4 credential scope; operation from `X-Amz-Target` (JSON protocols) or
+/// from the method and path (S3's REST protocol).
+fn aws_operation(
+    method: &axum::http::Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> (String, String) {
+    let service = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| {
+            let scope = auth.split("Credential=").nth(1)?;
+            let scope = scope.split([',', ' ']).next()?;
+            scope.split('/').nth(3).map(str::to_owned)
+        })
+        .unwrap_or_else(|| "aws".to_owned());
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let op = target.rsplit('.').next().unwrap_or(target).to_owned();
+        return (service, op);
+    }
+    if service == "s3" {
+        let query = query.unwrap_or("");
+        let has_key = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .is_some_and(|(_, k)| !k.is_empty());
+        let op = match (method.as_str(), has_key) {
+            ("GET", false) if query.contains("versions") => "ListObjectVersions",
+            ("GET", false) => "ListObjects",
+            ("PUT", true) => "PutObject",
+            ("GET", true) => "GetObject",
+            ("HEAD", true) => "HeadObject",
+            ("DELETE", true) => "DeleteObject",
+            ("POST", false) if query.contains("delete") => "DeleteObjects",
+            _ => "other",
+        };
+        return (service, op.to_owned());
+    }
+    (service, format!("{method} {path}"))
+}
+
+/// `POST claim/enrol/token`, `DELETE users/*`, `POST */access_token`, …: ids and keys masked.
+fn iproov_operation(method: &axum::http::Method, path: &str) -> String {
+    let rest = path.trim_start_matches('/');
+    let rest = rest.strip_prefix("api/v2/").unwrap_or(rest);
+    let segments: Vec<&str> = rest.split('/').collect();
+    let shown: Vec<&str> = match segments.as_slice() {
+        ["claim", kind @ ("enrol" | "verify"), what] => vec!["claim", kind, what],
+        ["claim", _, "invalidate"] => vec!["claim", "*", "invalidate"],
+        ["users", _] => vec!["users", "*"],
+        [_, "access_token"] => vec!["*", "access_token"],
+        other => other.to_vec(),
+    };
+    format!("{method} {}", shown.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderValue, Method};
+
+    #[test]
+    fn aws_calls_are_named_by_service_and_operation() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x",
+            ),
+        );
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("DynamoDB_20120810.GetItem"),
+        );
+        assert_eq!(
+            aws_operation(&Method::POST, "/", None, &headers),
+            ("dynamodb".to_owned(), "GetItem".to_owned())
+        );
+        headers.remove("x-amz-target");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=x",
+            ),
+        );
+        assert_eq!(
+            aws_operation(
+                &Method::PUT,
+                "/bucket/faces/u/r-1.png",
+                Some("x-id=PutObject"),
+                &headers
+            )
+            .1,
+            "PutObject"
+        );
+        assert_eq!(
+            aws_operation(
+                &Method::GET,
+                "/bucket",
+                Some("versions&prefix=faces"),
+                &headers
+            )
+            .1,
+            "ListObjectVersions"
+        );
+    }
+
+    #[test]
+    fn iproov_paths_hide_ids() {
+        assert_eq!(
+            iproov_operation(&Method::POST, "/api/v2/claim/enrol/token"),
+            "POST claim/enrol/token"
+        );
+        assert_eq!(
+            iproov_operation(&Method::DELETE, "/api/v2/users/abc"),
+            "DELETE users/*"
+        );
+        assert_eq!(
+            iproov_operation(&Method::POST, "/api/v2/key/access_token"),
+            "POST */access_token"
+        );
+    }
+}

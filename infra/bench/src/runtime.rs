@@ -1,0 +1,375 @@
+//! The Lambda Runtime API, emulated: one server per function process, speaking the protocol the
+//! Rust runtime client (`lambda_runtime`) speaks to Lambda —
+//! `GET /2018-06-01/runtime/invocation/next`, `POST …/{id}/response`, `POST …/{id}/error` and
+//! `POST /2018-06-01/runtime/init/error` — and taking the timestamps Lambda reports:
+//!
+//! * **init duration**: from just before the process is spawned to the first `GET …/next`;
+//! * **invoke duration**: from the moment `…/next` answers with the event to the moment the
+//!   complete `…/response` (or `…/error`) body has been received.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::Error;
+
+/// Memory the functions are deployed with (template Globals), given as Lambda gives it.
+pub const MEMORY_MB: u32 = 128;
+/// Longest a single invocation may take before the harness gives up on it.
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+const INIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One invocation handed to the function.
+struct Pending {
+    id: String,
+    event: Bytes,
+    done: oneshot::Sender<Done>,
+}
+
+/// How the function answered.
+#[derive(Debug)]
+pub struct Done {
+    pub answered: Instant,
+    pub received: Instant,
+    pub body: Bytes,
+    pub error: bool,
+    /// CPU time the process used during the invocation (read just before the event is handed
+    /// over and just after the answer arrived, so it includes a few µs of the runtime client
+    /// around the window).
+    pub cpu: Duration,
+    /// Time its threads were runnable but waited for a CPU (other processes had it).
+    pub runq_wait: Duration,
+}
+
+#[derive(Default)]
+struct Shared {
+    first_next: Mutex<Option<Instant>>,
+    ready: Notify,
+    init_error: Mutex<Option<String>>,
+    inflight: Mutex<HashMap<String, (Instant, oneshot::Sender<Done>)>>,
+}
+
+struct Rt {
+    shared: Arc<Shared>,
+    queue: tokio::sync::Mutex<mpsc::Receiver<Pending>>,
+    function_arn: String,
+}
+
+/// A function process under the emulated runtime.
+pub struct Instance {
+    pub name: String,
+    child: Child,
+    pub pid: u32,
+    tx: mpsc::Sender<Pending>,
+    server: tokio::task::JoinHandle<()>,
+    /// Process start → first `GET …/next`.
+    pub init: Duration,
+    /// CPU time the process used until its first `GET …/next` (all threads, from schedstat).
+    pub init_cpu: Duration,
+    /// Peak RSS when init finished.
+    pub init_rss_kb: u64,
+    invocations: u64,
+}
+
+/// What a stopped instance leaves behind.
+pub struct Stopped {
+    pub max_rss_kb: u64,
+}
+
+impl Instance {
+    /// Spawns `binary` with Lambda's environment (`env` on top of a clean one) and waits for
+    /// its first `GET …/next`.
+    pub async fn start(
+        name: &str,
+        binary: &Path,
+        env: &BTreeMap<String, String>,
+        log: &Path,
+    ) -> Result<Instance, Error> {
+        let (tx, rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared::default());
+        let rt = Arc::new(Rt {
+            shared: shared.clone(),
+            queue: tokio::sync::Mutex::new(rx),
+            function_arn: format!("arn:aws:lambda:eu-west-1:123456789012:function:{name}"),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(rt);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .envs(env)
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                format!("bench/{}", uuid::Uuid::new_v4().simple()),
+            )
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .current_dir(binary.parent().unwrap_or(Path::new("/")))
+            .stdin(Stdio::null());
+        let out = File::options().create(true).append(true).open(log)?;
+        command.stdout(out.try_clone()?).stderr(out);
+        let spawned = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let pid = child.id();
+        let mut instance = Instance {
+            name: name.to_owned(),
+            child,
+            pid,
+            tx,
+            server,
+            init: Duration::ZERO,
+            init_cpu: Duration::ZERO,
+            init_rss_kb: 0,
+            invocations: 0,
+        };
+        let deadline = Instant::now() + INIT_TIMEOUT;
+        loop {
+            if let Some(at) = *shared.first_next.lock().unwrap() {
+                instance.init = at - spawned;
+                break;
+            }
+            if let Some(err) = shared.init_error.lock().unwrap().take() {
+                return Err(format!("{name}: init error reported: {err}").into());
+            }
+            if let Some(status) = instance.child.try_wait()? {
+                return Err(format!(
+                    "{name} exited during init ({status}); see {}",
+                    log.display()
+                )
+                .into());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{name}: no GET /next within {INIT_TIMEOUT:?}").into());
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), shared.ready.notified()).await;
+        }
+        // The process now blocks in GET /next, so these read the state at the end of init.
+        instance.init_cpu = cpu_time(pid);
+        instance.init_rss_kb = peak_rss_kb(pid).unwrap_or(0);
+        Ok(instance)
+    }
+
+    /// One invocation: hands `event` to the function and waits for its answer.
+    pub async fn invoke(&mut self, event: Vec<u8>) -> Result<Done, Error> {
+        let before = sched(self.pid);
+        let mut done = self.invoke_inner(event).await?;
+        let after = sched(self.pid);
+        done.cpu = after.0.saturating_sub(before.0);
+        done.runq_wait = after.1.saturating_sub(before.1);
+        Ok(done)
+    }
+
+    async fn invoke_inner(&mut self, event: Vec<u8>) -> Result<Done, Error> {
+        let (done_tx, mut done_rx) = oneshot::channel();
+        let id = uuid::Uuid::new_v4().to_string();
+        self.tx
+            .send(Pending {
+                id,
+                event: Bytes::from(event),
+                done: done_tx,
+            })
+            .await
+            .map_err(|_| "runtime emulator stopped")?;
+        let deadline = Instant::now() + INVOKE_TIMEOUT;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(200), &mut done_rx).await {
+                Ok(Ok(done)) => {
+                    self.invocations += 1;
+                    return Ok(done);
+                }
+                Ok(Err(_)) => return Err("invocation dropped".into()),
+                Err(_) => {
+                    if let Some(status) = self.child.try_wait()? {
+                        return Err(format!(
+                            "{} exited during an invocation ({status})",
+                            self.name
+                        )
+                        .into());
+                    }
+                    if Instant::now() > deadline {
+                        return Err(
+                            format!("{}: no answer within {INVOKE_TIMEOUT:?}", self.name).into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn invocations(&self) -> u64 {
+        self.invocations
+    }
+
+    /// Reads the peak RSS, then kills the process (as Lambda does when it retires a sandbox).
+    pub fn stop(mut self) -> Stopped {
+        let max_rss_kb = peak_rss_kb(self.pid).unwrap_or(0);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.server.abort();
+        Stopped { max_rss_kb }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        self.server.abort();
+    }
+}
+
+fn deadline_ms() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from((now + Duration::from_secs(30)).as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn next(State(rt): State<Arc<Rt>>) -> Response {
+    {
+        let mut first = rt.shared.first_next.lock().unwrap();
+        if first.is_none() {
+            *first = Some(Instant::now());
+            rt.shared.ready.notify_waiters();
+        }
+    }
+    let pending = {
+        let mut queue = rt.queue.lock().await;
+        queue.recv().await
+    };
+    let Some(pending) = pending else {
+        return StatusCode::GONE.into_response();
+    };
+    let mut headers = HeaderMap::new();
+    let put = |headers: &mut HeaderMap, name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    put(&mut headers, "lambda-runtime-aws-request-id", &pending.id);
+    put(
+        &mut headers,
+        "lambda-runtime-deadline-ms",
+        &deadline_ms().to_string(),
+    );
+    put(
+        &mut headers,
+        "lambda-runtime-invoked-function-arn",
+        &rt.function_arn,
+    );
+    put(
+        &mut headers,
+        "lambda-runtime-trace-id",
+        &format!(
+            "Root=1-{:08x}-{};Parent={};Sampled=0",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs(),
+            &uuid::Uuid::new_v4().simple().to_string()[..24],
+            &uuid::Uuid::new_v4().simple().to_string()[..16],
+        ),
+    );
+    put(&mut headers, "content-type", "application/json");
+    let answered = Instant::now();
+    rt.shared
+        .inflight
+        .lock()
+        .unwrap()
+        .insert(pending.id, (answered, pending.done));
+    (StatusCode::OK, headers, pending.event).into_response()
+}
+
+fn finish(rt: &Rt, id: &str, body: Bytes, error: bool) -> Response {
+    let received = Instant::now();
+    let Some((answered, done)) = rt.shared.inflight.lock().unwrap().remove(id) else {
+        return (StatusCode::BAD_REQUEST, "unknown request id").into_response();
+    };
+    let _ = done.send(Done {
+        answered,
+        received,
+        body,
+        error,
+        cpu: Duration::ZERO,
+        runq_wait: Duration::ZERO,
+    });
+    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
+}
+
+async fn response(
+    State(rt): State<Arc<Rt>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> Response {
+    finish(&rt, &id, body, false)
+}
+
+async fn error(State(rt): State<Arc<Rt>>, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
+    finish(&rt, &id, body, true)
+}
+
+async fn init_error(State(rt): State<Arc<Rt>>, body: Bytes) -> Response {
+    *rt.shared.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
+    rt.shared.ready.notify_waiters();
+    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
+}
+
+/// VmHWM of a process, in kB.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// CPU time of all threads of a process (first field of each thread's schedstat, in ns).
+pub fn cpu_time(pid: u32) -> Duration {
+    sched(pid).0
+}
+
+/// Time on CPU and time spent runnable but waiting for a CPU, summed over the process's
+/// threads (`/proc/<pid>/task/*/schedstat`).
+pub fn sched(pid: u32) -> (Duration, Duration) {
+    let dir = PathBuf::from(format!("/proc/{pid}/task"));
+    let (mut run, mut wait) = (0u64, 0u64);
+    if let Ok(tasks) = std::fs::read_dir(dir) {
+        for task in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) {
+                let mut fields = s.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+                run += fields.next().unwrap_or(0);
+                wait += fields.next().unwrap_or(0);
+            }
+        }
+    }
+    (Duration::from_nanos(run), Duration::from_nanos(wait))
+}
