@@ -81,6 +81,13 @@ pub struct JourneySettings {
 }
 
 impl JourneySettings {
+    /// Cookie attributes for credentials set by this deployment.
+    pub fn cookies(&self) -> crate::api::CookiePolicy {
+        crate::api::CookiePolicy {
+            secure: self.secure_cookies,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             registration_max_attempts: parsed("REGISTRATION_MAX_ATTEMPTS", 5)?,

@@ -14,23 +14,32 @@ use crate::adapters::users::DynamoUsers;
 use crate::config::{ConfigError, JourneySettings, optional, required};
 use crate::iproov::{AssuranceType, IProovClient, IProovConfig};
 
+/// One DynamoDB client per process, shared by every table adapter: each `Client::new` builds
+/// its own configuration and connection pool, which a cold start should pay for once.
+fn dynamo(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    static CLIENT: std::sync::OnceLock<aws_sdk_dynamodb::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| aws_sdk_dynamodb::Client::new(sdk))
+        .clone()
+}
+
 pub fn registrations(sdk: &SdkConfig) -> Result<Arc<DynamoRegistrations>, ConfigError> {
     Ok(Arc::new(DynamoRegistrations::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamo(sdk),
         required("REGISTRATIONS_TABLE")?,
     )))
 }
 
 pub fn users(sdk: &SdkConfig) -> Result<Arc<DynamoUsers>, ConfigError> {
     Ok(Arc::new(DynamoUsers::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamo(sdk),
         required("USERS_TABLE")?,
     )))
 }
 
 pub fn sessions(sdk: &SdkConfig) -> Result<Arc<DynamoSessions>, ConfigError> {
     Ok(Arc::new(DynamoSessions::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamo(sdk),
         required("SESSIONS_TABLE")?,
     )))
 }
@@ -99,7 +108,7 @@ pub fn rate_limiter(
 ) -> Result<Arc<crate::adapters::rate_limits::DynamoRateLimiter>, ConfigError> {
     Ok(Arc::new(
         crate::adapters::rate_limits::DynamoRateLimiter::new(
-            aws_sdk_dynamodb::Client::new(sdk),
+            dynamo(sdk),
             required("RATE_LIMITS_TABLE")?,
         ),
     ))

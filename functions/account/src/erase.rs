@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CookiePolicy, CredentialKind, RequestMeta};
+use shared::api::{ApiError, CredentialKind, RequestMeta};
 
 use crate::{Deps, auth};
 
@@ -35,10 +35,7 @@ pub async fn handle(
             shared::events::JourneyEvent::ErasureRequested { user }
         });
     }
-    let cookie = CookiePolicy {
-        secure: deps.settings.secure_cookies,
-    }
-    .clear(CredentialKind::Session);
+    let cookie = deps.settings.cookies().clear(CredentialKind::Session);
     Ok((
         StatusCode::ACCEPTED,
         [(header::SET_COOKIE, cookie)],

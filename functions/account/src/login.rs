@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CookiePolicy, CredentialKind, RequestMeta, credential};
+use shared::api::{ApiError, CredentialKind, RequestMeta, credential};
 use shared::crypto::Credential;
 use shared::domain::hints;
 use shared::iproov::{IProovError, IProovUserId, Token, ValidateRequest};
@@ -120,9 +120,7 @@ pub async fn handle(
         });
     }
     let exposed = credential.expose();
-    let policy = CookiePolicy {
-        secure: deps.settings.secure_cookies,
-    };
+    let policy = deps.settings.cookies();
     let cookies = [
         (
             header::SET_COOKIE,

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use shared::api::{ApiError, CookiePolicy, CredentialKind};
+use shared::api::{ApiError, CredentialKind};
 use shared::ports::User;
 use shared::registration_access::rfc3339;
 
@@ -54,9 +54,6 @@ pub async fn logout(
     let session = auth::session(&deps, &headers).await?;
     deps.control.revoke(&session.id).await?;
     tracing::info!("logged out");
-    let cookie = CookiePolicy {
-        secure: deps.settings.secure_cookies,
-    }
-    .clear(CredentialKind::Session);
+    let cookie = deps.settings.cookies().clear(CredentialKind::Session);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use shared::api::{ApiError, CookiePolicy, CredentialKind};
+use shared::api::{ApiError, CredentialKind};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{Registration, RegistrationStatus, hints};
 use shared::ports::{Session, StoreError};
@@ -56,10 +56,7 @@ pub async fn handle(
                     "session_token": exposed,
                     "expires_at": rfc3339(session.absolute_expires_at),
                 });
-                let cookie = CookiePolicy {
-                    secure: deps.settings.secure_cookies,
-                }
-                .set(
+                let cookie = deps.settings.cookies().set(
                     CredentialKind::Session,
                     &exposed,
                     session.absolute_expires_at - now,

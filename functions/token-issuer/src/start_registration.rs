@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject, RequestMeta};
+use shared::api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{DisplayName, Registration, RegistrationStatus, Username};
 use shared::iproov::IProovUserId;
@@ -268,10 +268,7 @@ fn created(
         "expires_at": rfc3339(registration.token_expires_at),
         "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
     });
-    let cookie = CookiePolicy {
-        secure: deps.settings.secure_cookies,
-    }
-    .set(
+    let cookie = deps.settings.cookies().set(
         CredentialKind::Registration,
         &exposed,
         registration.expires_at - now,

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CookiePolicy, CredentialKind, FieldReader, JsonObject, RequestMeta};
+use shared::api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::Username;
 use shared::iproov::IProovUserId;
@@ -87,10 +87,7 @@ pub async fn handle(
     deps.attempts.create(&attempt).await?;
     tracing::info!(attempt_id = %attempt.id, "login attempt opened");
     let exposed = credential.expose();
-    let cookie = CookiePolicy {
-        secure: deps.settings.secure_cookies,
-    }
-    .set(
+    let cookie = deps.settings.cookies().set(
         CredentialKind::LoginAttempt,
         &exposed,
         deps.settings.token_ttl_seconds,
@@ -116,10 +113,7 @@ fn decoy(deps: &Deps, now: i64) -> Result<Response, ApiError> {
         &shared::crypto::random_bytes::<32>().map_err(|_| ApiError::internal())?,
     );
     let exposed = credential.expose();
-    let cookie = CookiePolicy {
-        secure: deps.settings.secure_cookies,
-    }
-    .set(
+    let cookie = deps.settings.cookies().set(
         CredentialKind::LoginAttempt,
         &exposed,
         deps.settings.token_ttl_seconds,
