@@ -53,7 +53,7 @@ HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 SANDBOX_BINARY = REPO_ROOT / "target" / "debug" / "iproov-sandbox"
 # Stop order: the front door first, the AWS emulator last.
-STOP_ORDER = ["gateway", "sqs", "functions", "sandbox", "moto"]
+STOP_ORDER = ["gateway", "sqs", "functions", "sandbox", "aws-faults", "moto"]
 
 
 class StackError(RuntimeError):
@@ -99,6 +99,7 @@ def child_env(ports: Ports) -> dict[str, str]:
             "AWS_PORT": str(ports.aws),
             "SANDBOX_PORT": str(ports.sandbox),
             "LAMBDA_PORT": str(ports.lambda_),
+            "FAULT_PORT": str(ports.faults),
             "LOCAL_DIR": str(LOCAL_DIR),
             "TEMPLATE_FILE": str(TEMPLATE_FILE),
         }
@@ -235,7 +236,7 @@ def stop_everything(ports: Ports, quiet: bool = False) -> None:
 
 
 def wait_ports_free(ports: Ports, timeout: float) -> list[int]:
-    wanted = [ports.api, ports.aws, ports.sandbox, ports.lambda_]
+    wanted = [ports.api, ports.aws, ports.sandbox, ports.lambda_, ports.faults]
     deadline = time.monotonic() + timeout
     while True:
         busy = [p for p in wanted if processes.port_in_use(p)]
@@ -255,7 +256,7 @@ def check_ports_free(ports: Ports) -> None:
         raise StackError(
             "ports needed by the local stack are used by processes this stack did not start:\n  "
             + "\n  ".join(details)
-            + "\nstop them, or move the stack with API_PORT/AWS_PORT/SANDBOX_PORT/LAMBDA_PORT"
+            + "\nstop them, or move the stack with API_PORT/AWS_PORT/SANDBOX_PORT/LAMBDA_PORT/FAULT_PORT"
         )
 
 
@@ -293,6 +294,11 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
         say(f"starting moto on {ports.aws_endpoint}")
         children.append(start("moto", [find_tool("moto_server"), "-H", "127.0.0.1", "-p", str(ports.aws)], env))
         wait_until("moto", lambda: http_status(f"{ports.aws_endpoint}/moto-api/") is not None, 60, children)
+
+        say(f"starting the AWS fault proxy on {ports.functions_aws_endpoint} (the functions' way to moto)")
+        children.append(start("aws-faults", [sys.executable, str(HERE / "aws_faults.py")], env))
+        wait_until("the AWS fault proxy", lambda: http_status(f"{ports.functions_aws_endpoint}/_faults") == 200,
+                   30, children)
 
         say("creating resources from template.yaml")
         configure_provision_logging()
@@ -347,10 +353,10 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
     print(
         f"""
   API (gateway emulator)   {ports.api_url}          try: curl {health}
-  AWS (moto)               {ports.aws_endpoint}
+  AWS (moto)               {ports.aws_endpoint}   functions use {ports.functions_aws_endpoint} (fault proxy)
   iProov sandbox           {ports.iproov_base_url}
   functions (cargo-lambda) {ports.lambda_url}
-  logs                     {shown(LOGS_DIR)}/{{moto,sandbox,functions,gateway,sqs,provision}}.log
+  logs                     {shown(LOGS_DIR)}/{{moto,aws-faults,sandbox,functions,gateway,sqs,provision}}.log
   function environment     {shown(FUNCTIONS_ENV_FILE)}     stack summary: {shown(STACK_FILE)}
 """,
         flush=True,

@@ -331,7 +331,7 @@ def function_environment(model: tpl.StackModel, ports: Ports) -> dict[str, str]:
             env.setdefault(name, value)
     env.update(
         {
-            "AWS_ENDPOINT_URL": ports.aws_endpoint,
+            "AWS_ENDPOINT_URL": ports.functions_aws_endpoint,
             "AWS_ACCESS_KEY_ID": AWS_ENV["AWS_ACCESS_KEY_ID"],
             "AWS_SECRET_ACCESS_KEY": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
             "AWS_REGION": REGION,
@@ -339,6 +339,9 @@ def function_environment(model: tpl.StackModel, ports: Ports) -> dict[str, str]:
             "AWS_EC2_METADATA_DISABLED": "true",
             "IPROOV_BASE_URL": ports.iproov_base_url,
             "APP_ENV": "local",
+            # Seconds a function keeps a secret before reading it again (300 in the template):
+            # short locally, so a rotated or unreachable secret shows within a test's patience.
+            "SECRETS_CACHE_TTL_SECONDS": os.environ.get("LOCAL_SECRETS_CACHE_TTL_SECONDS", "5"),
             "RUST_LOG": os.environ.get("FUNCTIONS_RUST_LOG", "info"),
         }
     )
@@ -408,6 +411,7 @@ def write_outputs(model: tpl.StackModel, ports: Ports, template_path: Path) -> N
         "endpoints": {
             "api": ports.api_url,
             "aws": ports.aws_endpoint,
+            "aws_faults": ports.functions_aws_endpoint,
             "iproov": ports.iproov_base_url,
             "sandbox": ports.sandbox_url,
             "lambda": ports.lambda_url,

@@ -67,6 +67,7 @@ class Ports:
     aws: int
     sandbox: int
     lambda_: int
+    faults: int = 4567
 
     @classmethod
     def from_env(cls) -> "Ports":
@@ -75,11 +76,17 @@ class Ports:
             aws=_port("AWS_PORT", 4566),
             sandbox=_port("SANDBOX_PORT", 4600),
             lambda_=_port("LAMBDA_PORT", 9000),
+            faults=_port("FAULT_PORT", 4567),
         )
 
     @property
     def aws_endpoint(self) -> str:
         return f"http://{HOST}:{self.aws}"
+
+    @property
+    def functions_aws_endpoint(self) -> str:
+        """Where the functions reach AWS: moto through the fault-injecting proxy (aws_faults.py)."""
+        return f"http://{HOST}:{self.faults}"
 
     @property
     def api_url(self) -> str:

@@ -23,6 +23,8 @@ import requests
 API = os.environ.get("API_URL", "http://127.0.0.1:3000")
 SANDBOX = os.environ.get("SANDBOX_URL", "http://127.0.0.1:4600")
 MOTO = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+# The fault-injecting proxy the functions reach moto through (infra/local/aws_faults.py).
+AWS_FAULTS = os.environ.get("AWS_FAULTS_URL", "http://127.0.0.1:4567")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -162,6 +164,36 @@ def inject_fault(path: str, status: int, count: int, error: str | None = None, d
 
 def clear_faults() -> None:
     requests.delete(f"{SANDBOX}/sandbox/faults", timeout=10)
+
+
+# AWS fault proxy (between the functions and moto) ---------------------------------------------------
+def inject_aws_fault(service: str, operation: str | None = None, **rule) -> None:
+    """Makes matching AWS calls of the functions fail (see infra/local/aws_faults.py)."""
+    body = {"service": service, **rule}
+    if operation:
+        body["operation"] = operation
+    r = requests.post(f"{AWS_FAULTS}/_faults", json=body, timeout=10)
+    assert r.status_code == 201, r.text
+
+
+def aws_faults_fired() -> int:
+    """How many calls the registered AWS fault rules have failed so far."""
+    rules = requests.get(f"{AWS_FAULTS}/_faults", timeout=10).json()["rules"]
+    return sum(rule["fired"] for rule in rules)
+
+
+def clear_aws_faults() -> None:
+    requests.delete(f"{AWS_FAULTS}/_faults", timeout=10)
+
+
+def wait_for(what: str, probe, timeout: float = 30, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # Direct looks at the AWS emulator, to check what was (not) stored ------------------------------

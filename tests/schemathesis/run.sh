@@ -17,6 +17,11 @@ if [[ ! -x "$VENV/bin/schemathesis" || "$(cat "$VENV/.requirements.sha256" 2>/de
   echo "$want" > "$VENV/.requirements.sha256"
 fi
 API_URL="${API_URL:-http://127.0.0.1:3000}"
+export API_URL
+# hooks.py obtains real credentials (registration, login attempt, login session) for the
+# authenticated routes, so they are exercised beyond the 401 of a made-up credential.
+export PYTHONPATH="tests/schemathesis${PYTHONPATH:+:$PYTHONPATH}"
+export SCHEMATHESIS_HOOKS=hooks
 # Every generated request comes from its own documentation-range address (the gateway honours
 # X-Forwarded-For in test mode), so per-IP rate limits answer 429 only where a real client would.
 exec "$VENV/bin/schemathesis" run docs/openapi.yaml \

@@ -175,7 +175,7 @@ fn claim_token(
         if !inner.rate_limit.allow(api_key, now) {
             return Err(ApiError::too_many_requests());
         }
-        if !shared.claim_credentials_match(api_key, secret) {
+        if !inner.credentials.claim_matches(api_key, secret, now) {
             return Err(ApiError::invalid_key());
         }
         validate_user_id(user_id)?;
@@ -232,8 +232,9 @@ fn claim_validate(
 
     let (consumed, frame) = {
         let mut inner = shared.lock();
+        let now = Instant::now();
         inner.stats.count_validation(token);
-        if !shared.claim_credentials_match(api_key, secret) {
+        if !inner.credentials.claim_matches(api_key, secret, now) {
             return Err(ApiError::invalid_key());
         }
         if ip.is_some_and(|ip| ip.parse::<Ipv4Addr>().is_err()) {
@@ -244,7 +245,7 @@ fn claim_validate(
             ));
         }
         validate_user_id(user_id)?;
-        let consumed = inner.claims.consume(token, kind, user_id, Instant::now())?;
+        let consumed = inner.claims.consume(token, kind, user_id, now)?;
         if consumed.outcome.passed {
             match kind {
                 ClaimKind::Enrol => inner.users.record_enrolment(user_id, activate),
@@ -333,13 +334,18 @@ fn access_token(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let api_key = percent_decode(raw_api_key, false).unwrap_or_default();
-    if !shared.api_key_matches(&api_key) {
-        return Err(ApiError::invalid_key());
-    }
-    let client_ok = basic_credentials(headers)
-        .is_some_and(|(id, secret)| shared.oauth_client_matches(&id, &secret));
-    if !client_ok {
-        return Err(ApiError::invalid_client());
+    let client = basic_credentials(headers);
+    {
+        let inner = shared.lock();
+        let now = Instant::now();
+        if !inner.credentials.api_key_matches(&api_key, now) {
+            return Err(ApiError::invalid_key());
+        }
+        let client_ok = client
+            .is_some_and(|(id, secret)| inner.credentials.oauth_client_matches(&id, &secret, now));
+        if !client_ok {
+            return Err(ApiError::invalid_client());
+        }
     }
     if !has_media_type(headers, "application/x-www-form-urlencoded") {
         return Err(ApiError::invalid_request(
@@ -408,7 +414,11 @@ fn user(
 /// `GET /availability?api_key=…`.
 fn availability(shared: &Shared, query: Option<&str>) -> Result<Response, ApiError> {
     let api_key = query_param(query, "api_key").ok_or_else(|| ApiError::missing_data("api_key"))?;
-    if !shared.api_key_matches(&api_key) {
+    if !shared
+        .lock()
+        .credentials
+        .api_key_matches(&api_key, Instant::now())
+    {
         return Err(ApiError::invalid_key());
     }
     Ok(Json(json!({ "up": true })).into_response())

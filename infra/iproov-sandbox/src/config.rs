@@ -1,10 +1,10 @@
 //! Start-up configuration of the sandbox.
 //!
-//! The credentials are fixed for the life of a server: the project reads them from its own
-//! configuration and a test must be able to rely on them. Everything a test may want to change
-//! while the server runs (frame mode, token lifetime, latency) is only the *initial* value of the
-//! runtime settings, which `PUT /sandbox/config` and `PUT /sandbox/latency` change and
-//! `POST /sandbox/reset` restores.
+//! Everything here is only the *initial* value of what a test may change while the server runs:
+//! the credentials (which `PUT /sandbox/credentials` rotates, to prove the project picks up new
+//! iProov credentials without a redeploy) and the runtime settings (frame mode, token lifetime,
+//! latency, which `PUT /sandbox/config` and `PUT /sandbox/latency` change).
+//! `POST /sandbox/reset` restores all of it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -61,7 +61,7 @@ impl fmt::Display for FrameMode {
 /// `SandboxConfig { latency: Duration::from_millis(50), ..Default::default() }`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
-    /// The `api_key` claim and OAuth calls must present.
+    /// The `api_key` claim and OAuth calls must present (until rotated).
     pub api_key: String,
     /// The `secret` claim calls must present.
     pub secret: String,

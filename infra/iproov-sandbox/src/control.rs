@@ -3,7 +3,7 @@
 //! under `/api/v2`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::claims::{ScanOutcome, ScanRefusal};
 use crate::config::FrameMode;
+use crate::credentials::{Field, MAX_GRACE_SECONDS};
 use crate::errors::ApiError;
 use crate::faults::Fault;
 use crate::paths::token_fingerprint;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<Arc<Shared>> {
             put(set_rate_limit).get(get_rate_limit),
         )
         .route("/sandbox/config", put(set_config).get(get_config))
+        .route(
+            "/sandbox/credentials",
+            put(set_credentials).get(get_credentials),
+        )
         .route("/sandbox/stats", get(stats))
         .route("/sandbox/users/{user_id}", get(user))
         .route("/sandbox/reset", post(reset))
@@ -224,6 +229,54 @@ async fn get_config(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(shared.lock().settings.to_json())
 }
 
+/// `PUT /sandbox/credentials`: any non-empty subset of `api_key`, `secret`, `oauth_client_id`,
+/// `oauth_client_secret`, and optionally `grace_seconds` during which the replaced values are
+/// still accepted. Answers the fingerprints, as `GET` does. Nothing changes unless the whole
+/// body is valid, and no error quotes a value.
+async fn set_credentials(State(shared): State<Arc<Shared>>, body: JsonObject) -> JsonResult {
+    let mut allowed: Vec<&str> = Field::ALL.iter().map(|field| field.name()).collect();
+    allowed.push("grace_seconds");
+    body.only_fields(&allowed)?;
+    let mut changes = Vec::new();
+    for field in Field::ALL {
+        let name = field.name();
+        match body.optional_str(name)? {
+            Some(value) => {
+                if let Some(refusal) = field.refusal(value) {
+                    return Err(ApiError::invalid_request(refusal));
+                }
+                changes.push((field, value.to_owned()));
+            }
+            None if body.has_key(name) => {
+                return Err(ApiError::invalid_request(format!(
+                    "the field `{name}` must be a string"
+                )));
+            }
+            None => {}
+        }
+    }
+    if changes.is_empty() {
+        return Err(ApiError::invalid_request(
+            "give at least one of api_key, secret, oauth_client_id, oauth_client_secret",
+        ));
+    }
+    let grace = body
+        .optional_u64("grace_seconds", MAX_GRACE_SECONDS)?
+        .unwrap_or(0);
+
+    let now = Instant::now();
+    let mut inner = shared.lock();
+    inner
+        .credentials
+        .rotate(changes, Duration::from_secs(grace), now);
+    Ok(Json(inner.credentials.to_json(now)))
+}
+
+/// `GET /sandbox/credentials`: fingerprints of what is accepted now, never the values.
+async fn get_credentials(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(shared.lock().credentials.to_json(Instant::now()))
+}
+
 /// `GET /sandbox/stats`: calls per route pattern and validate calls per token fingerprint.
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let inner = shared.lock();
@@ -241,8 +294,8 @@ async fn user(State(shared): State<Arc<Shared>>, PathParam(user_id): PathParam) 
         .ok_or_else(|| ApiError::not_found("iProov has no user with this user_id"))
 }
 
-/// `POST /sandbox/reset`: forget everything, back to the start-up configuration. Any body is
-/// ignored.
+/// `POST /sandbox/reset`: forget everything, back to the start-up configuration (credentials
+/// included). Any body is ignored.
 async fn reset(State(shared): State<Arc<Shared>>) -> Json<Value> {
     shared.reset();
     Json(json!({ "reset": true }))

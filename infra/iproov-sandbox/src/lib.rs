@@ -31,6 +31,7 @@ pub mod cli;
 mod config;
 mod conn;
 mod control;
+mod credentials;
 mod errors;
 mod faults;
 pub mod jpeg;

@@ -150,6 +150,7 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "latency",
     "rate-limit",
     "config",
+    "credentials",
     "stats",
     "reset",
     "health",

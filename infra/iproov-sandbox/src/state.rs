@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::claims::Claims;
 use crate::config::{FrameMode, SandboxConfig};
+use crate::credentials::Credentials;
 use crate::faults::Faults;
 use crate::oauth::{ACCESS_TOKEN_MAX_USES, ACCESS_TOKEN_TTL, AccessTokens};
 use crate::ratelimit::RateLimiter;
@@ -58,6 +59,8 @@ pub fn millis(duration: Duration) -> u64 {
 #[derive(Debug)]
 pub struct Inner {
     pub settings: Settings,
+    /// What the API accepts; `PUT /sandbox/credentials` rotates it.
+    pub credentials: Credentials,
     pub claims: Claims,
     pub users: Users,
     pub access_tokens: AccessTokens,
@@ -70,6 +73,7 @@ impl Inner {
     fn fresh(config: &SandboxConfig) -> Self {
         Inner {
             settings: Settings::from_config(config),
+            credentials: Credentials::new(config),
             claims: Claims::default(),
             users: Users::default(),
             access_tokens: AccessTokens::default(),
@@ -83,7 +87,7 @@ impl Inner {
 /// Shared by every handler through axum's `State`.
 #[derive(Debug)]
 pub struct Shared {
-    /// The start-up configuration: credentials, and what `reset` restores.
+    /// The start-up configuration, credentials included: what `reset` restores.
     pub config: SandboxConfig,
     inner: Mutex<Inner>,
 }
@@ -104,47 +108,5 @@ impl Shared {
     /// Back to the state the server started in.
     pub fn reset(&self) {
         *self.lock() = Inner::fresh(&self.config);
-    }
-
-    /// Compares claim credentials in constant time, out of habit: nothing about a key should
-    /// leak through timing, even in a sandbox people copy code from.
-    pub fn claim_credentials_match(&self, api_key: &str, secret: &str) -> bool {
-        let key_ok = constant_time_eq(api_key, &self.config.api_key);
-        let secret_ok = constant_time_eq(secret, &self.config.secret);
-        key_ok & secret_ok
-    }
-
-    pub fn api_key_matches(&self, api_key: &str) -> bool {
-        constant_time_eq(api_key, &self.config.api_key)
-    }
-
-    pub fn oauth_client_matches(&self, client_id: &str, client_secret: &str) -> bool {
-        let id_ok = constant_time_eq(client_id, &self.config.oauth_client_id);
-        let secret_ok = constant_time_eq(client_secret, &self.config.oauth_client_secret);
-        id_ok & secret_ok
-    }
-}
-
-fn constant_time_eq(given: &str, expected: &str) -> bool {
-    let (given, expected) = (given.as_bytes(), expected.as_bytes());
-    let mut difference = u8::from(given.len() != expected.len());
-    for (index, byte) in expected.iter().enumerate() {
-        difference |= byte ^ given.get(index).copied().unwrap_or(!byte);
-    }
-    difference == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_compare_exactly() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abd", "abc"));
-        assert!(!constant_time_eq("ab", "abc"));
-        assert!(!constant_time_eq("abcd", "abc"));
-        assert!(!constant_time_eq("", "abc"));
-        assert!(constant_time_eq("", ""));
     }
 }

@@ -37,6 +37,8 @@ fn endpoints(token: &str) -> Vec<(Method, String, bool)> {
         (Method::PUT, "/sandbox/rate-limit".into(), true),
         (Method::PUT, "/sandbox/config".into(), true),
         (Method::GET, "/sandbox/config".into(), false),
+        (Method::PUT, "/sandbox/credentials".into(), true),
+        (Method::GET, "/sandbox/credentials".into(), false),
         (Method::GET, "/sandbox/stats".into(), false),
         (Method::GET, "/sandbox/users/user-1".into(), false),
         (Method::POST, "/sandbox/reset".into(), false),
@@ -52,7 +54,8 @@ fn wrong_types() -> serde_json::Value {
         "activate": "yes", "reason": 7, "outcome": false, "path": 3, "method": 1,
         "status": "429", "error": 1, "count": -1, "delay_ms": "fast", "drop_connection": "no",
         "ms": "100", "per_second": 1.5, "frame": 2, "token_ttl_seconds": "1",
-        "access_token_ttl_seconds": -1, "access_token_max_uses": 0
+        "access_token_ttl_seconds": -1, "access_token_max_uses": 0,
+        "oauth_client_id": 1, "oauth_client_secret": false, "grace_seconds": "60"
     })
 }
 
@@ -170,6 +173,7 @@ async fn garbage_paths_methods_and_headers_get_json_errors() {
         (Method::GET, "/api/v2/claim/enrol/token".to_owned(), None),
         (Method::PATCH, "/api/v2/users/user-1".to_owned(), None),
         (Method::PATCH, "/sandbox/config".to_owned(), None),
+        (Method::DELETE, "/sandbox/credentials".to_owned(), None),
         (Method::GET, "/sandbox/reset".to_owned(), None),
         (
             Method::POST,

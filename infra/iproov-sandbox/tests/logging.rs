@@ -88,3 +88,46 @@ async fn each_request_logs_one_json_line_without_secrets_tokens_or_frames() {
         assert!(!text.contains(secret), "the log leaks {secret:?}:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn rotating_the_credentials_logs_no_value() {
+    // GIVEN a sandbox logging to a capture buffer
+    let capture = Capture::default();
+    let _guard =
+        tracing::subscriber::set_default(iproov_sandbox::json_subscriber(capture.clone(), "info"));
+    let sandbox = Sandbox::new();
+    let (key, secret, id, client_secret) = (
+        "rotated-key-value",
+        "rotated-secret-value",
+        "rotated-id-value",
+        "rotated-client-secret-value",
+    );
+
+    // WHEN the credentials are rotated, read, used, refused and reset
+    sandbox
+        .put(
+            "/sandbox/credentials",
+            json!({ "api_key": key, "secret": secret, "oauth_client_id": id,
+                    "oauth_client_secret": client_secret, "grace_seconds": 5 }),
+        )
+        .await;
+    sandbox
+        .put("/sandbox/credentials", json!({ "secret": "bad\u{1}" }))
+        .await;
+    sandbox.get("/sandbox/credentials").await;
+    sandbox
+        .get(&format!("/api/v2/availability?api_key={key}"))
+        .await;
+    sandbox
+        .oauth(key, id, client_secret, "grant_type=client_credentials")
+        .await;
+    sandbox.post("/sandbox/reset", json!({})).await;
+
+    // THEN the route is logged by name and no value appears
+    let text = String::from_utf8(capture.0.lock().expect("lock").clone()).expect("UTF-8");
+    assert_eq!(text.lines().count(), 6, "{text}");
+    assert!(text.contains("\"path\":\"/sandbox/credentials\""), "{text}");
+    for value in [key, secret, id, client_secret, "bad\\u0001"] {
+        assert!(!text.contains(value), "the log leaks {value:?}:\n{text}");
+    }
+}

@@ -84,7 +84,7 @@ def test_outputs(fixture_template: Path, moto_ports: Ports, tmp_path: Path, monk
     provision.write_outputs(model, moto_ports, fixture_template)
     lines = (tmp_path / "functions.env").read_text().splitlines()
     env = dict(line.split("=", 1) for line in lines if not line.startswith("#"))
-    assert env["AWS_ENDPOINT_URL"] == moto_ports.aws_endpoint
+    assert env["AWS_ENDPOINT_URL"] == moto_ports.functions_aws_endpoint
     assert env["APP_ENV"] == "local"
     assert env["IPROOV_BASE_URL"] == "http://127.0.0.1:4600/api/v2"
     assert env["USERS_TABLE"] == "onboarding-local-users-table"

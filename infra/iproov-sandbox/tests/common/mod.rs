@@ -130,11 +130,22 @@ impl Sandbox {
     // --- iProov calls ---
 
     pub async fn token(&self, kind: Kind, user_id: &str) -> Reply {
+        self.token_with(kind, user_id, API_KEY, SECRET).await
+    }
+
+    /// A token call with the given claim credentials.
+    pub async fn token_with(
+        &self,
+        kind: Kind,
+        user_id: &str,
+        api_key: &str,
+        secret: &str,
+    ) -> Reply {
         self.post(
             &format!("/api/v2/claim/{}/token", kind.as_str()),
             json!({
-                "api_key": API_KEY,
-                "secret": SECRET,
+                "api_key": api_key,
+                "secret": secret,
                 "resource": "https://example.test",
                 "user_id": user_id,
             }),
