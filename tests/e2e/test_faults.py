@@ -3,7 +3,11 @@ half-written behind."""
 
 from __future__ import annotations
 
-from journeys import Client, clear_faults, inject_fault, items, scan, unique_username, validations_of
+import time
+
+import requests
+
+from journeys import SANDBOX, Client, clear_faults, inject_fault, items, scan, unique_username, validations_of
 
 
 def registered() -> tuple[Client, str]:
@@ -66,3 +70,41 @@ def test_iproov_error_with_unknown_outcome_on_login_ends_the_attempt_without_rev
     token2 = device.verify_login(username).json()["iproov"]["token"]
     scan(token2, "passed")
     assert device.login().status_code == 200
+
+
+def test_iproov_timeout_on_token_issue_is_a_503_within_the_call_budget():
+    before = len(items("RegistrationsTable"))
+    # GIVEN iProov stops answering enrol-token calls (each would take 8 s)
+    r = requests.post(f"{SANDBOX}/sandbox/faults", json={"path": "/claim/enrol/token", "delay_ms": 8000, "count": 5},
+                      timeout=10)
+    assert r.status_code in (200, 201), r.text
+    try:
+        started = time.monotonic()
+        r = Client().start_registration(unique_username())
+        took = time.monotonic() - started
+    finally:
+        clear_faults()
+    # THEN the client gives up within its time budget (5 s) and answers a clear 503; nothing stored
+    assert r.status_code == 503, r.text
+    assert r.json()["error"] == "verifier_unavailable"
+    assert took < 9, f"took {took:.1f}s: the iProov call budget was not enforced"
+    assert len(items("RegistrationsTable")) == before
+
+
+def test_iproov_timeout_on_login_validate_is_a_503_and_ends_the_attempt():
+    _, username = registered()
+    device = Client()
+    token = device.verify_login(username).json()["iproov"]["token"]
+    scan(token, "passed")
+    # GIVEN iProov takes longer than the client waits for a validate (10 s)
+    r = requests.post(f"{SANDBOX}/sandbox/faults",
+                      json={"path": "/claim/verify/validate", "delay_ms": 12000, "count": 1}, timeout=10)
+    assert r.status_code in (200, 201), r.text
+    try:
+        first = device.login()
+    finally:
+        clear_faults()
+    # THEN a clear 503 (not a function timeout), and the maybe-used token is not validated again
+    assert first.status_code == 503, first.text
+    assert first.json()["hint"]
+    assert device.login().status_code == 409
