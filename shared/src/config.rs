@@ -48,9 +48,13 @@ pub fn is_local() -> bool {
 }
 
 /// Shared AWS configuration: region, credentials and (locally) the endpoint override all come
-/// from the environment, so the same binary talks to AWS or to moto.
+/// from the environment, so the same binary talks to AWS or to moto. The HTTP client is the
+/// SDK's default with compiled-in TLS roots (see `tls`): no certificate files read at start.
 pub async fn aws() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::aws_http_client())
+        .load()
+        .await
 }
 
 /// An S3 client; path-style addressing when an endpoint override (moto) is in use.

@@ -14,4 +14,5 @@ pub mod ports;
 pub mod rate_limit;
 pub mod registration_access;
 pub mod telemetry;
+pub mod tls;
 pub mod wiring;

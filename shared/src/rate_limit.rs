@@ -107,6 +107,22 @@ pub async fn enforce(
     Ok(())
 }
 
+/// Counts the hits (as [`enforce`]) while `lookup` runs, so a request whose next step only
+/// reads does not wait a round trip for its counters. The limit is decided first: a limited
+/// (429) or unavailable (503) counter store wins over whatever the lookup answered, exactly as
+/// if the lookup had run afterwards. The lookup's only cost when limited is one spent read.
+pub async fn enforce_alongside<F: Future>(
+    limiter: &dyn RateLimiter,
+    name: &'static str,
+    hits: &[(&str, Limit)],
+    now: i64,
+    lookup: F,
+) -> Result<F::Output, ApiError> {
+    let (limited, found) = futures::join!(enforce(limiter, name, hits, now), lookup);
+    limited?;
+    Ok(found)
+}
+
 /// Window start and seconds left in it, for fixed windows aligned on the epoch.
 pub fn window(limit: Limit, now: i64) -> (i64, u32) {
     let start = now - now.rem_euclid(limit.window_seconds);
@@ -130,6 +146,102 @@ mod tests {
         assert!("5".parse::<Limit>().is_err());
         assert!("0/60".parse::<Limit>().is_err());
         assert!("5/-1".parse::<Limit>().is_err());
+    }
+
+    /// An in-memory counter store: counts hits per key, in one window.
+    #[derive(Default)]
+    struct FakeLimiter {
+        hits: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+        unavailable: bool,
+    }
+
+    #[async_trait]
+    impl RateLimiter for FakeLimiter {
+        async fn hit(&self, key: &str, limit: Limit, _now: i64) -> Result<Decision, StoreError> {
+            if self.unavailable {
+                return Err(StoreError::Unavailable("fake".into()));
+            }
+            let mut hits = self.hits.lock().unwrap();
+            let count = hits.entry(key.to_owned()).or_default();
+            *count += 1;
+            Ok(if *count > limit.limit {
+                Decision::Limited { retry_after: 60 }
+            } else {
+                Decision::Allowed
+            })
+        }
+    }
+
+    const ONE_PER_MINUTE: Limit = Limit {
+        limit: 1,
+        window_seconds: 60,
+    };
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn alongside_an_allowed_hit_the_lookup_answer_is_returned() {
+        // given a counter with room left
+        let limiter = FakeLimiter::default();
+        // when a lookup runs alongside the hit
+        let found = block_on(enforce_alongside(
+            &limiter,
+            "test",
+            &[("k", ONE_PER_MINUTE)],
+            0,
+            async { Some("claim") },
+        ));
+        // then its answer comes back, and the hit was counted
+        assert_eq!(found.ok(), Some(Some("claim")));
+        assert_eq!(limiter.hits.lock().unwrap()["k"], 1);
+    }
+
+    #[test]
+    fn alongside_a_limited_hit_the_answer_is_429_whatever_the_lookup_found() {
+        // given a counter already at its limit
+        let limiter = FakeLimiter::default();
+        limiter.hits.lock().unwrap().insert("k".into(), 1);
+        // when a lookup that fails runs alongside the hit
+        let lookup_ran = std::sync::atomic::AtomicBool::new(false);
+        let answer = block_on(enforce_alongside(
+            &limiter,
+            "test",
+            &[("k", ONE_PER_MINUTE)],
+            0,
+            async {
+                lookup_ran.store(true, std::sync::atomic::Ordering::SeqCst);
+                Err::<(), _>(StoreError::Unavailable("down".into()))
+            },
+        ));
+        // then the limit decides: 429, as if the lookup had never run
+        let err = answer.expect_err("limited");
+        assert_eq!(err.status, http::StatusCode::TOO_MANY_REQUESTS);
+        assert!(lookup_ran.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn alongside_an_unavailable_counter_store_fails_closed() {
+        // given a counter store that cannot be reached
+        let limiter = FakeLimiter {
+            unavailable: true,
+            ..FakeLimiter::default()
+        };
+        // when a lookup that succeeds runs alongside the hit
+        let answer = block_on(enforce_alongside(
+            &limiter,
+            "test",
+            &[("k", ONE_PER_MINUTE)],
+            0,
+            async { Some("claim") },
+        ));
+        // then the answer is 503: the limits guard a paid quota
+        let err = answer.expect_err("unavailable");
+        assert_eq!(err.status, http::StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

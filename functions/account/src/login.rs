@@ -5,6 +5,9 @@
 //! condition first, so a double click or a retry finds it taken (409). Only when iProov provably
 //! did not process the call (rate limit, refused connection) does the attempt go back to
 //! `pending` for another try; an unknown outcome ends the attempt.
+//!
+//! Independent calls overlap (see `attempt`): the attempt read with its counter, iProov's
+//! validate with the user read, the attempt's end with the new session.
 
 use std::sync::Arc;
 
@@ -13,15 +16,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde_json::json;
-use shared::api::{ApiError, CredentialKind, RequestMeta, credential};
+use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::Credential;
 use shared::domain::hints;
 use shared::iproov::{IProovError, IProovUserId, Token, ValidateRequest};
 use shared::ports::{AttemptStatus, LoginAttempt, Session, StoreError};
 use shared::registration_access::rfc3339;
 
-use crate::Deps;
 use crate::me::public_user;
+use crate::{Deps, attempt};
 
 pub async fn handle(
     State(deps): State<Arc<Deps>>,
@@ -29,12 +32,11 @@ pub async fn handle(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let now = deps.clock.now();
-    let attempt = find_attempt(&deps, &headers).await?;
-    let attempt_key = format!("login#attempt#{}", attempt.id);
-    shared::rate_limit::enforce(
+    let attempt = attempt::find_counted(
+        deps.attempts.as_ref(),
         deps.limiter.as_ref(),
-        "login_attempt",
-        &[(&attempt_key, deps.limits.login_per_attempt)],
+        deps.limits.login_per_attempt,
+        &headers,
         now,
     )
     .await?;
@@ -94,10 +96,13 @@ pub async fn handle(
         login_failed(&deps, &attempt, &reason).await;
         return Err(verification_failed(&reason));
     }
-    end_attempt(&deps, &attempt, AttemptStatus::Passed, None).await;
-    let Some(user) = user? else {
-        // Erased between verify-login and login.
-        return Err(ApiError::unauthorized());
+    let user = match user {
+        Ok(Some(user)) => user,
+        other => {
+            end_attempt(&deps, &attempt, AttemptStatus::Passed, None).await;
+            // `None`: erased between verify-login and login.
+            return Err(other.map_or_else(ApiError::from, |_| ApiError::unauthorized()));
+        }
     };
     let session_id = uuid::Uuid::new_v4().simple().to_string();
     let credential = Credential::issue(session_id.clone()).map_err(|_| ApiError::internal())?;
@@ -109,9 +114,14 @@ pub async fn handle(
         last_seen: now,
         absolute_expires_at: now + deps.settings.session_absolute_seconds,
     };
-    deps.sessions
-        .create(&session, deps.settings.session_idle_seconds)
-        .await?;
+    attempt::open_session(
+        deps.attempts.as_ref(),
+        deps.sessions.as_ref(),
+        &attempt.id,
+        &session,
+        deps.settings.session_idle_seconds,
+    )
+    .await?;
     tracing::info!("logged in");
     shared::metrics::emit(shared::metrics::Metric::LoginPassed);
     if let Ok(keys) = deps.keys.get().await {
@@ -147,26 +157,8 @@ pub async fn handle(
         .into_response())
 }
 
-async fn find_attempt(deps: &Deps, headers: &HeaderMap) -> Result<LoginAttempt, ApiError> {
-    let credential = credential::presented(headers, CredentialKind::LoginAttempt)
-        .and_then(|c| Credential::parse(&c))
-        .ok_or_else(ApiError::unauthorized)?;
-    deps.attempts
-        .get(&credential.id)
-        .await?
-        .filter(|a| credential.matches(&a.secret_hash))
-        .ok_or_else(ApiError::unauthorized)
-}
-
 async fn end_attempt(deps: &Deps, attempt: &LoginAttempt, to: AttemptStatus, reason: Option<&str>) {
-    if let Err(err) = deps
-        .attempts
-        .transition(&attempt.id, AttemptStatus::Validating, to, reason)
-        .await
-    {
-        // The attempt stays `validating`, which is just as final for a second call.
-        tracing::warn!(error = %err, "could not record the attempt's end");
-    }
+    attempt::end(deps.attempts.as_ref(), &attempt.id, to, reason).await;
 }
 
 async fn validate_failed(deps: &Deps, attempt: &LoginAttempt, err: IProovError) -> ApiError {

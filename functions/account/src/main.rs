@@ -1,6 +1,7 @@
 //! Account: login (`POST /v1/login`), my account (`GET /v1/users`), logout (`POST /v1/logout`)
 //! and erasure (`DELETE /v1/users`). Wires its adapters once, then serves.
 
+mod attempt;
 mod auth;
 mod erase;
 mod login;
@@ -34,7 +35,7 @@ pub struct Deps {
     pub settings: JourneySettings,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let sdk = config::aws().await;

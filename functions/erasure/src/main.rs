@@ -9,7 +9,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::{self, JourneySettings};
 use shared::wiring;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let sdk = config::aws().await;

@@ -10,7 +10,7 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     shared::api::server::run(Router::new().route("/v1/health", get(health))).await

@@ -22,7 +22,7 @@ pub struct Deps {
     pub settings: JourneySettings,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let sdk = config::aws().await;

@@ -2,6 +2,7 @@
 //! passed, and stores the user. Wires its adapters once, then serves batches.
 
 mod batch;
+mod store;
 mod validate;
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use shared::config::{self, JourneySettings};
 use shared::ports::SystemClock;
 use shared::wiring;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let sdk = config::aws().await;

@@ -5,8 +5,9 @@
 //! 2. `enrol/validate` at iProov, once.
 //! 3. The outcome is recorded before anything else, so a crash after it never needs a second
 //!    validate (which iProov would refuse).
-//! 4. On pass: the frame to S3, the user and its username claim in one transaction, `completed`.
-//!    Each is idempotent, so a repeat after a crash finishes the job.
+//! 4. On pass: the frame to S3 while the user and its username claim are written in one
+//!    transaction (see `store` for why they may overlap), then `completed`. Each is idempotent,
+//!    so a repeat after a crash finishes the job.
 
 use std::sync::Arc;
 
@@ -241,16 +242,16 @@ fn image_key(registration: &Registration, content_type: &str) -> String {
     )
 }
 
+/// Stores a passed registration (image and user together, see `store`), then `completed`.
 async fn finish(
     deps: &Deps,
     registration: &Registration,
-    frame: Option<(String, Vec<u8>, &'static str)>,
+    frame: Option<crate::store::Frame>,
 ) -> Result<Disposition, StoreError> {
-    let mut image_key = registration.image_key.clone();
-    if let Some((key, bytes, content_type)) = frame {
-        deps.images.put(&key, bytes, content_type).await?;
-        image_key = Some(key);
-    }
+    let image_key = frame
+        .as_ref()
+        .map(|(key, _, _)| key.clone())
+        .or_else(|| registration.image_key.clone());
     let now = deps.clock.now();
     let user = User {
         user_id: registration.user_id.clone(),
@@ -261,7 +262,7 @@ async fn finish(
         image_key,
         created_at: now,
     };
-    match deps.users.create(&user).await? {
+    match crate::store::store_user(deps.images.as_ref(), deps.users.as_ref(), &user, frame).await? {
         UserCreated::Created | UserCreated::AlreadyExisted => {}
         UserCreated::NameTaken => {
             tracing::warn!("username was claimed by another registration meanwhile");

@@ -54,7 +54,7 @@ fn unknown_username_uniform() -> Result<bool, config::ConfigError> {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let sdk = config::aws().await;

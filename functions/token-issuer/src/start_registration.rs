@@ -84,25 +84,36 @@ pub async fn handle(
     };
     let ip_key = deps.ip_key(key, &meta, "registration");
     let name_key = format!("registration#name#{name_index}");
-    rate_limit::enforce(
-        deps.limiter.as_ref(),
-        "registration",
-        &[
-            (&ip_key, deps.limits.registration_per_ip),
-            (&name_key, deps.limits.registration_per_username),
-        ],
-        now,
-    )
-    .await?;
+    let hits = [
+        (ip_key.as_str(), deps.limits.registration_per_ip),
+        (name_key.as_str(), deps.limits.registration_per_username),
+    ];
     match access {
         Access::Found(credential, registration) => {
+            rate_limit::enforce(deps.limiter.as_ref(), "registration", &hits, now).await?;
             retry(&deps, credential, *registration, now).await
         }
-        // A stale or foreign credential does not block a fresh start.
-        Access::Missing | Access::Unknown => start(&deps, key, name_index, input, now).await,
+        // A stale or foreign credential does not block a fresh start. The username claim is
+        // read while the counters are hit (it needs neither); the limits still answer first
+        // (429), then "taken", as if the read had come after them.
+        Access::Missing | Access::Unknown => {
+            let claim = rate_limit::enforce_alongside(
+                deps.limiter.as_ref(),
+                "registration",
+                &hits,
+                now,
+                deps.users.find_by_name(&name_index),
+            )
+            .await?;
+            if claim?.is_some() {
+                return Err(taken());
+            }
+            start(&deps, key, name_index, input, now).await
+        }
     }
 }
 
+/// A fresh registration for a username nobody holds.
 async fn start(
     deps: &Deps,
     key: &[u8],
@@ -110,9 +121,6 @@ async fn start(
     input: Input,
     now: i64,
 ) -> Result<Response, ApiError> {
-    if deps.users.find_by_name(&name_index).await?.is_some() {
-        return Err(taken());
-    }
     let user_id = uuid::Uuid::new_v4().simple().to_string();
     let iproov_user_id = IProovUserId::derive(key, &user_id);
     let username = deps

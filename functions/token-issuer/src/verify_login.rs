@@ -48,7 +48,9 @@ pub async fn handle(
     let name_index = keyed_hash(keys.pseudonym_key(), "username", username.as_str());
     let ip_key = deps.ip_key(keys.pseudonym_key(), &meta, "login");
     let name_key = format!("login#name#{name_index}");
-    rate_limit::enforce(
+    // The claim is read while the counters are hit (it needs neither); the limits still answer
+    // first (429), then "not registered", as if the read had come after them.
+    let claim = rate_limit::enforce_alongside(
         deps.limiter.as_ref(),
         "login",
         &[
@@ -56,9 +58,10 @@ pub async fn handle(
             (&name_key, deps.limits.login_per_username),
         ],
         now,
+        deps.users.find_by_name(&name_index),
     )
     .await?;
-    let Some(claim) = deps.users.find_by_name(&name_index).await? else {
+    let Some(claim) = claim? else {
         if deps.uniform_unknown_username {
             return decoy(&deps, now);
         }

@@ -650,12 +650,20 @@ impl Report {
             for (k, v) in &self.init_steps {
                 let label = match k.as_str() {
                     "aws_config_load_ms" => {
-                        "`aws_config::defaults(BehaviorVersion::latest()).load()` (shared::config::aws)"
+                        "`shared::config::aws()`: `aws_config` load with compiled-in TLS roots"
                     }
                     "first_sdk_client_ms" => "first `aws_sdk_dynamodb::Client::new(&sdk)`",
                     "second_sdk_client_ms" => "another SDK client from the same config",
                     "reqwest_rustls_client_ms" => {
-                        "`reqwest::Client::builder().tls_backend_rustls().build()` (as IProovClient::new)"
+                        "reqwest with `shared::tls::client_config()` (as IProovClient::new)"
+                    }
+                    "was_aws_config_load_system_roots_ms" => {
+                        "for comparison: `aws_config::defaults(..).load()` with the SDK's default \
+                         client (system roots)"
+                    }
+                    "was_reqwest_platform_verifier_client_ms" => {
+                        "for comparison: `reqwest::Client::builder().tls_backend_rustls().build()` \
+                         (platform verifier, system roots)"
                     }
                     other => other,
                 };

@@ -3,9 +3,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use futures::TryStreamExt;
 
 use super::dynamo::{Item, get_n, get_s, map_err, n, s};
 use crate::ports::{Session, SessionStore, StoreError};
+
+/// Deletes `revoke_all` keeps in flight at once: enough for every item of a normal user in one
+/// round trip, few enough not to spike the table's write capacity or the process's sockets.
+const MAX_DELETES_IN_FLIGHT: usize = 25;
 
 pub struct DynamoSessions {
     client: Client,
@@ -110,12 +115,20 @@ impl crate::ports::SessionControl for DynamoSessions {
                 .send()
                 .await
                 .map_err(|e| map_err(e, |_| false))?;
-            for item in out.items() {
-                if let Some(id) = super::dynamo::opt_s(item, "pk") {
-                    crate::ports::SessionControl::revoke(self, &id).await?;
-                    revoked += 1;
-                }
-            }
+            // The deletes of a page are independent: all of them in flight at once (a few per
+            // user in practice, bounded for the odd user with many attempts), so ending every
+            // session costs one round trip after the query, not one per item.
+            let ids: Vec<String> = out
+                .items()
+                .iter()
+                .filter_map(|item| super::dynamo::opt_s(item, "pk"))
+                .collect();
+            revoked += ids.len();
+            futures::stream::iter(ids.into_iter().map(Ok))
+                .try_for_each_concurrent(MAX_DELETES_IN_FLIGHT, |id| async move {
+                    crate::ports::SessionControl::revoke(self, &id).await
+                })
+                .await?;
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => break,

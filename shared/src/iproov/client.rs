@@ -90,15 +90,16 @@ impl fmt::Debug for IProovClient {
 }
 
 impl IProovClient {
-    /// Checks the configuration and builds the single HTTP client (rustls, connect and call
-    /// timeouts, no redirects, no transparent retries: retrying is decided here, per endpoint).
+    /// Checks the configuration and builds the single HTTP client (rustls with the roots of
+    /// `crate::tls`, connect and call timeouts, no redirects, no transparent retries: retrying is decided here, per endpoint).
     pub fn new(
         config: IProovConfig,
         credentials: Arc<dyn CredentialSource>,
     ) -> Result<Self, IProovError> {
         let (base, sdk_base_url) = config.validate()?;
         let http = reqwest::Client::builder()
-            .tls_backend_rustls()
+            // Compiled-in roots, shared with the SDK's stack: no certificate files at start.
+            .use_preconfigured_tls(crate::tls::client_config())
             .connect_timeout(config.connect_timeout)
             .timeout(config.call_timeout)
             .redirect(reqwest::redirect::Policy::none())

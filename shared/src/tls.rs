@@ -1,0 +1,131 @@
+//! The TLS roots of every outgoing connection (AWS and iProov), compiled in.
+//!
+//! Why not the system's store: by default both HTTP stacks load it at start — the SDK's client
+//! through `rustls-native-certs`, reqwest through `rustls-platform-verifier` — and each load
+//! reads the bundle *and* every file of the certificate directory and parses all of them. That
+//! was most of every function's init time, paid twice by the functions with an iProov client.
+//! Mozilla's root set (`webpki-root-certs`, what the system bundles are built from too) needs no
+//! file I/O and is parsed once per stack. Verification is unchanged: full chain and host name
+//! checks by rustls/webpki, only the source of the trust anchors differs. The set is updated by
+//! updating the crate (a rebuild), not by the OS image.
+
+use std::sync::{Arc, OnceLock};
+
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rustls::RootCertStore;
+
+/// The root store, parsed once per process.
+fn roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned(),
+            );
+            Arc::new(roots)
+        })
+        .clone()
+}
+
+/// The rustls configuration for reqwest (the iProov client): aws-lc, TLS 1.2 and 1.3, the
+/// compiled-in roots, no client certificate.
+pub fn client_config() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("aws-lc supports the default protocol versions")
+    .with_root_certificates(roots())
+    .with_no_client_auth()
+}
+
+/// The HTTP client for every AWS SDK client: the SDK's own default (hyper, rustls with aws-lc,
+/// proxy settings from the environment), with the compiled-in roots instead of the system's.
+/// Its connector — and so the root parsing — is built on the first request, once.
+pub fn aws_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(roots_pem());
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store without extra server names is always valid");
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut builder = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(context.clone());
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+        builder.build()
+    })
+}
+
+/// The compiled-in roots as one PEM bundle: the form the SDK's trust store takes.
+fn roots_pem() -> Vec<u8> {
+    let mut pem = Vec::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2048);
+    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+        let body = STANDARD.encode(cert.as_ref());
+        for line in body.as_bytes().chunks(64) {
+            pem.extend_from_slice(line);
+            pem.push(b'\n');
+        }
+        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+    }
+    pem
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    use super::*;
+
+    #[test]
+    fn every_compiled_in_root_is_a_usable_trust_anchor() {
+        // given Mozilla's root set
+        let all = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
+        // when it is parsed into the root store
+        let roots = roots();
+        // then nothing was dropped (the SDK's trust store panics on an unparsable one)
+        assert!(all > 100, "{all}");
+        assert_eq!(roots.len(), all);
+    }
+
+    #[test]
+    fn the_pem_bundle_holds_exactly_the_compiled_in_roots() {
+        // given the bundle handed to the SDK
+        let pem = roots_pem();
+        // when it is read back as the SDK reads it
+        let ders: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // then it is the same certificates, in order, each one a valid trust anchor
+        assert_eq!(ders.as_slice(), webpki_root_certs::TLS_SERVER_ROOT_CERTS);
+        let mut store = RootCertStore::empty();
+        for der in ders {
+            store.add(der).unwrap();
+        }
+    }
+
+    #[test]
+    fn reqwest_takes_the_configuration() {
+        // given the configuration for the iProov client
+        let config = client_config();
+        // when reqwest is built with it
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .build();
+        // then it accepts it as its rustls configuration
+        assert!(client.is_ok());
+    }
+}
