@@ -8,6 +8,10 @@
 //! file I/O and is parsed once per stack. Verification is unchanged: full chain and host name
 //! checks by rustls/webpki, only the source of the trust anchors differs. The set is updated by
 //! updating the crate (a rebuild), not by the OS image.
+//!
+//! A private CA (iProov reached through the customer's own TLS reverse proxy, say) is added with
+//! `TLS_EXTRA_ROOTS_FILE`: a PEM file in the deployment package or a layer, trusted on top of
+//! Mozilla's set by both stacks. Unset, nothing is read.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,6 +19,8 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 /// The root store, parsed once per process.
 fn roots() -> Arc<RootCertStore> {
@@ -25,6 +31,11 @@ fn roots() -> Arc<RootCertStore> {
             roots.add_parsable_certificates(
                 webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned(),
             );
+            let extra: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(extra_roots_pem())
+                    .filter_map(Result::ok)
+                    .collect();
+            roots.add_parsable_certificates(extra);
             Arc::new(roots)
         })
         .clone()
@@ -80,14 +91,35 @@ fn roots_pem() -> Vec<u8> {
         }
         pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
     }
+    pem.extend_from_slice(extra_roots_pem());
     pem
+}
+
+/// The PEM text of `TLS_EXTRA_ROOTS_FILE`, read once; empty when unset. An unreadable file or
+/// one without a certificate is logged (by variable name) and ignored: the compiled-in roots
+/// still work, and a host that needs the private CA fails its TLS handshake visibly.
+fn extra_roots_pem() -> &'static [u8] {
+    static EXTRA: OnceLock<Vec<u8>> = OnceLock::new();
+    EXTRA.get_or_init(|| {
+        let Some(path) = crate::config::optional("TLS_EXTRA_ROOTS_FILE") else {
+            return Vec::new();
+        };
+        match std::fs::read(&path) {
+            Ok(pem) if CertificateDer::pem_slice_iter(&pem).any(|c| c.is_ok()) => pem,
+            Ok(_) => {
+                tracing::error!("TLS_EXTRA_ROOTS_FILE holds no PEM certificate; ignored");
+                Vec::new()
+            }
+            Err(err) => {
+                tracing::error!(error = %err.kind(), "TLS_EXTRA_ROOTS_FILE unreadable; ignored");
+                Vec::new()
+            }
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
     use super::*;
 
     #[test]
