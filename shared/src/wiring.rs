@@ -23,6 +23,15 @@ fn dynamo(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
         .clone()
 }
 
+/// One Secrets Manager client per process, shared by the app keys and the iProov credentials
+/// (each `Client::new` costs about a millisecond of cold start: see docs/performance.md).
+fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    static CLIENT: std::sync::OnceLock<aws_sdk_secretsmanager::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| aws_sdk_secretsmanager::Client::new(sdk))
+        .clone()
+}
+
 pub fn registrations(sdk: &SdkConfig) -> Result<Arc<DynamoRegistrations>, ConfigError> {
     Ok(Arc::new(DynamoRegistrations::new(
         dynamo(sdk),
@@ -64,7 +73,7 @@ pub fn app_keys(
     settings: &JourneySettings,
 ) -> Result<Arc<CachedSecret<AppKeys>>, ConfigError> {
     Ok(Arc::new(CachedSecret::new(
-        aws_sdk_secretsmanager::Client::new(sdk),
+        secrets_manager(sdk),
         required("APP_KEYS_SECRET_ID")?,
         settings.secrets_ttl,
     )))
@@ -92,7 +101,7 @@ pub fn iproov(
         }
     };
     let credentials = SecretsManagerCredentials::new(
-        aws_sdk_secretsmanager::Client::new(sdk),
+        secrets_manager(sdk),
         required("IPROOV_SECRET_ID")?,
         settings.secrets_ttl,
     );
