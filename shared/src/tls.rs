@@ -16,6 +16,11 @@
 use std::sync::{Arc, OnceLock};
 
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rustls::RootCertStore;
@@ -56,7 +61,34 @@ pub fn client_config() -> rustls::ClientConfig {
 /// The HTTP client for every AWS SDK client: the SDK's own default (hyper, rustls with aws-lc,
 /// proxy settings from the environment), with the compiled-in roots instead of the system's.
 /// Its connector — and so the root parsing — is built on the first request, once.
-pub fn aws_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+pub fn aws_http_client() -> SharedHttpClient {
+    SharedHttpClient::new(ConnectorOnFirstRequest(hyper_client()))
+}
+
+/// The SDK's hyper client, minus one eager step: by default it builds (and throws away) a
+/// connector every time an SDK client is created (`validate_base_client_config`), so that
+/// system roots load at start. With roots that are compiled in there is nothing to preload, and
+/// each throwaway connector re-reads the whole PEM trust store (≈ 1 ms per client here, four to
+/// six clients per function: docs/performance.md). The connector is still built once per
+/// process, on the first request, and cached by the inner client as before.
+#[derive(Debug)]
+struct ConnectorOnFirstRequest(SharedHttpClient);
+
+impl HttpClient for ConnectorOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+fn hyper_client() -> SharedHttpClient {
     let trust = TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(roots_pem());
