@@ -58,9 +58,12 @@ def token_fingerprint(token: str) -> str:
 
 @dataclass
 class Client:
-    """One app installation: its own source IP and the credentials the API gave it."""
+    """One app installation: its own source IP and the credentials the API gave it, talking to
+    one stack (the main local stack unless told otherwise)."""
 
     ip: str = field(default_factory=random_ip)
+    api: str = API
+    sandbox: str = SANDBOX
     registration: str | None = None
     session: str | None = None
     attempt: str | None = None
@@ -69,7 +72,7 @@ class Client:
         headers = {"X-Forwarded-For": self.ip, **kw.pop("headers", {})}
         if credential:
             headers["Authorization"] = f"Bearer {credential}"
-        return requests.request(method, API + path, headers=headers, timeout=30, **kw)
+        return requests.request(method, self.api + path, headers=headers, timeout=30, **kw)
 
     # Registration journey -------------------------------------------------------------------
     def start_registration(self, username: str, display_name: str = "Test Person", **kw) -> requests.Response:
@@ -109,7 +112,7 @@ class Client:
         """The whole happy path: start, scan passed, submit, wait for completion."""
         r = self.start_registration(username, display_name)
         assert r.status_code == 201, r.text
-        scan(r.json()["iproov"]["token"], "passed")
+        scan(r.json()["iproov"]["token"], "passed", sandbox=self.sandbox)
         s = self.submit_scan()
         assert s.status_code == 202, s.text
         return self.wait_for_registration("completed", "failed")
@@ -137,12 +140,27 @@ class Client:
         return self.call("DELETE", "/v1/users", credential=self.session)
 
 
+def registered(username: str | None = None) -> tuple[Client, str]:
+    """A completed registration: the client that made it, and its username."""
+    client, username = Client(), username or unique_username()
+    assert client.register(username)["status"] == "completed"
+    return client, username
+
+
+def scanned_login_attempt(username: str) -> tuple[Client, str]:
+    """A device with a login attempt for `username` whose scan passed: (device, iProov token)."""
+    device = Client()
+    token = device.verify_login(username).json()["iproov"]["token"]
+    scan(token, "passed")
+    return device, token
+
+
 # iProov sandbox control surface -------------------------------------------------------------------
-def scan(token: str, outcome: str, reason: str | None = None) -> None:
+def scan(token: str, outcome: str, reason: str | None = None, sandbox: str = SANDBOX) -> None:
     body = {"outcome": outcome}
     if reason:
         body["reason"] = reason
-    r = requests.post(f"{SANDBOX}/sandbox/claims/{token}/scan", json=body, timeout=10)
+    r = requests.post(f"{sandbox}/sandbox/claims/{token}/scan", json=body, timeout=10)
     assert r.status_code == 200, r.text
 
 
@@ -154,8 +172,12 @@ def validations_of(token: str) -> int:
     return sandbox_stats().get("validations", {}).get(token_fingerprint(token), 0)
 
 
-def inject_fault(path: str, status: int, count: int, error: str | None = None, delay_ms: int = 0) -> None:
-    body = {"path": path, "status": status, "count": count, "delay_ms": delay_ms}
+def inject_fault(path: str, status: int | None, count: int, error: str | None = None, delay_ms: int = 0) -> None:
+    """The next `count` iProov calls on `path` fail with `status`, after `delay_ms`; with no
+    status they are only delayed, then answered normally (a slow iProov)."""
+    body = {"path": path, "count": count, "delay_ms": delay_ms}
+    if status is not None:
+        body["status"] = status
     if error:
         body["error"] = error
     r = requests.post(f"{SANDBOX}/sandbox/faults", json=body, timeout=10)

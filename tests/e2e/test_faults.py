@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import time
 
-import requests
-
-from journeys import SANDBOX, Client, clear_faults, inject_fault, items, scan, unique_username, validations_of
-
-
-def registered() -> tuple[Client, str]:
-    client, username = Client(), unique_username()
-    assert client.register(username)["status"] == "completed"
-    return client, username
+from journeys import (
+    Client,
+    clear_faults,
+    inject_fault,
+    items,
+    registered,
+    scanned_login_attempt,
+    unique_username,
+    validations_of,
+)
 
 
 def test_iproov_outage_on_token_issue_is_a_503_and_stores_nothing():
@@ -35,9 +36,7 @@ def test_iproov_outage_on_token_issue_is_a_503_and_stores_nothing():
 
 def test_iproov_rate_limit_on_login_validate_keeps_the_attempt_for_a_retry():
     _, username = registered()
-    device = Client()
-    token = device.verify_login(username).json()["iproov"]["token"]
-    scan(token, "passed")
+    device, token = scanned_login_attempt(username)
     # GIVEN iProov refuses the next validate with 429 (not processed)
     inject_fault("/claim/verify/validate", 429, 1, "too_many_requests")
     try:
@@ -53,9 +52,7 @@ def test_iproov_rate_limit_on_login_validate_keeps_the_attempt_for_a_retry():
 
 def test_iproov_error_with_unknown_outcome_on_login_ends_the_attempt_without_revalidating():
     _, username = registered()
-    device = Client()
-    token = device.verify_login(username).json()["iproov"]["token"]
-    scan(token, "passed")
+    device, token = scanned_login_attempt(username)
     # GIVEN iProov answers 500 to the validate (it may or may not have processed it)
     inject_fault("/claim/verify/validate", 500, 1, "server_error")
     try:
@@ -67,17 +64,14 @@ def test_iproov_error_with_unknown_outcome_on_login_ends_the_attempt_without_rev
     # THEN the attempt is over: a retry is refused rather than validating a maybe-used token
     assert device.login().status_code == 409
     # AND a fresh login works
-    token2 = device.verify_login(username).json()["iproov"]["token"]
-    scan(token2, "passed")
-    assert device.login().status_code == 200
+    fresh, _ = scanned_login_attempt(username)
+    assert fresh.login().status_code == 200
 
 
 def test_iproov_timeout_on_token_issue_is_a_503_within_the_call_budget():
     before = len(items("RegistrationsTable"))
     # GIVEN iProov stops answering enrol-token calls (each would take 8 s)
-    r = requests.post(f"{SANDBOX}/sandbox/faults", json={"path": "/claim/enrol/token", "delay_ms": 8000, "count": 5},
-                      timeout=10)
-    assert r.status_code in (200, 201), r.text
+    inject_fault("/claim/enrol/token", None, 5, delay_ms=8000)
     try:
         started = time.monotonic()
         r = Client().start_registration(unique_username())
@@ -93,13 +87,9 @@ def test_iproov_timeout_on_token_issue_is_a_503_within_the_call_budget():
 
 def test_iproov_timeout_on_login_validate_is_a_503_and_ends_the_attempt():
     _, username = registered()
-    device = Client()
-    token = device.verify_login(username).json()["iproov"]["token"]
-    scan(token, "passed")
+    device, token = scanned_login_attempt(username)
     # GIVEN iProov takes longer than the client waits for a validate (10 s)
-    r = requests.post(f"{SANDBOX}/sandbox/faults",
-                      json={"path": "/claim/verify/validate", "delay_ms": 12000, "count": 1}, timeout=10)
-    assert r.status_code in (200, 201), r.text
+    inject_fault("/claim/verify/validate", None, 1, delay_ms=12000)
     try:
         first = device.login()
     finally:

@@ -12,18 +12,13 @@ from journeys import (
     Client,
     aws,
     items,
+    registered,
     registration_item,
     resource,
     scan,
     unique_username,
     validations_of,
 )
-
-
-def registered(username: str | None = None) -> tuple[Client, str]:
-    client, username = Client(), username or unique_username()
-    assert client.register(username)["status"] == "completed"
-    return client, username
 
 
 def test_registered_user_logs_in_reads_account_and_logs_out():

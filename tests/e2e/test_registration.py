@@ -3,7 +3,6 @@ moto, iProov sandbox, SQS → scan validator)."""
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 import threading

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+
+from journeys import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100"}
@@ -49,29 +50,9 @@ def uniform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         devstack("down", env)
 
 
-def call(method: str, path: str, ip: str, credential: str | None = None, **kw) -> requests.Response:
-    headers = {"X-Forwarded-For": ip}
-    if credential:
-        headers["Authorization"] = f"Bearer {credential}"
-    return requests.request(method, API + path, headers=headers, timeout=60, **kw)
-
-
-def register(username: str) -> None:
-    ip = "192.0.2.10"
-    started = call("POST", "/v1/users/registration", ip, json={"username": username, "display_name": "Known Person"})
-    assert started.status_code == 201, started.text
-    body = started.json()
-    scan = requests.post(f"{SANDBOX}/sandbox/claims/{body['iproov']['token']}/scan", json={"outcome": "passed"},
-                         timeout=10)
-    assert scan.status_code == 200, scan.text
-    assert call("POST", "/v1/users", ip, body["session_token"]).status_code == 202
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = call("GET", "/v1/users/registration", ip, body["session_token"]).json()["status"]
-        if status == "completed":
-            return
-        time.sleep(0.3)
-    raise AssertionError("registration did not complete")
+def device(ip: str) -> Client:
+    """An app talking to the uniform-mode stack."""
+    return Client(ip=ip, api=API, sandbox=SANDBOX)
 
 
 def iproov_calls() -> int:
@@ -81,11 +62,12 @@ def iproov_calls() -> int:
 
 def test_unknown_and_known_usernames_get_the_same_answer(uniform_stack: None):
     known = f"known-{uuid.uuid4().hex[:10]}"
-    register(known)
+    assert device("192.0.2.10").register(known, "Known Person")["status"] == "completed"
     # WHEN verify-login is asked about a registered and an unregistered username
     before = iproov_calls()
-    real = call("POST", "/v1/verify-login", "192.0.2.20", json={"username": known})
-    decoy = call("POST", "/v1/verify-login", "192.0.2.21", json={"username": f"nobody-{uuid.uuid4().hex[:10]}"})
+    real = device("192.0.2.20").verify_login(known)
+    guesser = device("192.0.2.21")
+    decoy = guesser.verify_login(f"nobody-{uuid.uuid4().hex[:10]}")
     # THEN both answer 200 with the same fields, cookie and value shapes
     assert real.status_code == decoy.status_code == 200, (real.text, decoy.text)
     r, d = real.json(), decoy.json()
@@ -96,13 +78,12 @@ def test_unknown_and_known_usernames_get_the_same_answer(uniform_stack: None):
     # AND only the real one cost an iProov call
     assert iproov_calls() == before + 1
     # AND the decoy attempt can never log in: it answers like any unknown credential
-    login = call("POST", "/v1/login", "192.0.2.21", d["attempt_token"])
+    login = guesser.login()
     assert login.status_code == 401, login.text
 
 
 def test_the_per_username_limit_applies_to_unknown_usernames_too(uniform_stack: None):
     nobody = f"nobody-{uuid.uuid4().hex[:10]}"
-    answers = [call("POST", "/v1/verify-login", f"192.0.2.{30 + i}", json={"username": nobody}).status_code
-               for i in range(12)]
+    answers = [device(f"192.0.2.{30 + i}").verify_login(nobody).status_code for i in range(12)]
     # THEN guessing is slowed exactly as for a real account (10 per 10 minutes by default)
     assert answers[:10] == [200] * 10 and answers[10:] == [429, 429], answers
