@@ -89,21 +89,12 @@ pub async fn handle(
     };
     deps.attempts.create(&attempt).await?;
     tracing::info!(attempt_id = %attempt.id, "login attempt opened");
-    let exposed = credential.expose();
-    let cookie = deps.settings.cookies().set(
-        CredentialKind::LoginAttempt,
-        &exposed,
-        deps.settings.token_ttl_seconds,
-    );
-    Ok((
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({
-            "attempt_token": exposed,
-            "expires_at": rfc3339(attempt.expires_at),
-            "iproov": {"token": token.token.expose(), "base_url": deps.iproov.sdk_base_url()},
-        })),
-    )
-        .into_response())
+    Ok(attempt_answer(
+        &deps,
+        &credential,
+        attempt.expires_at,
+        token.token.expose(),
+    ))
 }
 
 /// The answer for an unknown username in uniform mode: the shape of a real attempt, with random
@@ -115,19 +106,30 @@ fn decoy(deps: &Deps, now: i64) -> Result<Response, ApiError> {
     let token = shared::crypto::hex(
         &shared::crypto::random_bytes::<32>().map_err(|_| ApiError::internal())?,
     );
+    Ok(attempt_answer(
+        deps,
+        &credential,
+        now + deps.settings.token_ttl_seconds,
+        &token,
+    ))
+}
+
+/// The 200 of verify-login, one shape for a real attempt and a decoy (so they cannot be told
+/// apart by it): the attempt credential as a cookie and in the body, and the iProov token.
+fn attempt_answer(deps: &Deps, credential: &Credential, expires_at: i64, token: &str) -> Response {
     let exposed = credential.expose();
     let cookie = deps.settings.cookies().set(
         CredentialKind::LoginAttempt,
         &exposed,
         deps.settings.token_ttl_seconds,
     );
-    Ok((
+    (
         [(header::SET_COOKIE, cookie)],
         Json(json!({
             "attempt_token": exposed,
-            "expires_at": rfc3339(now + deps.settings.token_ttl_seconds),
+            "expires_at": rfc3339(expires_at),
             "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
         })),
     )
-        .into_response())
+        .into_response()
 }
