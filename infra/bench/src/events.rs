@@ -22,6 +22,30 @@ pub struct HttpRequest<'a> {
     pub source_ip: Ipv4Addr,
 }
 
+impl<'a> HttpRequest<'a> {
+    /// A request without a body.
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        bearer: Option<&'a str>,
+        source_ip: Ipv4Addr,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            bearer,
+            body: None,
+            source_ip,
+        }
+    }
+
+    /// The same request with a JSON body.
+    pub fn with_body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
 fn request_id() -> String {
     let bytes: [u8; 10] = rand_bytes();
     base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -518,13 +518,7 @@ impl Bench<'_> {
         let spare = self.cfg.rounds * 11;
         let reg_queue = self.stack.var("REGISTRATION_QUEUE_URL")?.to_owned();
         let erasure_queue = self.stack.var("ERASURE_QUEUE_URL")?.to_owned();
-        let health = |i: usize| HttpRequest {
-            method: "GET",
-            path: "/v1/health",
-            bearer: None,
-            body: None,
-            source_ip: ip(0, i),
-        };
+        let health = |i: usize| HttpRequest::new("GET", "/v1/health", None, ip(0, i));
 
         self.say(&format!("floor and health: {} invocations each", n + 1));
         for i in 0..=n {
@@ -547,15 +541,9 @@ impl Bench<'_> {
             let body = self
                 .http(
                     "POST /v1/users/registration",
-                    HttpRequest {
-                        method: "POST",
-                        path: "/v1/users/registration",
-                        bearer: None,
-                        body: Some(
-                            json!({"username": username, "display_name": format!("Zoë Bench {i}")}),
-                        ),
-                        source_ip,
-                    },
+                    HttpRequest::new("POST", "/v1/users/registration", None, source_ip).with_body(
+                        json!({"username": username, "display_name": format!("Zoë Bench {i}")}),
+                    ),
                 )
                 .await?;
             people.push(Person {
@@ -582,13 +570,12 @@ impl Bench<'_> {
             let source_ip = p.ip;
             self.http(
                 "GET /v1/users/registration (awaiting scan)",
-                HttpRequest {
-                    method: "GET",
-                    path: "/v1/users/registration",
-                    bearer: Some(&p.registration),
-                    body: None,
+                HttpRequest::new(
+                    "GET",
+                    "/v1/users/registration",
+                    Some(&p.registration),
                     source_ip,
-                },
+                ),
             )
             .await?;
         }
@@ -599,13 +586,7 @@ impl Bench<'_> {
             let source_ip = p.ip;
             self.http(
                 "POST /v1/users",
-                HttpRequest {
-                    method: "POST",
-                    path: "/v1/users",
-                    bearer: Some(&p.registration),
-                    body: None,
-                    source_ip,
-                },
+                HttpRequest::new("POST", "/v1/users", Some(&p.registration), source_ip),
             )
             .await?;
         }
@@ -680,13 +661,12 @@ impl Bench<'_> {
             let body = self
                 .http(
                     "GET /v1/users/registration (completed)",
-                    HttpRequest {
-                        method: "GET",
-                        path: "/v1/users/registration",
-                        bearer: Some(&p.registration),
-                        body: None,
+                    HttpRequest::new(
+                        "GET",
+                        "/v1/users/registration",
+                        Some(&p.registration),
                         source_ip,
-                    },
+                    ),
                 )
                 .await?;
             p.registration_session = body["login"]["session_token"]
@@ -708,13 +688,8 @@ impl Bench<'_> {
                 let body = self
                     .http(
                         "POST /v1/verify-login",
-                        HttpRequest {
-                            method: "POST",
-                            path: "/v1/verify-login",
-                            bearer: None,
-                            body: Some(json!({"username": p.username})),
-                            source_ip: ip(1, k),
-                        },
+                        HttpRequest::new("POST", "/v1/verify-login", None, ip(1, k))
+                            .with_body(json!({"username": p.username})),
                     )
                     .await?;
                 let attempt = body["attempt_token"]
@@ -743,13 +718,7 @@ impl Bench<'_> {
                 let body = self
                     .http(
                         "POST /v1/login",
-                        HttpRequest {
-                            method: "POST",
-                            path: "/v1/login",
-                            bearer: Some(&attempt),
-                            body: None,
-                            source_ip: ip(1, k),
-                        },
+                        HttpRequest::new("POST", "/v1/login", Some(&attempt), ip(1, k)),
                     )
                     .await?;
                 p.sessions.push(
@@ -766,13 +735,7 @@ impl Bench<'_> {
             let s = p.sessions.first().cloned().unwrap_or_default();
             self.http(
                 "GET /v1/users",
-                HttpRequest {
-                    method: "GET",
-                    path: "/v1/users",
-                    bearer: Some(&s),
-                    body: None,
-                    source_ip: ip(3, i),
-                },
+                HttpRequest::new("GET", "/v1/users", Some(&s), ip(3, i)),
             )
             .await?;
         }
@@ -780,13 +743,7 @@ impl Bench<'_> {
             let s = p.sessions.get(1).cloned().unwrap_or_default();
             self.http(
                 "POST /v1/logout",
-                HttpRequest {
-                    method: "POST",
-                    path: "/v1/logout",
-                    bearer: Some(&s),
-                    body: None,
-                    source_ip: ip(3, i),
-                },
+                HttpRequest::new("POST", "/v1/logout", Some(&s), ip(3, i)),
             )
             .await?;
         }
@@ -795,13 +752,7 @@ impl Bench<'_> {
             let s = p.sessions.first().cloned().unwrap_or_default();
             self.http(
                 "DELETE /v1/users (2 live sessions)",
-                HttpRequest {
-                    method: "DELETE",
-                    path: "/v1/users",
-                    bearer: Some(&s),
-                    body: None,
-                    source_ip: ip(3, i),
-                },
+                HttpRequest::new("DELETE", "/v1/users", Some(&s), ip(3, i)),
             )
             .await?;
         }
