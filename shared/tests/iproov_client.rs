@@ -3,7 +3,6 @@
 
 mod iproov_mock;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -12,24 +11,10 @@ use iproov_mock::*;
 use serde_json::json;
 use shared::iproov::{
     AssuranceType, ClaimToken, Fallback, Frame, IProovClient, IProovConfig, IProovError,
-    IProovUserId, StaticCredentials, Token, ValidateOutcome, ValidateRequest,
+    StaticCredentials, Token, ValidateOutcome, ValidateRequest,
 };
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-face-pixels";
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF-face-pixels";
-
-fn user() -> IProovUserId {
-    IProovUserId::derive(b"pseudonymisation-key", "our-user-42")
-}
-
-fn validate_request<'a>(user: &'a IProovUserId, token: &'a Token, ip: &str) -> ValidateRequest<'a> {
-    ValidateRequest {
-        user_id: user,
-        token,
-        client_ip: Some(ip.parse::<IpAddr>().unwrap()),
-        client: "Mozilla/5.0 (test)",
-    }
-}
 
 // ----- what goes on the wire -----
 

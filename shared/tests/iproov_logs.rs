@@ -9,29 +9,12 @@
 mod iproov_mock;
 
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use iproov_mock::*;
 use serde_json::json;
-use shared::iproov::{IProovUserId, Token, ValidateRequest};
-
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-face-pixels";
-
-fn user() -> IProovUserId {
-    IProovUserId::derive(b"pseudonymisation-key", "our-user-42")
-}
-
-fn validate_request<'a>(user: &'a IProovUserId, token: &'a Token, ip: &str) -> ValidateRequest<'a> {
-    ValidateRequest {
-        user_id: user,
-        token,
-        client_ip: Some(ip.parse::<IpAddr>().unwrap()),
-        client: "Mozilla/5.0 (test)",
-    }
-}
 
 /// Collects everything the fmt subscriber writes.
 #[derive(Clone, Default)]

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use shared::iproov::{
-    IProovClient, IProovConfig, IProovCredentials, RetryPolicy, StaticCredentials,
+    IProovClient, IProovConfig, IProovCredentials, IProovUserId, RetryPolicy, StaticCredentials,
+    Token, ValidateRequest,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -239,6 +240,28 @@ pub const OAUTH_ID: &str = "test-oauth-client-id";
 pub const OAUTH_SECRET: &str = "test-oauth-client-secret";
 pub const RESOURCE: &str = "onboarding-tests";
 pub const RISK_PROFILE: &str = "rp-standard";
+
+/// Stands for a face image in validate answers: PNG magic, then filler.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-face-pixels";
+
+/// The pseudonymous iProov id the client tests send.
+pub fn user() -> IProovUserId {
+    IProovUserId::derive(b"pseudonymisation-key", "our-user-42")
+}
+
+/// A validate request for `user` and `token` from the client address `ip`.
+pub fn validate_request<'a>(
+    user: &'a IProovUserId,
+    token: &'a Token,
+    ip: &str,
+) -> ValidateRequest<'a> {
+    ValidateRequest {
+        user_id: user,
+        token,
+        client_ip: Some(ip.parse::<IpAddr>().unwrap()),
+        client: "Mozilla/5.0 (test)",
+    }
+}
 
 pub fn credentials() -> IProovCredentials {
     IProovCredentials {
