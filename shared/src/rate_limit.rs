@@ -177,68 +177,50 @@ mod tests {
         window_seconds: 60,
     };
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn alongside_an_allowed_hit_the_lookup_answer_is_returned() {
+    #[tokio::test]
+    async fn alongside_an_allowed_hit_the_lookup_answer_is_returned() {
         // given a counter with room left
         let limiter = FakeLimiter::default();
         // when a lookup runs alongside the hit
-        let found = block_on(enforce_alongside(
-            &limiter,
-            "test",
-            &[("k", ONE_PER_MINUTE)],
-            0,
-            async { Some("claim") },
-        ));
+        let found = enforce_alongside(&limiter, "test", &[("k", ONE_PER_MINUTE)], 0, async {
+            Some("claim")
+        })
+        .await;
         // then its answer comes back, and the hit was counted
         assert_eq!(found.ok(), Some(Some("claim")));
         assert_eq!(limiter.hits.lock().unwrap()["k"], 1);
     }
 
-    #[test]
-    fn alongside_a_limited_hit_the_answer_is_429_whatever_the_lookup_found() {
+    #[tokio::test]
+    async fn alongside_a_limited_hit_the_answer_is_429_whatever_the_lookup_found() {
         // given a counter already at its limit
         let limiter = FakeLimiter::default();
         limiter.hits.lock().unwrap().insert("k".into(), 1);
         // when a lookup that fails runs alongside the hit
         let lookup_ran = std::sync::atomic::AtomicBool::new(false);
-        let answer = block_on(enforce_alongside(
-            &limiter,
-            "test",
-            &[("k", ONE_PER_MINUTE)],
-            0,
-            async {
-                lookup_ran.store(true, std::sync::atomic::Ordering::SeqCst);
-                Err::<(), _>(StoreError::Unavailable("down".into()))
-            },
-        ));
+        let answer = enforce_alongside(&limiter, "test", &[("k", ONE_PER_MINUTE)], 0, async {
+            lookup_ran.store(true, std::sync::atomic::Ordering::SeqCst);
+            Err::<(), _>(StoreError::Unavailable("down".into()))
+        })
+        .await;
         // then the limit decides: 429, as if the lookup had never run
         let err = answer.expect_err("limited");
         assert_eq!(err.status, http::StatusCode::TOO_MANY_REQUESTS);
         assert!(lookup_ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
-    #[test]
-    fn alongside_an_unavailable_counter_store_fails_closed() {
+    #[tokio::test]
+    async fn alongside_an_unavailable_counter_store_fails_closed() {
         // given a counter store that cannot be reached
         let limiter = FakeLimiter {
             unavailable: true,
             ..FakeLimiter::default()
         };
         // when a lookup that succeeds runs alongside the hit
-        let answer = block_on(enforce_alongside(
-            &limiter,
-            "test",
-            &[("k", ONE_PER_MINUTE)],
-            0,
-            async { Some("claim") },
-        ));
+        let answer = enforce_alongside(&limiter, "test", &[("k", ONE_PER_MINUTE)], 0, async {
+            Some("claim")
+        })
+        .await;
         // then the answer is 503: the limits guard a paid quota
         let err = answer.expect_err("unavailable");
         assert_eq!(err.status, http::StatusCode::SERVICE_UNAVAILABLE);

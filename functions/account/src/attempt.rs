@@ -171,15 +171,11 @@ mod tests {
         }
     }
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     /// A stored pending attempt and the headers that present its credential.
-    fn stored_attempt(attempts: &Attempts, status: AttemptStatus) -> (LoginAttempt, HeaderMap) {
+    async fn stored_attempt(
+        attempts: &Attempts,
+        status: AttemptStatus,
+    ) -> (LoginAttempt, HeaderMap) {
         let credential = Credential::issue("a1".into()).unwrap();
         let attempt = LoginAttempt {
             id: "a1".into(),
@@ -191,7 +187,7 @@ mod tests {
             expires_at: 1_000,
             created_at: 0,
         };
-        block_on(attempts.create(&attempt)).unwrap();
+        attempts.create(&attempt).await.unwrap();
         let mut headers = HeaderMap::new();
         let bearer = format!("Bearer {}", credential.expose());
         headers.insert(header::AUTHORIZATION, bearer.parse().unwrap());
@@ -209,39 +205,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_known_attempt_is_found_and_counted() {
+    #[tokio::test]
+    async fn a_known_attempt_is_found_and_counted() {
         // given a pending attempt
         let (attempts, counters) = (Attempts::default(), Counters::default());
-        let (_, headers) = stored_attempt(&attempts, AttemptStatus::Pending);
+        let (_, headers) = stored_attempt(&attempts, AttemptStatus::Pending).await;
         // when it is looked up
-        let found = block_on(find_counted(&attempts, &counters, LIMIT, &headers, 0));
+        let found = find_counted(&attempts, &counters, LIMIT, &headers, 0).await;
         // then it is found, and its counter went up by one
         assert_eq!(found.unwrap().id, "a1");
         assert_eq!(counters.0.lock().unwrap()["login#attempt#a1"], 1);
     }
 
-    #[test]
-    fn a_known_attempt_over_its_limit_is_429() {
+    #[tokio::test]
+    async fn a_known_attempt_over_its_limit_is_429() {
         // given a pending attempt whose counter is full
         let (attempts, counters) = (Attempts::default(), Counters::default());
-        let (_, headers) = stored_attempt(&attempts, AttemptStatus::Pending);
+        let (_, headers) = stored_attempt(&attempts, AttemptStatus::Pending).await;
         counters
             .0
             .lock()
             .unwrap()
             .insert("login#attempt#a1".into(), LIMIT.limit);
         // when it is looked up
-        let err = block_on(find_counted(&attempts, &counters, LIMIT, &headers, 0)).unwrap_err();
+        let err = find_counted(&attempts, &counters, LIMIT, &headers, 0)
+            .await
+            .unwrap_err();
         // then the answer is 429
         assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
     }
 
-    #[test]
-    fn a_wrong_secret_is_401_even_over_the_limit() {
+    #[tokio::test]
+    async fn a_wrong_secret_is_401_even_over_the_limit() {
         // given an attempt whose counter is full, and a credential with its id but another secret
         let (attempts, counters) = (Attempts::default(), Counters::default());
-        stored_attempt(&attempts, AttemptStatus::Pending);
+        stored_attempt(&attempts, AttemptStatus::Pending).await;
         counters
             .0
             .lock()
@@ -252,51 +250,52 @@ mod tests {
         let bearer = format!("Bearer {}", forged.expose());
         headers.insert(header::AUTHORIZATION, bearer.parse().unwrap());
         // when it is looked up
-        let err = block_on(find_counted(&attempts, &counters, LIMIT, &headers, 0)).unwrap_err();
+        let err = find_counted(&attempts, &counters, LIMIT, &headers, 0)
+            .await
+            .unwrap_err();
         // then the answer is 401, as before the two calls overlapped
         assert_eq!(err.status, StatusCode::UNAUTHORIZED);
     }
 
-    #[test]
-    fn no_credential_is_401_without_counting() {
+    #[tokio::test]
+    async fn no_credential_is_401_without_counting() {
         // given no credential at all
         let (attempts, counters) = (Attempts::default(), Counters::default());
         // when the attempt is looked up
-        let err = block_on(find_counted(
-            &attempts,
-            &counters,
-            LIMIT,
-            &HeaderMap::new(),
-            0,
-        ))
-        .unwrap_err();
+        let err = find_counted(&attempts, &counters, LIMIT, &HeaderMap::new(), 0)
+            .await
+            .unwrap_err();
         // then 401, and no counter was touched
         assert_eq!(err.status, StatusCode::UNAUTHORIZED);
         assert!(counters.0.lock().unwrap().is_empty());
     }
 
-    #[test]
-    fn an_unreadable_attempt_store_is_503() {
+    #[tokio::test]
+    async fn an_unreadable_attempt_store_is_503() {
         // given an attempt store that cannot be reached
         let attempts = Attempts {
             down: true,
             ..Attempts::default()
         };
         let counters = Counters::default();
-        let (_, headers) = stored_attempt(&Attempts::default(), AttemptStatus::Pending);
+        let (_, headers) = stored_attempt(&Attempts::default(), AttemptStatus::Pending).await;
         // when the attempt is looked up
-        let err = block_on(find_counted(&attempts, &counters, LIMIT, &headers, 0)).unwrap_err();
+        let err = find_counted(&attempts, &counters, LIMIT, &headers, 0)
+            .await
+            .unwrap_err();
         // then 503
         assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
-    #[test]
-    fn a_passed_attempt_ends_and_its_session_is_written() {
+    #[tokio::test]
+    async fn a_passed_attempt_ends_and_its_session_is_written() {
         // given an attempt being validated
         let (attempts, sessions) = (Attempts::default(), Sessions::default());
-        stored_attempt(&attempts, AttemptStatus::Validating);
+        stored_attempt(&attempts, AttemptStatus::Validating).await;
         // when the session is opened
-        block_on(open_session(&attempts, &sessions, "a1", &session(), 60)).unwrap();
+        open_session(&attempts, &sessions, "a1", &session(), 60)
+            .await
+            .unwrap();
         // then the attempt is passed and the session exists
         assert_eq!(
             attempts.items.lock().unwrap()["a1"].status,
@@ -305,17 +304,19 @@ mod tests {
         assert_eq!(sessions.items.lock().unwrap().len(), 1);
     }
 
-    #[test]
-    fn a_session_that_cannot_be_written_is_503_and_the_attempt_still_ends() {
+    #[tokio::test]
+    async fn a_session_that_cannot_be_written_is_503_and_the_attempt_still_ends() {
         // given an attempt being validated and a session store that is down
         let attempts = Attempts::default();
-        stored_attempt(&attempts, AttemptStatus::Validating);
+        stored_attempt(&attempts, AttemptStatus::Validating).await;
         let sessions = Sessions {
             down: true,
             ..Sessions::default()
         };
         // when the session is opened
-        let err = block_on(open_session(&attempts, &sessions, "a1", &session(), 60)).unwrap_err();
+        let err = open_session(&attempts, &sessions, "a1", &session(), 60)
+            .await
+            .unwrap_err();
         // then 503, and the attempt is used up all the same (no second validate)
         assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
@@ -324,8 +325,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_attempt_that_cannot_be_ended_still_gets_its_session() {
+    #[tokio::test]
+    async fn an_attempt_that_cannot_be_ended_still_gets_its_session() {
         // given an attempt store that is down for writes
         let attempts = Attempts {
             down: true,
@@ -333,7 +334,9 @@ mod tests {
         };
         let sessions = Sessions::default();
         // when the session is opened
-        block_on(open_session(&attempts, &sessions, "a1", &session(), 60)).unwrap();
+        open_session(&attempts, &sessions, "a1", &session(), 60)
+            .await
+            .unwrap();
         // then the session exists: the attempt's end is best effort
         assert_eq!(sessions.items.lock().unwrap().len(), 1);
     }

@@ -278,19 +278,12 @@ mod tests {
         (backend, deps)
     }
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn a_user_is_erased_everywhere_and_the_record_goes_last() {
+    #[tokio::test]
+    async fn a_user_is_erased_everywhere_and_the_record_goes_last() {
         // given a user with sessions, images and an iProov enrolment
         let (backend, deps) = deps(Backend::with_user());
         // when the erasure runs
-        let done = block_on(erase(&deps, "u1"));
+        let done = erase(&deps, "u1").await;
         // then every step ran, and the record was deleted once nothing else was in flight
         assert!(done);
         for step in ["user read", "sessions", "images", "iproov", "user delete"] {
@@ -301,12 +294,12 @@ mod tests {
         assert!(backend.user.lock().unwrap().is_none());
     }
 
-    #[test]
-    fn the_independent_steps_overlap() {
+    #[tokio::test]
+    async fn the_independent_steps_overlap() {
         // given a user
         let (backend, deps) = deps(Backend::with_user());
         // when the erasure runs
-        block_on(erase(&deps, "u1"));
+        erase(&deps, "u1").await;
         // then the user read, the sessions and the images were in flight together, and the
         // iProov delete came after the read it needs
         assert_eq!(*backend.max_in_flight.lock().unwrap(), 3);
@@ -315,42 +308,42 @@ mod tests {
         assert!(at("user read") < at("iproov"));
     }
 
-    #[test]
-    fn a_failed_image_delete_keeps_the_user_record_for_the_retry() {
+    #[tokio::test]
+    async fn a_failed_image_delete_keeps_the_user_record_for_the_retry() {
         // given images that cannot be deleted now
         let (backend, deps) = deps(Backend {
             images_down: true,
             ..Backend::with_user()
         });
         // when the erasure runs
-        let done = block_on(erase(&deps, "u1"));
+        let done = erase(&deps, "u1").await;
         // then the message comes back and the record that finds the rest is still there
         assert!(!done);
         assert!(!backend.ran("user delete"));
         assert!(backend.user.lock().unwrap().is_some());
     }
 
-    #[test]
-    fn a_failed_iproov_delete_keeps_the_user_record_for_the_retry() {
+    #[tokio::test]
+    async fn a_failed_iproov_delete_keeps_the_user_record_for_the_retry() {
         // given iProov unavailable
         let (backend, deps) = deps(Backend {
             iproov_down: true,
             ..Backend::with_user()
         });
         // when the erasure runs
-        let done = block_on(erase(&deps, "u1"));
+        let done = erase(&deps, "u1").await;
         // then the message comes back, the other steps were done, the record stays
         assert!(!done);
         assert!(backend.ran("sessions") && backend.ran("images"));
         assert!(backend.user.lock().unwrap().is_some());
     }
 
-    #[test]
-    fn a_repeated_message_for_an_erased_user_succeeds() {
+    #[tokio::test]
+    async fn a_repeated_message_for_an_erased_user_succeeds() {
         // given a user already erased
         let (backend, deps) = deps(Backend::default());
         // when the erasure runs again
-        let done = block_on(erase(&deps, "u1"));
+        let done = erase(&deps, "u1").await;
         // then it is done, without an iProov call or a second record delete
         assert!(done);
         assert!(!backend.ran("iproov"));

@@ -131,19 +131,14 @@ mod tests {
         Some(("faces/u1/r1-1.png".into(), vec![1, 2, 3], "image/png"))
     }
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn the_upload_and_the_user_write_happen_together() {
+    #[tokio::test]
+    async fn the_upload_and_the_user_write_happen_together() {
         // given working backends
         let backend = Backend::default();
         // when a passed registration is stored
-        let created = block_on(store_user(&backend, &backend, &user(), frame())).unwrap();
+        let created = store_user(&backend, &backend, &user(), frame())
+            .await
+            .unwrap();
         // then both were written, and both calls were in flight at once
         assert_eq!(created, UserCreated::Created);
         assert_eq!(backend.objects.lock().unwrap().len(), 1);
@@ -151,40 +146,40 @@ mod tests {
         assert_eq!(backend.in_flight.lock().unwrap().1, 2);
     }
 
-    #[test]
-    fn a_failed_upload_sends_the_message_back_and_the_retry_finishes_the_user() {
+    #[tokio::test]
+    async fn a_failed_upload_sends_the_message_back_and_the_retry_finishes_the_user() {
         // given S3 down for this delivery
         let backend = Backend {
             s3_down: true,
             ..Backend::default()
         };
         // when the passed registration is stored
-        let first = block_on(store_user(&backend, &backend, &user(), frame()));
+        let first = store_user(&backend, &backend, &user(), frame()).await;
         // then it is an error (the message comes back), though the user was written
         assert!(first.is_err());
         // and when the retry (which no longer has the frame) stores it again
-        let retry = block_on(store_user(&backend, &backend, &user(), None)).unwrap();
+        let retry = store_user(&backend, &backend, &user(), None).await.unwrap();
         // then it finds its own user: the registration can complete
         assert_eq!(retry, UserCreated::AlreadyExisted);
         assert_eq!(backend.users.lock().unwrap().len(), 1);
     }
 
-    #[test]
-    fn a_failed_user_write_sends_the_message_back() {
+    #[tokio::test]
+    async fn a_failed_user_write_sends_the_message_back() {
         // given DynamoDB down for this delivery
         let backend = Backend {
             dynamo_down: true,
             ..Backend::default()
         };
         // when the passed registration is stored
-        let answer = block_on(store_user(&backend, &backend, &user(), frame()));
+        let answer = store_user(&backend, &backend, &user(), frame()).await;
         // then it is an error, and the image is uploaded (the retry cannot upload it)
         assert!(answer.is_err());
         assert_eq!(backend.objects.lock().unwrap().len(), 1);
     }
 
-    #[test]
-    fn a_taken_name_is_reported_whatever_the_upload_did() {
+    #[tokio::test]
+    async fn a_taken_name_is_reported_whatever_the_upload_did() {
         // given another user holding the name, and S3 down
         let backend = Backend {
             name_taken: true,
@@ -192,7 +187,9 @@ mod tests {
             ..Backend::default()
         };
         // when the passed registration is stored
-        let answer = block_on(store_user(&backend, &backend, &user(), frame())).unwrap();
+        let answer = store_user(&backend, &backend, &user(), frame())
+            .await
+            .unwrap();
         // then the name decides: the registration ends as username_taken
         assert_eq!(answer, UserCreated::NameTaken);
     }
