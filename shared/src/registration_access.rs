@@ -53,14 +53,3 @@ pub async fn require(
         )),
     }
 }
-
-/// RFC 3339 form of a Unix time, for JSON answers.
-pub fn rfc3339(epoch: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(epoch)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}

@@ -16,12 +16,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde_json::json;
+use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::Credential;
 use shared::domain::hints;
 use shared::iproov::{IProovError, IProovUserId, Token, ValidateRequest};
 use shared::ports::{AttemptStatus, LoginAttempt, Session, StoreError};
-use shared::registration_access::rfc3339;
 
 use crate::me::public_user;
 use crate::{Deps, attempt};

@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind};
 use shared::ports::User;
-use shared::registration_access::rfc3339;
 
 use crate::{Deps, auth};
 

@@ -13,11 +13,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{Registration, RegistrationStatus, hints};
 use shared::ports::{Session, StoreError};
-use shared::registration_access::{self, rfc3339};
+use shared::registration_access;
 
 use crate::Deps;
 

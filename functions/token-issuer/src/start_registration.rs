@@ -10,13 +10,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{DisplayName, Registration, RegistrationStatus, Username};
 use shared::iproov::IProovUserId;
 use shared::ports::StoreError;
 use shared::rate_limit;
-use shared::registration_access::{self, Access, rfc3339};
+use shared::registration_access::{self, Access};
 
 use crate::Deps;
 

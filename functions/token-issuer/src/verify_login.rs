@@ -15,13 +15,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::Username;
 use shared::iproov::IProovUserId;
 use shared::ports::{AttemptStatus, LoginAttempt};
 use shared::rate_limit;
-use shared::registration_access::rfc3339;
 
 use crate::Deps;
 

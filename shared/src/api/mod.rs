@@ -7,8 +7,10 @@ pub mod error;
 pub mod meta;
 pub mod request_id;
 pub mod server;
+pub mod timestamp;
 
 pub use body::{FieldReader, JsonObject};
 pub use credential::{CookiePolicy, CredentialKind};
 pub use error::{ApiError, FieldErrors};
 pub use meta::RequestMeta;
+pub use timestamp::rfc3339;
