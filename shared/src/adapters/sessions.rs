@@ -23,6 +23,38 @@ impl DynamoSessions {
     }
 }
 
+impl DynamoSessions {
+    /// Writes a new item; a taken key is a `Conflict`.
+    async fn put_new(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+    }
+
+    /// The item at `id` if it is of `kind` (login sessions and login attempts share the table,
+    /// so a credential of one kind never reads as the other).
+    async fn get_kind(&self, id: &str, kind: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map_err(e, |_| false))?;
+        Ok(out
+            .item
+            .filter(|item| super::dynamo::opt_s(item, "kind").as_deref() == Some(kind)))
+    }
+}
+
 #[async_trait]
 impl SessionStore for DynamoSessions {
     async fn create(&self, session: &Session, _idle_seconds: i64) -> Result<(), StoreError> {
@@ -35,33 +67,13 @@ impl SessionStore for DynamoSessions {
         item.insert("last_seen".into(), n(session.last_seen));
         item.insert("absolute_expires_at".into(), n(session.absolute_expires_at));
         item.insert("ttl".into(), n(session.absolute_expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+        self.put_new(item).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| map_err(e, |_| false))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.get_kind(id, "login").await? else {
             return Ok(None);
         };
-        if super::dynamo::opt_s(&item, "kind").as_deref() != Some("login") {
-            return Ok(None);
-        }
         Ok(Some(Session {
             id: get_s(&item, "pk")?,
             secret_hash: get_s(&item, "secret_hash")?,
@@ -152,33 +164,13 @@ impl crate::ports::LoginAttemptStore for DynamoSessions {
         item.insert("created_at".into(), n(attempt.created_at));
         item.insert("expires_at".into(), n(attempt.expires_at));
         item.insert("ttl".into(), n(attempt.expires_at + 3600));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+        self.put_new(item).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<crate::ports::LoginAttempt>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| map_err(e, |_| false))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.get_kind(id, "attempt").await? else {
             return Ok(None);
         };
-        if super::dynamo::opt_s(&item, "kind").as_deref() != Some("attempt") {
-            return Ok(None);
-        }
         Ok(Some(crate::ports::LoginAttempt {
             id: get_s(&item, "pk")?,
             secret_hash: get_s(&item, "secret_hash")?,
