@@ -2,7 +2,7 @@
 //! rules, ports (traits) and their AWS and iProov adapters.
 
 pub mod adapters;
-pub mod api;
+pub mod api_errors;
 pub mod config;
 pub mod crypto;
 pub mod domain;
@@ -13,6 +13,9 @@ pub mod metrics;
 pub mod ports;
 pub mod rate_limit;
 pub mod registration_access;
-pub mod telemetry;
 pub mod tls;
 pub mod wiring;
+
+/// The HTTP layer lives in its own crate (so `health` builds without the AWS SDKs); the other
+/// functions keep reaching it, and its logger, through `shared`.
+pub use api::{self, telemetry};

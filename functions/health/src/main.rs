@@ -12,6 +12,6 @@ async fn health() -> Json<Value> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    shared::api::server::run(Router::new().route("/v1/health", get(health))).await
+    api::telemetry::init();
+    api::server::run(Router::new().route("/v1/health", get(health))).await
 }

@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// Facts about the request that do not come from the (untrusted) body or headers.
 #[derive(Debug, Clone)]

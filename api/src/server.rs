@@ -11,9 +11,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tracing::Instrument;
 
-use super::error::ApiError;
-use super::meta::RequestMeta;
-use super::request_id;
+use crate::error::ApiError;
+use crate::meta::RequestMeta;
+use crate::request_id;
 use crate::telemetry;
 
 /// Adds the shared middleware and fallbacks to a function's routes.

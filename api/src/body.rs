@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, FieldErrors};
 
 /// Default cap on request bodies: our bodies are a few short strings.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4096;

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::request_id;
+use crate::request_id;
 
 /// Per-field problems, keyed by field name, in a stable order.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -157,28 +157,5 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
-    }
-}
-
-impl From<crate::ports::StoreError> for ApiError {
-    /// A storage failure: logged with its code only, answered as a retryable 503.
-    fn from(err: crate::ports::StoreError) -> Self {
-        tracing::error!(error = %err, "storage call failed");
-        ApiError::unavailable("storage_unavailable")
-    }
-}
-
-impl From<crate::iproov::IProovError> for ApiError {
-    /// An iProov failure: logged with its stable code, answered as a retryable 503.
-    fn from(err: crate::iproov::IProovError) -> Self {
-        tracing::warn!(iproov_error = err.code(), "iProov call failed");
-        ApiError::unavailable("verifier_unavailable")
-    }
-}
-
-impl From<crate::adapters::secrets::SecretError> for ApiError {
-    fn from(err: crate::adapters::secrets::SecretError) -> Self {
-        tracing::error!(error = %err, "secret unavailable");
-        ApiError::unavailable("service_unavailable")
     }
 }

@@ -1,5 +1,9 @@
 //! The HTTP layer shared by the API functions: error shape, strict body reading, credentials,
-//! request metadata, and the runner that serves an axum router on Lambda.
+//! request metadata, structured logs, and the runner that serves an axum router on Lambda.
+//!
+//! It is a crate of its own, free of AWS SDK and iProov dependencies, so that a function which
+//! needs only HTTP (`health`) builds without them: `sam build HealthFunction` compiles in a few
+//! minutes and CI can afford to run it. The other functions reach it as `shared::api`.
 
 pub mod body;
 pub mod credential;
@@ -7,6 +11,7 @@ pub mod error;
 pub mod meta;
 pub mod request_id;
 pub mod server;
+pub mod telemetry;
 pub mod timestamp;
 
 pub use body::{FieldReader, JsonObject};
