@@ -1,7 +1,7 @@
 //! The TLS roots of every outgoing connection (AWS and iProov), compiled in.
 //!
 //! Why not the system's store: by default both HTTP stacks load it at start — the SDK's client
-//! through `rustls-native-certs`, reqwest through `rustls-platform-verifier` — and each load
+//! through `rustls-native-certs`, a typical HTTP client through the platform verifier — and each load
 //! reads the bundle *and* every file of the certificate directory and parses all of them. That
 //! was most of every function's init time, paid twice by the functions with an iProov client.
 //! Mozilla's root set (`webpki-root-certs`, what the system bundles are built from too) needs no
@@ -46,7 +46,7 @@ fn roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// The rustls configuration for reqwest (the iProov client): aws-lc, TLS 1.2 and 1.3, the
+/// The rustls configuration of the iProov client's transport (`iproov/http.rs`): aws-lc, TLS 1.2 and 1.3, the
 /// compiled-in roots, no client certificate.
 pub fn client_config() -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -182,14 +182,16 @@ mod tests {
     }
 
     #[test]
-    fn reqwest_takes_the_configuration() {
+    fn the_client_configuration_fits_the_iproov_transport() {
         // given the configuration for the iProov client
         let config = client_config();
-        // when reqwest is built with it
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(config)
+        // then it presents no client certificate
+        assert!(!config.client_auth_cert_resolver.has_certs());
+        // and the transport's TLS connector takes it as is
+        let _connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_only()
+            .enable_http1()
             .build();
-        // then it accepts it as its rustls configuration
-        assert!(client.is_ok());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 
 use crate::adapters::images::S3Images;
 use crate::adapters::queue::SqsScanQueue;

@@ -38,7 +38,7 @@ pub struct Deps {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let sdk = config::aws().await;
+    let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let sessions = wiring::sessions(&sdk)?;
     let deps = Arc::new(Deps {

@@ -12,7 +12,7 @@ use shared::wiring;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let sdk = config::aws().await;
+    let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let sessions = wiring::sessions(&sdk)?;
     let deps = Arc::new(erase::Deps {

@@ -25,7 +25,7 @@ pub struct Deps {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let sdk = config::aws().await;
+    let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let deps = Arc::new(Deps {
         registrations: wiring::registrations(&sdk)?,

@@ -23,9 +23,10 @@ pub struct Probe {
 impl Probe {
     /// `--probe init`: how long each start-up step the functions take costs, in a fresh process
     /// (one JSON line, ms). The steps as the functions take them come first (current-thread
-    /// runtime, `shared::config::aws`, two SDK clients, the iProov client's reqwest with
-    /// `shared::tls`); then, for comparison, the defaults they replaced (system roots loaded by
-    /// the SDK's default client and by reqwest's platform verifier) — last, so that any one-time
+    /// runtime, `shared::config::aws`, two SDK clients, `IProovClient::new` (its hyper
+    /// transport with `shared::tls`); then, for comparison, what they replaced (reqwest with the
+    /// same TLS configuration, system roots loaded by the SDK's default client and by reqwest's
+    /// platform verifier) — last, so that any one-time
     /// cost the two share (crypto provider set-up) is charged to the new steps, not the old.
     pub fn init_steps() -> Result<(), Error> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -34,7 +35,7 @@ impl Probe {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let steps = rt.block_on(async {
             let t = Instant::now();
-            let sdk = shared::config::aws().await;
+            let sdk = shared::config::aws();
             let load = t.elapsed();
             let t = Instant::now();
             let first = aws_sdk_dynamodb::Client::new(&sdk);
@@ -43,6 +44,20 @@ impl Probe {
             let second = aws_sdk_dynamodb::Client::new(&sdk);
             let client2 = t.elapsed();
             drop((first, second));
+            let t = Instant::now();
+            let iproov = shared::iproov::IProovClient::new(
+                shared::iproov::IProovConfig::new("https://iproov.example/api/v2", "bench"),
+                std::sync::Arc::new(shared::iproov::StaticCredentials::new(
+                    shared::iproov::IProovCredentials {
+                        api_key: String::new(),
+                        secret: String::new(),
+                        oauth_client_id: String::new(),
+                        oauth_client_secret: String::new(),
+                    },
+                )),
+            );
+            let iproov_build = t.elapsed();
+            drop(iproov);
             let t = Instant::now();
             let http = reqwest::Client::builder()
                 .use_preconfigured_tls(shared::tls::client_config())
@@ -63,7 +78,8 @@ impl Probe {
                 "aws_config_load_ms": ms(load),
                 "first_sdk_client_ms": ms(client1),
                 "second_sdk_client_ms": ms(client2),
-                "reqwest_rustls_client_ms": ms(reqwest_build),
+                "iproov_client_ms": ms(iproov_build),
+                "was_reqwest_rustls_client_ms": ms(reqwest_build),
                 "was_aws_config_load_system_roots_ms": ms(native_load),
                 "was_reqwest_platform_verifier_client_ms": ms(reqwest_native),
             })

@@ -654,8 +654,12 @@ impl Report {
                     }
                     "first_sdk_client_ms" => "first `aws_sdk_dynamodb::Client::new(&sdk)`",
                     "second_sdk_client_ms" => "another SDK client from the same config",
-                    "reqwest_rustls_client_ms" => {
-                        "reqwest with `shared::tls::client_config()` (as IProovClient::new)"
+                    "iproov_client_ms" => {
+                        "`IProovClient::new` (hyper transport, `shared::tls::client_config()`)"
+                    }
+                    "was_reqwest_rustls_client_ms" => {
+                        "for comparison: reqwest with `shared::tls::client_config()` (the iProov \
+                         transport before)"
                     }
                     "was_aws_config_load_system_roots_ms" => {
                         "for comparison: `aws_config::defaults(..).load()` with the SDK's default \

@@ -6,8 +6,8 @@
 //!   jitter, within `max_attempts` and the `max_total` time budget.
 //! * **Validate calls** consume the token: iProov answers a second validate of the same token
 //!   with `invalid_token`, so a blind retry would turn a pass into a failure. They are retried
-//!   only when the connection provably failed before a byte was written (reqwest's
-//!   `is_connect()`). Any other failure comes back with `outcome_unknown() == true`, for the
+//!   only when the connection provably failed before a byte was written (a connect
+//!   error of the transport, `http.rs`). Any other failure comes back with `outcome_unknown() == true`, for the
 //!   caller to record before anything else happens.
 //! * **Refused credentials**: 401 `invalid_key` means the secret was probably rotated; the
 //!   credential source is refreshed once and the call repeated once. This also applies to
@@ -28,14 +28,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
-use reqwest::{RequestBuilder, Url};
+use http::header::{HeaderMap, RETRY_AFTER};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
+use url::Url;
 
 use super::config::IProovConfig;
 use super::credentials::{CredentialSource, IProovCredentials};
 use super::error::{self, Endpoint, IProovError};
+use super::http::{Http, Outgoing};
 use super::oauth::{AccessToken, CachedToken, OAuthCache};
 use super::retry::{Budget, millis};
 use super::token::{ClaimToken, Token};
@@ -55,23 +56,16 @@ const USER_AGENT: &str = concat!("onboarding-iproov-client/", env!("CARGO_PKG_VE
 
 /// Builds one attempt's request from the current credentials (and bearer token, for user
 /// management). Called again for each attempt, so a refresh takes effect on the next one.
-type BuildRequest<'a> = dyn Fn(&IProovCredentials, Option<&AccessToken>) -> Result<RequestBuilder, IProovError>
+type BuildRequest<'a> = dyn Fn(&IProovCredentials, Option<&AccessToken>) -> Result<Outgoing, IProovError>
     + Send
     + Sync
     + 'a;
-
-/// A complete HTTP answer.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
 
 /// iProov's REST API v2, with the project's retry, credential and privacy rules built in.
 ///
 /// Build it once per process (it holds the connection pool and the OAuth token) and share it.
 pub struct IProovClient {
-    http: reqwest::Client,
+    http: Http,
     base: Url,
     sdk_base_url: String,
     config: IProovConfig,
@@ -97,17 +91,8 @@ impl IProovClient {
         credentials: Arc<dyn CredentialSource>,
     ) -> Result<Self, IProovError> {
         let (base, sdk_base_url) = config.validate()?;
-        let http = reqwest::Client::builder()
-            // Compiled-in roots, shared with the SDK's stack: no certificate files at start.
-            .use_preconfigured_tls(crate::tls::client_config())
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.call_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .pool_idle_timeout(POOL_IDLE)
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(|_| IProovError::Config("HTTP client could not be built".into()))?;
+        // Compiled-in roots, shared with the SDK's stack: no certificate files at start.
+        let http = Http::new(config.connect_timeout, POOL_IDLE, USER_AGENT);
         Ok(Self {
             http,
             base,
@@ -163,10 +148,7 @@ impl IProovClient {
     pub async fn invalidate(&self, token: &Token, reason: &str) -> Result<(), IProovError> {
         let url = self.url(&["claim", token.expose(), "invalidate"])?;
         let build = |_: &IProovCredentials, _: Option<&AccessToken>| {
-            Ok(self
-                .http
-                .post(url.clone())
-                .json(&wire::InvalidateBody { reason }))
+            Outgoing::post(url.clone()).json(&wire::InvalidateBody { reason })
         };
         self.execute(Endpoint::Invalidate, &self.budget(), &build)
             .await
@@ -179,7 +161,7 @@ impl IProovClient {
         let url = self.url(&["users", user.as_str()])?;
         let build = |_: &IProovCredentials, bearer: Option<&AccessToken>| {
             let bearer = bearer.ok_or_else(|| IProovError::Config("no bearer token".into()))?;
-            Ok(self.http.delete(url.clone()).bearer_auth(bearer.expose()))
+            Outgoing::delete(url.clone()).bearer_auth(bearer.expose())
         };
         match self
             .execute(Endpoint::DeleteUser, &self.budget(), &build)
@@ -198,7 +180,7 @@ impl IProovClient {
             // The contract puts the key in the query here; this URL is never logged.
             let mut url = url.clone();
             url.query_pairs_mut().append_pair("api_key", &c.api_key);
-            Ok(self.http.get(url))
+            Ok(Outgoing::get(url))
         };
         let body = self
             .execute(Endpoint::Availability, &self.budget(), &build)
@@ -215,14 +197,14 @@ impl IProovClient {
     ) -> Result<ClaimToken, IProovError> {
         let url = self.url(&["claim", kind, "token"])?;
         let build = |c: &IProovCredentials, _: Option<&AccessToken>| {
-            Ok(self.http.post(url.clone()).json(&wire::TokenRequest {
+            Outgoing::post(url.clone()).json(&wire::TokenRequest {
                 api_key: &c.api_key,
                 secret: &c.secret,
                 resource: &self.config.resource,
                 user_id: user.as_str(),
                 assurance_type: self.config.assurance_type.as_str(),
                 risk_profile: self.config.risk_profile.as_deref(),
-            }))
+            })
         };
         let body = self.execute(endpoint, &self.budget(), &build).await?;
         let answer: TokenResponse = wire::parse(&body)?;
@@ -262,7 +244,7 @@ impl IProovClient {
             .map(|v4| v4.to_string());
         let client = client_for_iproov(req.client);
         let build = |c: &IProovCredentials, _: Option<&AccessToken>| {
-            Ok(self.http.post(url.clone()).json(&wire::ValidateBody {
+            Outgoing::post(url.clone()).json(&wire::ValidateBody {
                 api_key: &c.api_key,
                 secret: &c.secret,
                 user_id: req.user_id.as_str(),
@@ -271,7 +253,7 @@ impl IProovClient {
                 client,
                 risk_profile: self.config.risk_profile.as_deref(),
                 activate,
-            }))
+            })
         };
         let body = self.execute(endpoint, &self.budget(), &build).await?;
         let answer: ValidateResponse = wire::parse(&body).inspect_err(|e| {
@@ -326,12 +308,9 @@ impl IProovClient {
         Box::pin(async move {
             let build = |c: &IProovCredentials, _: Option<&AccessToken>| {
                 let url = self.url(&[c.api_key.as_str(), "access_token"])?;
-                Ok(self
-                    .http
-                    .post(url)
-                    .basic_auth(&c.oauth_client_id, Some(&c.oauth_client_secret))
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body("grant_type=client_credentials"))
+                Outgoing::post(url)
+                    .form("grant_type=client_credentials")
+                    .basic_auth(&c.oauth_client_id, &c.oauth_client_secret)
             };
             let body = self.execute(Endpoint::AccessToken, budget, &build).await?;
             let answer: AccessTokenResponse = wire::parse(&body)?;
@@ -396,9 +375,9 @@ impl IProovClient {
             if timeout.is_zero() {
                 return Err(last_error.unwrap_or(IProovError::Timeout { maybe_sent: false }));
             }
-            let request = build(&credentials, bearer.as_ref())?.timeout(timeout);
+            let request = build(&credentials, bearer.as_ref())?;
             let started = Instant::now();
-            let result = self.send(request).await;
+            let result = self.http.send(request, timeout, MAX_BODY).await;
             let elapsed_ms = millis(started.elapsed());
             let (error, status, retry_after) = match result {
                 Ok(answer) if (200..300).contains(&answer.status) => {
@@ -414,7 +393,7 @@ impl IProovClient {
                 Ok(answer) => (
                     error::from_status(endpoint, answer.status, &answer.body),
                     answer.status,
-                    answer.retry_after,
+                    retry_after(&answer.headers),
                 ),
                 Err(e) => (e, 0, None),
             };
@@ -474,36 +453,6 @@ impl IProovClient {
             last_error = Some(error);
             tokio::time::sleep(delay).await;
         }
-    }
-
-    /// One HTTP exchange, body included (bounded by [`MAX_BODY`]).
-    async fn send(&self, request: RequestBuilder) -> Result<Answer, IProovError> {
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| IProovError::from_reqwest(&e))?;
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| IProovError::from_reqwest(&e))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                if (200..300).contains(&status) {
-                    return Err(IProovError::Decode);
-                }
-                // An oversized error body still has a meaningful status.
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, IProovError> {

@@ -1,7 +1,7 @@
 //! Typed failures of the iProov client, and the mapping from iProov's HTTP answers to them.
 //!
 //! Errors carry no secret, token, user id, URL or response text: they end up in logs, metrics
-//! and API answers. That is also why no variant wraps a `reqwest::Error` (its `Display` carries
+//! and API answers. That is also why no variant wraps an HTTP client error (its `Display` may carry
 //! the request URL, which may hold the API key or a claim token).
 
 use serde::Deserialize;
@@ -117,22 +117,6 @@ impl IProovError {
             Self::Decode => "decode",
             Self::Credentials(_) => "credentials",
             Self::Config(_) => "config",
-        }
-    }
-
-    /// Turns a failed reqwest call into a typed error, keeping only what is safe to keep.
-    ///
-    /// `is_connect()` is the one proof that nothing was written: hyper reports connect errors
-    /// (refused, DNS, TLS handshake, connect timeout) before any request byte leaves.
-    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
-        if err.is_builder() {
-            return Self::Config("request could not be built".to_owned());
-        }
-        let maybe_sent = !err.is_connect();
-        if err.is_timeout() {
-            Self::Timeout { maybe_sent }
-        } else {
-            Self::Transport { maybe_sent }
         }
     }
 }

@@ -16,6 +16,7 @@ mod config;
 mod credentials;
 mod error;
 mod frame;
+mod http;
 mod oauth;
 mod retry;
 mod token;
