@@ -5,7 +5,8 @@
 //! reads the bundle *and* every file of the certificate directory and parses all of them. That
 //! was most of every function's init time, paid twice by the functions with an iProov client.
 //! Mozilla's root set (`webpki-root-certs`, what the system bundles are built from too) needs no
-//! file I/O and is parsed once per stack. Verification is unchanged: full chain and host name
+//! file I/O, and `build.rs` prepares it at build time in the two forms the stacks take (PEM for
+//! the SDK, which parses it once on its first connection; ready trust anchors for rustls). Verification is unchanged: full chain and host name
 //! checks by rustls/webpki, only the source of the trust anchors differs. The set is updated by
 //! updating the crate (a rebuild), not by the OS image.
 //!
@@ -21,21 +22,28 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-/// The root store, parsed once per process.
+/// Mozilla's roots as rustls trust anchors and as one PEM bundle, both prepared by `build.rs`.
+mod compiled {
+    use rustls::pki_types::{Der, TrustAnchor};
+
+    include!(concat!(env!("OUT_DIR"), "/root_anchors.rs"));
+
+    pub(crate) static ROOTS_PEM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/roots.pem"));
+}
+
+/// The root store of the iProov client, built once per process: the compiled-in anchors (no
+/// certificate parsing) plus those of `TLS_EXTRA_ROOTS_FILE`.
 fn roots() -> Arc<RootCertStore> {
     static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
     ROOTS
         .get_or_init(|| {
-            let mut roots = RootCertStore::empty();
-            roots.add_parsable_certificates(
-                webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned(),
-            );
+            let mut roots = RootCertStore {
+                roots: compiled::ROOT_ANCHORS.to_vec(),
+            };
             let extra: Vec<CertificateDer<'static>> =
                 CertificateDer::pem_slice_iter(extra_roots_pem())
                     .filter_map(Result::ok)
@@ -111,19 +119,13 @@ fn hyper_client() -> SharedHttpClient {
     })
 }
 
-/// The compiled-in roots as one PEM bundle: the form the SDK's trust store takes.
+/// The compiled-in roots as one PEM bundle (the form the SDK's trust store takes), plus those
+/// of `TLS_EXTRA_ROOTS_FILE`.
 fn roots_pem() -> Vec<u8> {
-    let mut pem = Vec::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2048);
-    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-        let body = STANDARD.encode(cert.as_ref());
-        for line in body.as_bytes().chunks(64) {
-            pem.extend_from_slice(line);
-            pem.push(b'\n');
-        }
-        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
-    }
-    pem.extend_from_slice(extra_roots_pem());
+    let extra = extra_roots_pem();
+    let mut pem = Vec::with_capacity(compiled::ROOTS_PEM.len() + extra.len());
+    pem.extend_from_slice(compiled::ROOTS_PEM);
+    pem.extend_from_slice(extra);
     pem
 }
 
@@ -155,14 +157,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_compiled_in_root_is_a_usable_trust_anchor() {
-        // given Mozilla's root set
-        let all = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
-        // when it is parsed into the root store
+    fn the_compiled_in_anchors_are_mozillas_roots_as_rustls_parses_them() {
+        // given Mozilla's root certificates, parsed the way rustls does at run time
+        let mut parsed = RootCertStore::empty();
+        let (added, ignored) =
+            parsed.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec());
+        // when the store is built from the anchors build.rs extracted
         let roots = roots();
-        // then nothing was dropped (the SDK's trust store panics on an unparsable one)
-        assert!(all > 100, "{all}");
-        assert_eq!(roots.len(), all);
+        // then it holds the same anchors, in order, and none was dropped
+        assert!(
+            added > 100 && ignored == 0,
+            "{added} added, {ignored} ignored"
+        );
+        assert_eq!(roots.roots, parsed.roots);
     }
 
     #[test]
