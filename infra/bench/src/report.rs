@@ -650,7 +650,7 @@ impl Report {
             for (k, v) in &self.init_steps {
                 let label = match k.as_str() {
                     "aws_config_load_ms" => {
-                        "`shared::config::aws()`: `aws_config` load with compiled-in TLS roots"
+                        "`shared::config::aws()`: SDK configuration from the environment, compiled-in TLS roots"
                     }
                     "first_sdk_client_ms" => "first `aws_sdk_dynamodb::Client::new(&sdk)`",
                     "second_sdk_client_ms" => "another SDK client from the same config",
