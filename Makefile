@@ -182,13 +182,13 @@ sam-venv:
 
 # What `make deploy` builds: `cargo lambda build --release --arm64` of the six functions into
 # .aws-sam/build (cargo-lambda from .venv/bin, on PATH above). Offline, no account needed.
-# About 9 minutes on 2 cores, so it is not part of `make test`.
+# 9–15 minutes cold on 2 cores, so only `sam-build-check` (below) is part of `make test`.
 sam-build: venv sam-venv lambda-target
 	SAM_CLI_TELEMETRY=0 $(SAM) build --config-env $(ENV)
 
 # What CI runs of the deployment build (in `make test`): `sam build HealthFunction`, the same
 # SAM -> cargo-lambda -> zig -> arm64 release chain as `make deploy`, for the one function that
-# needs no AWS SDK (its HTTP layer is the `api` crate), so about 2 minutes cold instead of 9+
+# needs no AWS SDK (its HTTP layer is the `api` crate), so about 2 minutes cold instead of 9–15
 # for all six. Then the bootstrap is checked to start on provided.al2023: a 64-bit arm64 ELF
 # executable needing no newer glibc than 2.34, within the 8 MiB size budget (check_bootstrap.py).
 SAM_CHECK_DIR := $(ROOT)/target/sam-build-check

@@ -5,7 +5,9 @@
 executable for the function's architecture whose glibc symbol versions the runtime's glibc
 provides; a binary linked against a newer glibc builds fine and then fails at init, in AWS,
 with "version `GLIBC_2.xx' not found". This reads the ELF header and the GLIBC_x.y version
-names the binary requires, without running it (it is built for another architecture).
+names in the binary, without running it (it is built for another architecture). The names are
+searched in the whole file rather than in the version-needs section: simpler, and a stray
+string could only cause a false failure, never a false pass.
 
 Usage: check_bootstrap.py BOOTSTRAP [--arch arm64|x86_64] [--max-glibc 2.34] [--max-bytes N]
 """

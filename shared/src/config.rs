@@ -63,9 +63,20 @@ pub fn is_local() -> bool {
 /// (about 1 ms of 2.3 above the floor) and linked an STS client into each bootstrap; see
 /// docs/performance.md. Retries (standard, 3 attempts) and the 3.1 s connect timeout are the
 /// SDK defaults, set here explicitly.
+///
+/// What the default chains would also have read, and this does not: container credentials
+/// (`AWS_CONTAINER_CREDENTIALS_*`, used by Lambda SnapStart and ECS — run there, this needs a
+/// container provider), profiles, per-service endpoints (`AWS_ENDPOINT_URL_<SERVICE>`,
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`), `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`,
+/// `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`. The template sets none of them.
 pub fn aws() -> SdkConfig {
-    let region = optional("AWS_REGION")
-        .or_else(|| optional("AWS_DEFAULT_REGION"))
+    aws_from(&optional)
+}
+
+/// [`aws`] with the environment passed in, so tests need not change the process's.
+fn aws_from(env: &dyn Fn(&'static str) -> Option<String>) -> SdkConfig {
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
         .map(Region::new);
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -78,24 +89,22 @@ pub fn aws() -> SdkConfig {
                 .build(),
         )
         .http_client(crate::tls::aws_http_client());
-    if let Some(endpoint) = optional("AWS_ENDPOINT_URL") {
+    if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(endpoint);
     }
     builder.build()
 }
 
 /// The execution role's credentials, which Lambda puts in the environment. Read when the SDK
-/// first asks (and cached by it), so a missing variable fails the first AWS call with a
-/// credentials error rather than the start.
+/// asks (its identity cache keeps them for a while), so a missing variable fails the first AWS
+/// call with a credentials error rather than the start.
 #[derive(Debug)]
 struct EnvironmentCredentials;
 
 impl EnvironmentCredentials {
-    fn read() -> provider::Result {
-        let (Some(key), Some(secret)) = (
-            optional("AWS_ACCESS_KEY_ID"),
-            optional("AWS_SECRET_ACCESS_KEY"),
-        ) else {
+    fn read(env: &dyn Fn(&'static str) -> Option<String>) -> provider::Result {
+        let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+        else {
             return Err(provider::error::CredentialsError::not_loaded(
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
             ));
@@ -103,7 +112,7 @@ impl EnvironmentCredentials {
         Ok(Credentials::new(
             key,
             secret,
-            optional("AWS_SESSION_TOKEN"),
+            env("AWS_SESSION_TOKEN"),
             None,
             "Environment",
         ))
@@ -115,7 +124,7 @@ impl ProvideCredentials for EnvironmentCredentials {
     where
         Self: 'a,
     {
-        provider::future::ProvideCredentials::ready(Self::read())
+        provider::future::ProvideCredentials::ready(Self::read(&optional))
     }
 }
 
@@ -165,5 +174,68 @@ impl JourneySettings {
             secure_cookies: parsed("COOKIE_SECURE", !is_local())?,
             secrets_ttl: Duration::from_secs(parsed("SECRETS_CACHE_TTL_SECONDS", 300)?),
         })
+    }
+}
+
+#[cfg(test)]
+mod aws_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<String> {
+        let map: HashMap<&'static str, String> =
+            pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn region_and_endpoint_come_from_the_environment() {
+        // given Lambda's region and the local stack's endpoint override
+        let vars = env(&[
+            ("AWS_REGION", "eu-west-2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4567"),
+        ]);
+        // when the configuration is built
+        let sdk = aws_from(&vars);
+        // then both are used
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-2"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:4567"));
+    }
+
+    #[test]
+    fn aws_default_region_is_the_fallback_and_no_override_means_aws_endpoints() {
+        // given only the older region variable
+        let sdk = aws_from(&env(&[("AWS_DEFAULT_REGION", "us-east-1")]));
+        // then it is the region, and the SDK resolves AWS's own endpoints
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(sdk.endpoint_url(), None);
+    }
+
+    #[test]
+    fn the_role_credentials_include_the_session_token() {
+        // given the variables Lambda sets for the execution role
+        let vars = env(&[
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ]);
+        // when they are read
+        let credentials = EnvironmentCredentials::read(&vars).unwrap();
+        // then all three are carried
+        assert_eq!(credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(credentials.secret_access_key(), "secret");
+        assert_eq!(credentials.session_token(), Some("token"));
+    }
+
+    #[test]
+    fn missing_credentials_are_a_credentials_error_not_a_panic() {
+        // given no secret key
+        let vars = env(&[("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE")]);
+        // then reading fails with "not loaded"
+        assert!(matches!(
+            EnvironmentCredentials::read(&vars),
+            Err(provider::error::CredentialsError::CredentialsNotLoaded(_))
+        ));
     }
 }

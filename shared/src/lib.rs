@@ -2,7 +2,7 @@
 //! rules, ports (traits) and their AWS and iProov adapters.
 
 pub mod adapters;
-pub mod api_errors;
+mod api_errors;
 pub mod config;
 pub mod crypto;
 pub mod domain;

@@ -55,7 +55,8 @@ impl Probe {
                         oauth_client_secret: String::new(),
                     },
                 )),
-            );
+            )
+            .expect("the iProov client builds from a valid configuration");
             let iproov_build = t.elapsed();
             drop(iproov);
             let t = Instant::now();
@@ -75,7 +76,7 @@ impl Probe {
             let reqwest_native = t.elapsed();
             drop(http);
             json!({
-                "aws_config_load_ms": ms(load),
+                "sdk_config_ms": ms(load),
                 "first_sdk_client_ms": ms(client1),
                 "second_sdk_client_ms": ms(client2),
                 "iproov_client_ms": ms(iproov_build),

@@ -649,7 +649,7 @@ impl Report {
             let _ = writeln!(m, "| step | ms |\n|---|---|");
             for (k, v) in &self.init_steps {
                 let label = match k.as_str() {
-                    "aws_config_load_ms" => {
+                    "sdk_config_ms" => {
                         "`shared::config::aws()`: SDK configuration from the environment, compiled-in TLS roots"
                     }
                     "first_sdk_client_ms" => "first `aws_sdk_dynamodb::Client::new(&sdk)`",
@@ -659,7 +659,7 @@ impl Report {
                     }
                     "was_reqwest_rustls_client_ms" => {
                         "for comparison: reqwest with `shared::tls::client_config()` (the iProov \
-                         transport before)"
+                         transport before; timed after the roots were built, so without them)"
                     }
                     "was_aws_config_load_system_roots_ms" => {
                         "for comparison: `aws_config::defaults(..).load()` with the SDK's default \

@@ -6,9 +6,9 @@
 //!   jitter, within `max_attempts` and the `max_total` time budget.
 //! * **Validate calls** consume the token: iProov answers a second validate of the same token
 //!   with `invalid_token`, so a blind retry would turn a pass into a failure. They are retried
-//!   only when the connection provably failed before a byte was written (a connect
-//!   error of the transport, `http.rs`). Any other failure comes back with `outcome_unknown() == true`, for the
-//!   caller to record before anything else happens.
+//!   only when the connection provably failed before a byte was written (a connect error of
+//!   the transport, `http.rs`). Any other failure comes back with
+//!   `outcome_unknown() == true`, for the caller to record before anything else happens.
 //! * **Refused credentials**: 401 `invalid_key` means the secret was probably rotated; the
 //!   credential source is refreshed once and the call repeated once. This also applies to
 //!   validate: iProov authenticates the key before it looks at the claim, so a refused key means
@@ -85,14 +85,15 @@ impl fmt::Debug for IProovClient {
 
 impl IProovClient {
     /// Checks the configuration and builds the single HTTP client (rustls with the roots of
-    /// `crate::tls`, connect and call timeouts, no redirects, no transparent retries: retrying is decided here, per endpoint).
+    /// `crate::tls`, connect and call timeouts, no redirects, no transparent retries: retrying
+    /// is decided here, per endpoint).
     pub fn new(
         config: IProovConfig,
         credentials: Arc<dyn CredentialSource>,
     ) -> Result<Self, IProovError> {
         let (base, sdk_base_url) = config.validate()?;
         // Compiled-in roots, shared with the SDK's stack: no certificate files at start.
-        let http = Http::new(config.connect_timeout, POOL_IDLE, USER_AGENT);
+        let http = Http::new(config.connect_timeout, POOL_IDLE, USER_AGENT)?;
         Ok(Self {
             http,
             base,

@@ -11,10 +11,12 @@
 //!   which is the one proof the validate rules accept that nothing reached iProov;
 //! * **no redirects, no transparent retries** (hyper does neither; hyper-util only re-sends a
 //!   request whose pooled connection closed before any byte was written);
-//! * **proxies** from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` (and their lower-case forms), as the
-//!   SDK's client honours them: HTTPS to iProov goes through a `CONNECT` tunnel, with the
-//!   proxy's basic credentials when its URL carries them. Plain HTTP (a loopback sandbox only,
-//!   see `config.rs`) always goes direct.
+//! * **proxies** from `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` (and their lower-case forms): HTTPS
+//!   to iProov goes through a `CONNECT` tunnel to an `http://` proxy, with the proxy's basic
+//!   credentials when its URL carries them. An `https://` or SOCKS proxy is refused when the
+//!   client is built (this transport cannot speak to it, and failing at start beats an iProov
+//!   that is unreachable while AWS calls work). Plain HTTP (a loopback sandbox only, see
+//!   `config.rs`) always goes direct.
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -45,8 +47,8 @@ use super::error::IProovError;
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Connecting = Pin<Box<dyn Future<Output = Result<TokioIo<TcpStream>, BoxError>> + Send>>;
 
-/// One request, built per attempt (so a credential refresh shows in the next one).
-#[derive(Debug)]
+/// One request, built per attempt (so a credential refresh shows in the next one). Not `Debug`
+/// on purpose: its URL or body may hold the API key, the secret or a claim token.
 pub(crate) struct Outgoing {
     method: Method,
     url: Url,
@@ -134,6 +136,15 @@ impl Outgoing {
     }
 }
 
+/// The variables that can name a proxy for HTTPS (as `Matcher::from_env` reads them).
+const PROXY_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+
+/// An `http://` proxy URL, or one without a scheme (which means `http://`). Empty is unset.
+fn is_http_proxy(value: &str) -> bool {
+    let value = value.trim();
+    value.is_empty() || value.to_ascii_lowercase().starts_with("http://") || !value.contains("://")
+}
+
 /// A complete answer: status, `Retry-After` header, body (bounded).
 pub(crate) struct Answer {
     pub(crate) status: u16,
@@ -143,7 +154,7 @@ pub(crate) struct Answer {
 
 /// The pooled client; build once per process.
 pub(crate) struct Http {
-    client: Client<Timed<HttpsConnector<Direct>>, Full<Bytes>>,
+    client: Client<Timed<HttpsConnector<TcpOrTunnel>>, Full<Bytes>>,
     user_agent: HeaderValue,
 }
 
@@ -154,8 +165,21 @@ impl Http {
         connect_timeout: Duration,
         pool_idle: Duration,
         user_agent: &'static str,
-    ) -> Self {
-        Self::with_proxies(connect_timeout, pool_idle, user_agent, Matcher::from_env())
+    ) -> Result<Self, IProovError> {
+        if let Some(name) = PROXY_VARIABLES
+            .iter()
+            .find(|name| std::env::var(name).is_ok_and(|v| !is_http_proxy(&v)))
+        {
+            return Err(IProovError::Config(format!(
+                "{name} must name an http:// proxy (https:// and SOCKS proxies are not supported)"
+            )));
+        }
+        Ok(Self::with_proxies(
+            connect_timeout,
+            pool_idle,
+            user_agent,
+            Matcher::from_env(),
+        ))
     }
 
     fn with_proxies(
@@ -167,7 +191,7 @@ impl Http {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        let direct = Direct {
+        let direct = TcpOrTunnel {
             tcp,
             proxies: Arc::new(proxies),
         };
@@ -270,12 +294,12 @@ fn caused_by_timeout(err: &(dyn StdError + 'static)) -> bool {
 /// TCP to the destination, or to the proxy the environment names for it and a `CONNECT` tunnel
 /// through it (HTTPS only).
 #[derive(Clone)]
-struct Direct {
+struct TcpOrTunnel {
     tcp: HttpConnector,
     proxies: Arc<Matcher>,
 }
 
-impl Service<Uri> for Direct {
+impl Service<Uri> for TcpOrTunnel {
     type Response = TokioIo<TcpStream>;
     type Error = BoxError;
     type Future = Connecting;
@@ -502,5 +526,72 @@ mod tests {
             Err(IProovError::Timeout { maybe_sent: false })
                 | Err(IProovError::Transport { maybe_sent: false })
         ));
+    }
+
+    #[test]
+    fn only_http_proxies_are_accepted() {
+        // given proxy URLs as operators write them
+        // then plain HTTP (with or without scheme) passes, TLS and SOCKS proxies do not
+        assert!(is_http_proxy("http://proxy.internal:3128"));
+        assert!(is_http_proxy("HTTP://user:pw@proxy.internal:3128"));
+        assert!(is_http_proxy("proxy.internal:3128"));
+        assert!(is_http_proxy(""));
+        assert!(!is_http_proxy("https://proxy.internal:3129"));
+        assert!(!is_http_proxy("socks5://proxy.internal:1080"));
+    }
+
+    /// A server that answers every connection with `status` and a body of `size` bytes.
+    async fn answering(status: u16, size: usize) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 1024];
+                    let _ = stream.read(&mut request).await;
+                    let head = format!("HTTP/1.1 {status} X\r\ncontent-length: {size}\r\n\r\n");
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&vec![b'x'; size]).await;
+                });
+            }
+        });
+        port
+    }
+
+    async fn get_bounded(port: u16, max_body: usize) -> Result<Answer, IProovError> {
+        let http = Http::with_proxies(
+            Duration::from_secs(2),
+            Duration::from_secs(1),
+            "agent/1",
+            Matcher::builder().build(),
+        );
+        http.send(
+            Outgoing::get(url(&format!("http://127.0.0.1:{port}/"))),
+            Duration::from_secs(5),
+            max_body,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn an_oversized_success_body_is_undecodable() {
+        // given a 2xx answer larger than the limit
+        let port = answering(200, 64 * 1024).await;
+        // when it is read with a 1 KiB limit
+        let result = get_bounded(port, 1024).await;
+        // then it is refused rather than held in memory
+        assert_eq!(result.err(), Some(IProovError::Decode));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_error_body_is_cut_and_keeps_its_status() {
+        // given a 503 answer larger than the limit
+        let port = answering(503, 64 * 1024).await;
+        // when it is read with a 1 KiB limit
+        let answer = get_bounded(port, 1024).await.unwrap();
+        // then the status survives and at most the limit was kept
+        assert_eq!(answer.status, 503);
+        assert!(answer.body.len() <= 1024);
     }
 }
