@@ -107,8 +107,14 @@ pub fn iproov(
     );
     IProovClient::new(config, Arc::new(credentials))
         .map(Arc::new)
-        .map_err(|_| {
-            ConfigError::Invalid("IPROOV_BASE_URL", "the iProov client could not be built")
+        .map_err(|err| {
+            // The message names the setting at fault (a URL field, a proxy variable), never a
+            // value.
+            tracing::error!(error = %err, "the iProov client could not be built");
+            ConfigError::Invalid(
+                "IPROOV_BASE_URL",
+                "the iProov client could not be built (see the log line before)",
+            )
         })
 }
 
