@@ -423,31 +423,54 @@ mod tests {
         )));
     }
 
-    /// A listener that records the first line of each connection and answers it: `403` to a
-    /// proxy `CONNECT`, `200 ok` to anything else.
-    async fn recording_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    /// A listener that reads each request's head, records its first line and writes
+    /// `answer(first line)` back.
+    async fn server(
+        answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+    ) -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (seen, lines) = tokio::sync::mpsc::unbounded_channel();
+        let answer = Arc::new(answer);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let seen = seen.clone();
+                let (seen, answer) = (seen.clone(), answer.clone());
                 tokio::spawn(async move {
                     let mut reader = BufReader::new(stream);
+                    let mut first = String::new();
+                    reader.read_line(&mut first).await.unwrap();
                     let mut line = String::new();
-                    reader.read_line(&mut line).await.unwrap();
-                    let answer: &[u8] = if line.starts_with("CONNECT") {
-                        b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n"
-                    } else {
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-                    };
-                    let _ = seen.send(line.trim_end().to_owned());
-                    let _ = reader.get_mut().write_all(answer).await;
+                    while reader.read_line(&mut line).await.is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    let _ = reader.get_mut().write_all(&answer(&first)).await;
+                    let _ = seen.send(first.trim_end().to_owned());
                 });
             }
         });
         (port, lines)
+    }
+
+    /// A proxy-and-origin server: `403` to a proxy `CONNECT`, `200 ok` to anything else.
+    async fn recording_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        server(|first| {
+            if first.starts_with("CONNECT") {
+                b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n".to_vec()
+            } else {
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_vec()
+            }
+        })
+        .await
+    }
+
+    fn client(connect_timeout: Duration, proxies: Matcher) -> Http {
+        Http::with_proxies(connect_timeout, Duration::from_secs(1), "agent/1", proxies)
+    }
+
+    async fn get(http: &Http, raw: &str, max_body: usize) -> Result<Answer, IProovError> {
+        http.send(Outgoing::get(url(raw)), Duration::from_secs(5), max_body)
+            .await
     }
 
     #[tokio::test]
@@ -457,20 +480,9 @@ mod tests {
         let proxies = Matcher::builder()
             .all(format!("http://127.0.0.1:{port}"))
             .build();
-        let http = Http::with_proxies(
-            Duration::from_secs(2),
-            Duration::from_secs(1),
-            "agent/1",
-            proxies,
-        );
+        let http = client(Duration::from_secs(2), proxies);
         // when an HTTPS call is made
-        let https = http
-            .send(
-                Outgoing::get(url("https://iproov.invalid/api/v2/availability")),
-                Duration::from_secs(3),
-                1024,
-            )
-            .await;
+        let https = get(&http, "https://iproov.invalid/api/v2/availability", 1024).await;
         // then it asked the proxy for a tunnel, and the refusal proves nothing reached iProov
         assert_eq!(
             seen.recv().await.unwrap(),
@@ -482,14 +494,8 @@ mod tests {
         );
 
         // when a plain HTTP call is made (a loopback sandbox)
-        let plain = http
-            .send(
-                Outgoing::get(url(&format!("http://127.0.0.1:{port}/api/v2/availability"))),
-                Duration::from_secs(3),
-                1024,
-            )
-            .await
-            .unwrap();
+        let raw = format!("http://127.0.0.1:{port}/api/v2/availability");
+        let plain = get(&http, &raw, 1024).await.unwrap();
         // then it went straight to the server, in origin form
         assert_eq!(
             seen.recv().await.unwrap(),
@@ -505,20 +511,9 @@ mod tests {
     async fn an_unreachable_address_is_a_connect_timeout_with_nothing_sent() {
         // given a client with a short connect timeout and an address that drops SYNs
         // (TEST-NET-1, RFC 5737: never routed)
-        let http = Http::with_proxies(
-            Duration::from_millis(200),
-            Duration::from_secs(1),
-            "agent/1",
-            Matcher::builder().build(),
-        );
+        let http = client(Duration::from_millis(200), Matcher::builder().build());
         // when a call is made
-        let result = http
-            .send(
-                Outgoing::get(url("http://192.0.2.1:9/")),
-                Duration::from_secs(5),
-                1024,
-            )
-            .await;
+        let result = get(&http, "http://192.0.2.1:9/", 1024).await;
         // then it is a timeout that provably sent nothing (or, where the network answers at
         // once that there is no route, a transport failure that sent nothing)
         assert!(matches!(
@@ -540,38 +535,21 @@ mod tests {
         assert!(!is_http_proxy("socks5://proxy.internal:1080"));
     }
 
-    /// A server that answers every connection with `status` and a body of `size` bytes.
+    /// A server that answers every request with `status` and a body of `size` bytes.
     async fn answering(status: u16, size: usize) -> u16 {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut request = [0u8; 1024];
-                    let _ = stream.read(&mut request).await;
-                    let head = format!("HTTP/1.1 {status} X\r\ncontent-length: {size}\r\n\r\n");
-                    let _ = stream.write_all(head.as_bytes()).await;
-                    let _ = stream.write_all(&vec![b'x'; size]).await;
-                });
-            }
-        });
+        let (port, _) = server(move |_| {
+            let mut answer =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: {size}\r\n\r\n").into_bytes();
+            answer.resize(answer.len() + size, b'x');
+            answer
+        })
+        .await;
         port
     }
 
     async fn get_bounded(port: u16, max_body: usize) -> Result<Answer, IProovError> {
-        let http = Http::with_proxies(
-            Duration::from_secs(2),
-            Duration::from_secs(1),
-            "agent/1",
-            Matcher::builder().build(),
-        );
-        http.send(
-            Outgoing::get(url(&format!("http://127.0.0.1:{port}/"))),
-            Duration::from_secs(5),
-            max_body,
-        )
-        .await
+        let http = client(Duration::from_secs(2), Matcher::builder().build());
+        get(&http, &format!("http://127.0.0.1:{port}/"), max_body).await
     }
 
     #[tokio::test]
