@@ -128,10 +128,11 @@ impl ProvideCredentials for EnvironmentCredentials {
     }
 }
 
-/// An S3 client; path-style addressing when an endpoint override (moto) is in use.
+/// An S3 client; path-style addressing when the configuration carries an endpoint override
+/// (moto), as read once by [`aws`].
 pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     let mut builder = aws_sdk_s3::config::Builder::from(sdk);
-    if optional("AWS_ENDPOINT_URL").is_some() {
+    if sdk.endpoint_url().is_some() {
         builder = builder.force_path_style(true);
     }
     aws_sdk_s3::Client::from_conf(builder.build())
