@@ -21,8 +21,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::sync::{Mutex, OnceCell};
 use zeroize::Zeroizing;
 
-/// Format version prefix of sealed values.
-const VERSION: &str = "v1";
+/// Format version prefix of sealed values: `v2` data keys carry [`ENCRYPTION_CONTEXT`]. `v1`
+/// values (sealed before the context existed) are still opened, without a context; on AWS that
+/// needs a `kms:Decrypt` grant without the context condition (docs/template.md).
+const VERSION: &str = "v2";
+const LEGACY_VERSION: &str = "v1";
+
+/// The KMS encryption context of every data key that seals personal fields. KMS binds it to
+/// the encrypted key (a key generated with it opens only with it), CloudTrail records it with
+/// every call, and the template's IAM statements allow `GenerateDataKey` and `Decrypt` for
+/// direct use only with this context (`kms:EncryptionContext:purpose`): a role that may use the
+/// key through SQS or S3 cannot open a sealed name by calling KMS itself.
+pub const ENCRYPTION_CONTEXT: (&str, &str) = ("purpose", "personal-fields");
 
 /// A sealed value as stored: `v1.<encrypted data key>.<nonce + ciphertext + tag>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,8 +68,12 @@ pub enum EnvelopeError {
 pub trait KeyService: Send + Sync {
     /// A fresh 256-bit data key: (plaintext, KMS-encrypted copy).
     async fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), EnvelopeError>;
-    /// The plaintext of a KMS-encrypted data key.
-    async fn decrypt(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError>;
+    /// The plaintext of a KMS-encrypted data key; `with_context` is false only for `v1` values.
+    async fn decrypt(
+        &self,
+        encrypted: &[u8],
+        with_context: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError>;
 }
 
 /// KMS with the customer-managed data key.
@@ -86,6 +100,7 @@ impl KeyService for Kms {
             .generate_data_key()
             .key_id(&self.key_id)
             .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .encryption_context(ENCRYPTION_CONTEXT.0, ENCRYPTION_CONTEXT.1)
             .send()
             .await
             .map_err(|e| kms_error(&e))?;
@@ -97,15 +112,20 @@ impl KeyService for Kms {
         Ok((Zeroizing::new(plain), encrypted))
     }
 
-    async fn decrypt(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-        let out = self
+    async fn decrypt(
+        &self,
+        encrypted: &[u8],
+        with_context: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let mut call = self
             .client
             .decrypt()
             .key_id(&self.key_id)
-            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(encrypted.to_vec()))
-            .send()
-            .await
-            .map_err(|e| kms_error(&e))?;
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(encrypted.to_vec()));
+        if with_context {
+            call = call.encryption_context(ENCRYPTION_CONTEXT.0, ENCRYPTION_CONTEXT.1);
+        }
+        let out = call.send().await.map_err(|e| kms_error(&e))?;
         Ok(Zeroizing::new(
             out.plaintext.ok_or(EnvelopeError::Corrupt)?.into_inner(),
         ))
@@ -185,12 +205,17 @@ impl FieldCipher {
         sealed: &Sealed,
     ) -> Result<String, EnvelopeError> {
         let mut parts = sealed.0.split('.');
-        let (Some(VERSION), Some(stored_key), Some(payload), None) =
+        let (Some(version), Some(stored_key), Some(payload), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(EnvelopeError::Corrupt);
         };
-        let key = self.opening_key(stored_key).await?;
+        let with_context = match version {
+            VERSION => true,
+            LEGACY_VERSION => false,
+            _ => return Err(EnvelopeError::Corrupt),
+        };
+        let key = self.opening_key(stored_key, with_context).await?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| EnvelopeError::Corrupt)?;
@@ -206,14 +231,18 @@ impl FieldCipher {
         String::from_utf8(plain.to_vec()).map_err(|_| EnvelopeError::Corrupt)
     }
 
-    async fn opening_key(&self, stored_key: &str) -> Result<Arc<LessSafeKey>, EnvelopeError> {
+    async fn opening_key(
+        &self,
+        stored_key: &str,
+        with_context: bool,
+    ) -> Result<Arc<LessSafeKey>, EnvelopeError> {
         if let Some(key) = self.opened.lock().await.get(stored_key) {
             return Ok(key.clone());
         }
         let encrypted = URL_SAFE_NO_PAD
             .decode(stored_key)
             .map_err(|_| EnvelopeError::Corrupt)?;
-        let plain = self.keys.decrypt(&encrypted).await?;
+        let plain = self.keys.decrypt(&encrypted, with_context).await?;
         let key = Arc::new(aead_key(&plain)?);
         self.opened
             .lock()
@@ -228,7 +257,10 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A stand-in for KMS: "encrypts" a data key by XOR with a fixed pad, and counts calls.
+    /// A stand-in for KMS: "encrypts" a data key by XOR with a pad that depends on whether the
+    /// encryption context was sent (as KMS binds a key to its context), and counts calls.
+    const PAD_WITH_CONTEXT: u8 = 0xAA;
+    const PAD_WITHOUT_CONTEXT: u8 = 0x55;
     #[derive(Default)]
     struct FakeKms {
         generated: AtomicUsize,
@@ -240,14 +272,57 @@ mod tests {
         async fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), EnvelopeError> {
             let n = self.generated.fetch_add(1, Ordering::SeqCst) as u8;
             let plain: Vec<u8> = (0..32).map(|i| i ^ n).collect();
-            let wrapped = plain.iter().map(|b| b ^ 0xAA).collect();
+            let wrapped = plain.iter().map(|b| b ^ PAD_WITH_CONTEXT).collect();
             Ok((Zeroizing::new(plain), wrapped))
         }
 
-        async fn decrypt(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        async fn decrypt(
+            &self,
+            encrypted: &[u8],
+            with_context: bool,
+        ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
             self.decrypted.fetch_add(1, Ordering::SeqCst);
-            Ok(Zeroizing::new(encrypted.iter().map(|b| b ^ 0xAA).collect()))
+            let pad = if with_context {
+                PAD_WITH_CONTEXT
+            } else {
+                PAD_WITHOUT_CONTEXT
+            };
+            Ok(Zeroizing::new(encrypted.iter().map(|b| b ^ pad).collect()))
         }
+    }
+
+    #[tokio::test]
+    async fn new_values_are_sealed_under_context_bound_keys_and_old_ones_still_open() {
+        // given a value sealed now, and a v1 value sealed before keys carried a context
+        let kms = Arc::new(FakeKms::default());
+        let cipher = FieldCipher::new(kms.clone());
+        let sealed = cipher.seal("username", "u", "ada").await.expect("seal");
+        let plain_key = [7u8; 32];
+        let legacy_key: Vec<u8> = plain_key.iter().map(|b| b ^ PAD_WITHOUT_CONTEXT).collect();
+        let legacy_cipher = aead_key(&plain_key).expect("key");
+        let nonce = [1u8; NONCE_LEN];
+        let mut payload = b"bob".to_vec();
+        legacy_cipher
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad("username", "u").as_slice()),
+                &mut payload,
+            )
+            .expect("seal");
+        let legacy = Sealed::from_stored(format!(
+            "v1.{}.{}",
+            URL_SAFE_NO_PAD.encode(&legacy_key),
+            URL_SAFE_NO_PAD.encode([nonce.as_slice(), &payload].concat())
+        ));
+        // when another process opens both
+        let reader = FieldCipher::new(kms);
+        // then the new value is v2 and opens with the context, the old one without it
+        assert!(sealed.as_str().starts_with("v2."));
+        assert_eq!(reader.open("username", "u", &sealed).await.unwrap(), "ada");
+        assert_eq!(reader.open("username", "u", &legacy).await.unwrap(), "bob");
+        // and an unknown version is refused without a KMS call
+        let unknown = Sealed::from_stored(sealed.as_str().replacen("v2.", "v9.", 1));
+        assert!(reader.open("username", "u", &unknown).await.is_err());
     }
 
     #[tokio::test]

@@ -84,6 +84,9 @@ pub trait RegistrationStore: Send + Sync {
     async fn complete(&self, id: &str, attempt: u32, now: i64) -> Result<(), StoreError>;
     /// Notes that the login session derived from this registration has been opened once.
     async fn mark_login_issued(&self, id: &str) -> Result<(), StoreError>;
+    /// Removes the registration record (erasure): its sealed names, username index, iProov id
+    /// and token go with it, and its credential stops resolving. Deleting what is gone is fine.
+    async fn delete(&self, id: &str) -> Result<(), StoreError>;
 }
 
 /// A registered user.
@@ -96,6 +99,9 @@ pub struct User {
     pub iproov_user_id: String,
     pub name_index: String,
     pub image_key: Option<String>,
+    /// The registration that created this user, so erasure can find and delete it (users
+    /// created before this field existed have none; their registration expires by TTL).
+    pub registration_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -148,6 +154,10 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait ImageStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    /// Deletes every version of every object under `prefix` (a user's `faces/{user_id}/`);
+    /// returns how many versions were deleted. Erasure and a lost username race both use it:
+    /// biometric data must not outlive the user it belongs to.
+    async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError>;
 }
 
 /// The message that asks the validator to check a submitted scan: ids only, never PII.

@@ -2,9 +2,13 @@
 //! user item) goes last, so a crash midway leaves enough to finish on the next delivery.
 //!
 //! Everything before that last step runs at once, since all of it is keyed by the user id in
-//! the message: the user read (followed by the iProov delete, which needs the user's iProov id),
-//! the end of the sessions, and the image deletes. The user record is deleted only when all of
-//! them succeeded.
+//! the message: the user read (followed by the iProov delete and the registration delete, which
+//! need the iProov id and the registration id the record holds), the end of the sessions, and
+//! the image deletes. The user record is deleted only when all of them succeeded.
+//!
+//! The registration record goes too: it holds the sealed username and display name, the
+//! username index, the iProov id and token, and its credential could otherwise still open a
+//! login session for the erased user.
 
 use std::sync::Arc;
 
@@ -12,30 +16,16 @@ use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::future::join_all;
 use serde::Deserialize;
-use shared::adapters::images::S3Images;
 use shared::iproov::{IProovClient, IProovError, IProovUserId};
-use shared::ports::{SessionControl, StoreError, User, UserStore};
+use shared::ports::{ImageStore, RegistrationStore, SessionControl, User, UserStore};
 use tracing::Instrument;
 
 pub struct Deps {
     pub users: Arc<dyn UserStore>,
+    pub registrations: Arc<dyn RegistrationStore>,
     pub sessions: Arc<dyn SessionControl>,
-    pub images: Arc<dyn Images>,
+    pub images: Arc<dyn ImageStore>,
     pub iproov: Arc<dyn IProovUsers>,
-}
-
-/// Removing a user's face images (every version of every object under a prefix).
-#[async_trait]
-pub trait Images: Send + Sync {
-    /// Returns how many object versions were deleted.
-    async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError>;
-}
-
-#[async_trait]
-impl Images for S3Images {
-    async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
-        S3Images::delete_all_versions(self, prefix).await
-    }
 }
 
 /// Removing the user's enrolment at iProov.
@@ -126,9 +116,9 @@ async fn erase(deps: &Deps, user_id: &str) -> bool {
     true
 }
 
-/// The user record (`None` if already erased), after deleting the user at iProov: the delete
-/// needs the iProov id the record holds, so it follows the read while the rest of the erasure
-/// runs. `Err` (logged here) means the message must come back.
+/// The user record (`None` if already erased), after deleting the user at iProov and the
+/// registration record: both need ids the user record holds, so they follow the read while the
+/// rest of the erasure runs. `Err` (logged here) means the message must come back.
 async fn read_user_and_delete_at_iproov(deps: &Deps, user_id: &str) -> Result<Option<User>, ()> {
     let user = match deps.users.get(user_id).await {
         Ok(Some(user)) => user,
@@ -138,17 +128,36 @@ async fn read_user_and_delete_at_iproov(deps: &Deps, user_id: &str) -> Result<Op
             return Err(());
         }
     };
-    if let Ok(iproov_id) = IProovUserId::from_stored(user.iproov_user_id.clone()) {
-        match deps.iproov.delete_user(&iproov_id).await {
-            Ok(()) | Err(IProovError::NotFound) => {}
-            Err(err) => {
-                tracing::warn!(
-                    iproov_error = err.code(),
-                    "could not delete iProov user; will retry"
-                );
-                return Err(());
-            }
+    let enrolment = async {
+        match IProovUserId::from_stored(user.iproov_user_id.clone()) {
+            Ok(iproov_id) => deps.iproov.delete_user(&iproov_id).await,
+            Err(_) => Ok(()),
         }
+    };
+    let registration = async {
+        match &user.registration_id {
+            Some(id) => deps.registrations.delete(id).await,
+            None => Ok(()),
+        }
+    };
+    let (enrolment, registration) = futures::join!(enrolment, registration);
+    let mut done = true;
+    match enrolment {
+        Ok(()) | Err(IProovError::NotFound) => {}
+        Err(err) => {
+            tracing::warn!(
+                iproov_error = err.code(),
+                "could not delete iProov user; will retry"
+            );
+            done = false;
+        }
+    }
+    if let Err(err) = registration {
+        tracing::warn!(error = %err, "could not delete the registration record; will retry");
+        done = false;
+    }
+    if !done {
+        return Err(());
     }
     Ok(Some(user))
 }
@@ -157,16 +166,20 @@ async fn read_user_and_delete_at_iproov(deps: &Deps, user_id: &str) -> Result<Op
 mod tests {
     use std::sync::Mutex;
 
+    use shared::domain::Registration;
+    use shared::domain::registration::Outcome;
     use shared::envelope::Sealed;
     use shared::ports::{User, UserCreated};
 
     use super::*;
+    use shared::ports::StoreError;
 
     /// One in-memory backend for every port, recording which steps ran and how many were in
     /// flight when the user record was deleted.
     #[derive(Default)]
     struct Backend {
         user: Mutex<Option<User>>,
+        registration_deleted: Mutex<Option<String>>,
         steps: Mutex<Vec<&'static str>>,
         in_flight: Mutex<usize>,
         max_in_flight: Mutex<usize>,
@@ -185,6 +198,7 @@ mod tests {
                 iproov_user_id: IProovUserId::derive(b"k", "u1").as_str().to_owned(),
                 name_index: "n1".into(),
                 image_key: None,
+                registration_id: Some("r1".into()),
                 created_at: 0,
             });
             backend
@@ -246,7 +260,73 @@ mod tests {
     }
 
     #[async_trait]
-    impl Images for Backend {
+    impl RegistrationStore for Backend {
+        async fn get(&self, _: &str) -> Result<Option<Registration>, StoreError> {
+            unreachable!()
+        }
+        async fn create(&self, _: &Registration) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn restart(
+            &self,
+            _: &str,
+            _: u32,
+            _: &str,
+            _: i64,
+            _: i64,
+        ) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn submit(&self, _: &str, _: u32, _: i64) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn unsubmit(&self, _: &str, _: u32) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn begin_validation(
+            &self,
+            _: &str,
+            _: u32,
+            _: i64,
+            _: i64,
+        ) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn record_outcome(
+            &self,
+            _: &str,
+            _: u32,
+            _: Outcome,
+            _: Option<&str>,
+            _: Option<&str>,
+            _: i64,
+        ) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn release(&self, _: &str, _: u32, _: i64) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn fail(&self, _: &str, _: u32, _: &str, _: i64) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn complete(&self, _: &str, _: u32, _: i64) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn mark_login_issued(&self, _: &str) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn delete(&self, id: &str) -> Result<(), StoreError> {
+            self.step("registration").await;
+            *self.registration_deleted.lock().unwrap() = Some(id.to_owned());
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl ImageStore for Backend {
+        async fn put(&self, _: &str, _: Vec<u8>, _: &str) -> Result<(), StoreError> {
+            unreachable!()
+        }
         async fn delete_all_versions(&self, _: &str) -> Result<usize, StoreError> {
             self.step("images").await;
             if self.images_down {
@@ -271,6 +351,7 @@ mod tests {
         let backend = Arc::new(backend);
         let deps = Deps {
             users: backend.clone(),
+            registrations: backend.clone(),
             sessions: backend.clone(),
             images: backend.clone(),
             iproov: backend.clone(),
@@ -286,9 +367,21 @@ mod tests {
         let done = erase(&deps, "u1").await;
         // then every step ran, and the record was deleted once nothing else was in flight
         assert!(done);
-        for step in ["user read", "sessions", "images", "iproov", "user delete"] {
+        for step in [
+            "user read",
+            "sessions",
+            "images",
+            "iproov",
+            "registration",
+            "user delete",
+        ] {
             assert!(backend.ran(step), "{step} did not run");
         }
+        // and the registration that created the user is gone with it
+        assert_eq!(
+            backend.registration_deleted.lock().unwrap().as_deref(),
+            Some("r1")
+        );
         assert_eq!(backend.steps.lock().unwrap().last(), Some(&"user delete"));
         assert_eq!(*backend.in_flight_at_user_delete.lock().unwrap(), Some(0));
         assert!(backend.user.lock().unwrap().is_none());
@@ -302,7 +395,7 @@ mod tests {
         erase(&deps, "u1").await;
         // then the user read, the sessions and the images were in flight together, and the
         // iProov delete came after the read it needs
-        assert_eq!(*backend.max_in_flight.lock().unwrap(), 3);
+        assert!(*backend.max_in_flight.lock().unwrap() >= 3);
         let steps = backend.steps.lock().unwrap().clone();
         let at = |name| steps.iter().position(|s| *s == name).unwrap();
         assert!(at("user read") < at("iproov"));

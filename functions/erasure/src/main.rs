@@ -17,6 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sessions = wiring::sessions(&sdk)?;
     let deps = Arc::new(erase::Deps {
         users: wiring::users(&sdk)?,
+        registrations: wiring::registrations(&sdk)?,
         sessions: sessions.clone(),
         images: wiring::images(&sdk)?,
         iproov: wiring::iproov(&sdk, &settings)?,

@@ -76,18 +76,6 @@ mod tests {
     }
 
     #[async_trait]
-    impl ImageStore for Backend {
-        async fn put(&self, key: &str, _: Vec<u8>, _: &str) -> Result<(), StoreError> {
-            self.call().await;
-            if self.s3_down {
-                return Err(StoreError::Unavailable("s3".into()));
-            }
-            self.objects.lock().unwrap().push(key.to_owned());
-            Ok(())
-        }
-    }
-
-    #[async_trait]
     impl UserStore for Backend {
         async fn find_by_name(&self, _: &str) -> Result<Option<NameClaim>, StoreError> {
             Ok(None)
@@ -115,6 +103,21 @@ mod tests {
         }
     }
 
+    #[async_trait]
+    impl ImageStore for Backend {
+        async fn put(&self, key: &str, _: Vec<u8>, _: &str) -> Result<(), StoreError> {
+            self.call().await;
+            if self.s3_down {
+                return Err(StoreError::Unavailable("s3".into()));
+            }
+            self.objects.lock().unwrap().push(key.to_owned());
+            Ok(())
+        }
+        async fn delete_all_versions(&self, _: &str) -> Result<usize, StoreError> {
+            Ok(0)
+        }
+    }
+
     fn user() -> User {
         User {
             user_id: "u1".into(),
@@ -123,6 +126,7 @@ mod tests {
             iproov_user_id: "i1".into(),
             name_index: "n1".into(),
             image_key: Some("faces/u1/r1-1.png".into()),
+            registration_id: Some("r1".into()),
             created_at: 0,
         }
     }

@@ -260,12 +260,19 @@ async fn finish(
         iproov_user_id: registration.iproov_user_id.clone(),
         name_index: registration.name_index.clone(),
         image_key,
+        registration_id: Some(registration.id.clone()),
         created_at: now,
     };
     match crate::store::store_user(deps.images.as_ref(), deps.users.as_ref(), &user, frame).await? {
         UserCreated::Created | UserCreated::AlreadyExisted => {}
         UserCreated::NameTaken => {
             tracing::warn!("username was claimed by another registration meanwhile");
+            // Nothing of this person may stay behind: no user record will ever lead an erasure
+            // to the image or the enrolment. If either removal fails, the message comes back
+            // and this branch runs again (both removals are idempotent).
+            if !remove_biometric_data(deps, registration).await {
+                return Ok(Disposition::Retry);
+            }
             failed(registration, "username_taken");
             deps.registrations
                 .fail(
@@ -304,6 +311,38 @@ async fn finish(
         (Ok(_), None) => {}
     }
     Ok(Disposition::Done)
+}
+
+/// Removes the face image (every version under the user's prefix) and the iProov enrolment of a
+/// registration that will never become a user. True when both are gone.
+async fn remove_biometric_data(deps: &Deps, registration: &Registration) -> bool {
+    let prefix = format!("faces/{}/", registration.user_id);
+    let enrolment = async {
+        match IProovUserId::from_stored(registration.iproov_user_id.clone()) {
+            Ok(id) => deps.iproov.delete_user(&id).await,
+            Err(_) => Ok(()),
+        }
+    };
+    let (images, enrolment) = futures::join!(deps.images.delete_all_versions(&prefix), enrolment);
+    let mut removed = true;
+    match images {
+        Ok(versions) => tracing::info!(versions, "image of the losing registration deleted"),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not delete the image; will retry");
+            removed = false;
+        }
+    }
+    match enrolment {
+        Ok(()) | Err(IProovError::NotFound) => {}
+        Err(err) => {
+            tracing::warn!(
+                iproov_error = err.code(),
+                "could not delete the iProov enrolment; will retry"
+            );
+            removed = false;
+        }
+    }
+    removed
 }
 
 /// Metric and analytics event for a failed attempt (a reason code, never free text).

@@ -46,11 +46,15 @@ impl ImageStore for S3Images {
                 StoreError::Unavailable(e.code().unwrap_or("s3_error").to_owned())
             })
     }
+
+    async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
+        self.delete_versions_under(prefix).await
+    }
 }
 
 impl S3Images {
     /// Deletes every version of every object under `prefix`; returns how many were deleted.
-    pub async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
+    async fn delete_versions_under(&self, prefix: &str) -> Result<usize, StoreError> {
         use aws_sdk_s3::error::ProvideErrorMetadata;
         let unavailable =
             |code: Option<&str>| StoreError::Unavailable(code.unwrap_or("s3_error").to_owned());

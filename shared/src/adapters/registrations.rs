@@ -111,6 +111,17 @@ impl RegistrationStore for DynamoRegistrations {
         out.item.as_ref().map(from_item).transpose()
     }
 
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |_| false))
+    }
+
     async fn create(&self, registration: &Registration) -> Result<(), StoreError> {
         self.client
             .put_item()

@@ -75,6 +75,7 @@ impl UserStore for DynamoUsers {
             iproov_user_id: get_s(&item, "iproov_user_id")?,
             name_index: get_s(&item, "name_index")?,
             image_key: opt_s(&item, "image_key"),
+            registration_id: opt_s(&item, "registration_id"),
             created_at: get_n(&item, "created_at")?,
         }))
     }
@@ -90,6 +91,9 @@ impl UserStore for DynamoUsers {
         account.insert("created_at".into(), super::dynamo::n(user.created_at));
         if let Some(key) = &user.image_key {
             account.insert("image_key".into(), s(key));
+        }
+        if let Some(id) = &user.registration_id {
+            account.insert("registration_id".into(), s(id));
         }
         let mut claim = Item::new();
         claim.insert("pk".into(), s(name_key(&user.name_index)));
