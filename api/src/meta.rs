@@ -17,6 +17,9 @@ pub struct RequestMeta {
     pub source_ip: Option<IpAddr>,
     /// Truncated User-Agent, used as iProov's `client` identifier.
     pub user_agent: String,
+    /// Made by a browser (fetch metadata present): credentials go in cookies only, never in a
+    /// body a page script could read (see [`crate::credential::from_browser`]).
+    pub browser: bool,
 }
 
 impl RequestMeta {
@@ -27,6 +30,7 @@ impl RequestMeta {
             request_id: String::new(),
             source_ip: None,
             user_agent: String::new(),
+            browser: crate::credential::from_browser(&parts.headers),
         };
         if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>() {
             meta.request_id = ctx.request_id.clone().unwrap_or_default();

@@ -5,28 +5,42 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::meta::RequestMeta;
+use crate::origin::OriginPolicy;
 use crate::request_id;
 use crate::telemetry;
 
-/// Adds the shared middleware and fallbacks to a function's routes.
-pub fn finish(routes: Router) -> Router {
+/// Adds the shared middleware and fallbacks to a function's routes: the origin check of
+/// cookie-authenticated state changes (see [`OriginPolicy`]) inside the observer, so refusals
+/// are logged and carry the request id like any answer.
+pub fn finish(routes: Router, origins: OriginPolicy) -> Router {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(origins, check_origin))
         .layer(middleware::from_fn(observe))
 }
 
 /// Runs the router on the Lambda runtime until the runtime stops it.
-pub async fn run(routes: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(finish(routes)).await
+pub async fn run(routes: Router, origins: OriginPolicy) -> Result<(), lambda_http::Error> {
+    lambda_http::run(finish(routes, origins)).await
+}
+
+async fn check_origin(State(origins): State<OriginPolicy>, req: Request, next: Next) -> Response {
+    match origins.check(req.method(), req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(refused) => {
+            tracing::warn!("cookie-authenticated request from a page that is not allowed");
+            refused.into_response()
+        }
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -154,6 +154,8 @@ pub struct JourneySettings {
     /// Cookies with `Secure` and the `__Host-` prefix (off only on the local HTTP stack).
     pub secure_cookies: bool,
     pub secrets_ttl: Duration,
+    /// `ALLOWED_ORIGINS`: the web front ends that may make cookie-authenticated changes.
+    pub allowed_origins: String,
 }
 
 impl JourneySettings {
@@ -162,6 +164,11 @@ impl JourneySettings {
         crate::api::CookiePolicy {
             secure: self.secure_cookies,
         }
+    }
+
+    /// The origin check of cookie-authenticated state-changing requests.
+    pub fn origins(&self) -> crate::api::OriginPolicy {
+        crate::api::OriginPolicy::from_list(&self.allowed_origins)
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -174,6 +181,7 @@ impl JourneySettings {
             session_absolute_seconds: parsed("LOGIN_SESSION_MAX_SECONDS", 12 * 3600)?,
             secure_cookies: parsed("COOKIE_SECURE", !is_local())?,
             secrets_ttl: Duration::from_secs(parsed("SECRETS_CACHE_TTL_SECONDS", 300)?),
+            allowed_origins: optional("ALLOWED_ORIGINS").unwrap_or_default(),
         })
     }
 }

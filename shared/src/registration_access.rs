@@ -3,7 +3,7 @@
 
 use axum::http::HeaderMap;
 
-use crate::api::{ApiError, CredentialKind, credential};
+use crate::api::{ApiError, CookiePolicy, CredentialKind, credential};
 use crate::crypto::Credential;
 use crate::domain::Registration;
 use crate::ports::RegistrationStore;
@@ -20,10 +20,11 @@ pub enum Access {
 /// Resolves the registration credential in `headers`.
 pub async fn resolve(
     headers: &HeaderMap,
+    cookies: CookiePolicy,
     store: &dyn RegistrationStore,
     now: i64,
 ) -> Result<Access, ApiError> {
-    let Some(credential) = credential::presented(headers, CredentialKind::Registration)
+    let Some(credential) = credential::presented(headers, CredentialKind::Registration, cookies)?
         .and_then(|c| Credential::parse(&c))
     else {
         return Ok(Access::Missing);
@@ -40,10 +41,11 @@ pub async fn resolve(
 /// credential, 404 when it names no live registration.
 pub async fn require(
     headers: &HeaderMap,
+    cookies: CookiePolicy,
     store: &dyn RegistrationStore,
     now: i64,
 ) -> Result<(Credential, Registration), ApiError> {
-    match resolve(headers, store, now).await? {
+    match resolve(headers, cookies, store, now).await? {
         Access::Found(c, r) => Ok((c, *r)),
         Access::Missing => Err(ApiError::unauthorized()),
         Access::Unknown => Err(ApiError::new(

@@ -4,7 +4,7 @@
 //! ordering rules below are tested with in-memory stores.
 
 use axum::http::HeaderMap;
-use shared::api::{ApiError, CredentialKind, credential};
+use shared::api::{ApiError, CookiePolicy, CredentialKind, credential};
 use shared::crypto::Credential;
 use shared::ports::{AttemptStatus, LoginAttempt, LoginAttemptStore, Session, SessionStore};
 use shared::rate_limit::{self, Limit, RateLimiter};
@@ -21,9 +21,10 @@ pub async fn find_counted(
     limiter: &dyn RateLimiter,
     limit: Limit,
     headers: &HeaderMap,
+    cookies: CookiePolicy,
     now: i64,
 ) -> Result<LoginAttempt, ApiError> {
-    let credential = credential::presented(headers, CredentialKind::LoginAttempt)
+    let credential = credential::presented(headers, CredentialKind::LoginAttempt, cookies)?
         .and_then(|c| Credential::parse(&c))
         .ok_or_else(ApiError::unauthorized)?;
     let key = format!("login#attempt#{}", credential.id);
@@ -83,6 +84,8 @@ mod tests {
     use shared::rate_limit::Decision;
 
     use super::*;
+
+    const PLAIN: CookiePolicy = CookiePolicy { secure: false };
 
     const LIMIT: Limit = Limit {
         limit: 2,
@@ -211,7 +214,7 @@ mod tests {
         let (attempts, counters) = (Attempts::default(), Counters::default());
         let (_, headers) = stored_attempt(&attempts, AttemptStatus::Pending).await;
         // when it is looked up
-        let found = find_counted(&attempts, &counters, LIMIT, &headers, 0).await;
+        let found = find_counted(&attempts, &counters, LIMIT, &headers, PLAIN, 0).await;
         // then it is found, and its counter went up by one
         assert_eq!(found.unwrap().id, "a1");
         assert_eq!(counters.0.lock().unwrap()["login#attempt#a1"], 1);
@@ -228,7 +231,7 @@ mod tests {
             .unwrap()
             .insert("login#attempt#a1".into(), LIMIT.limit);
         // when it is looked up
-        let err = find_counted(&attempts, &counters, LIMIT, &headers, 0)
+        let err = find_counted(&attempts, &counters, LIMIT, &headers, PLAIN, 0)
             .await
             .unwrap_err();
         // then the answer is 429
@@ -250,7 +253,7 @@ mod tests {
         let bearer = format!("Bearer {}", forged.expose());
         headers.insert(header::AUTHORIZATION, bearer.parse().unwrap());
         // when it is looked up
-        let err = find_counted(&attempts, &counters, LIMIT, &headers, 0)
+        let err = find_counted(&attempts, &counters, LIMIT, &headers, PLAIN, 0)
             .await
             .unwrap_err();
         // then the answer is 401, as before the two calls overlapped
@@ -262,7 +265,7 @@ mod tests {
         // given no credential at all
         let (attempts, counters) = (Attempts::default(), Counters::default());
         // when the attempt is looked up
-        let err = find_counted(&attempts, &counters, LIMIT, &HeaderMap::new(), 0)
+        let err = find_counted(&attempts, &counters, LIMIT, &HeaderMap::new(), PLAIN, 0)
             .await
             .unwrap_err();
         // then 401, and no counter was touched
@@ -280,7 +283,7 @@ mod tests {
         let counters = Counters::default();
         let (_, headers) = stored_attempt(&Attempts::default(), AttemptStatus::Pending).await;
         // when the attempt is looked up
-        let err = find_counted(&attempts, &counters, LIMIT, &headers, 0)
+        let err = find_counted(&attempts, &counters, LIMIT, &headers, PLAIN, 0)
             .await
             .unwrap_err();
         // then 503

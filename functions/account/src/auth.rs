@@ -14,9 +14,10 @@ const TOUCH_EVERY: i64 = 60;
 
 /// The caller's live session, or 401.
 pub async fn session(deps: &Deps, headers: &HeaderMap) -> Result<Session, ApiError> {
-    let credential = credential::presented(headers, CredentialKind::Session)
-        .and_then(|c| Credential::parse(&c))
-        .ok_or_else(ApiError::unauthorized)?;
+    let credential =
+        credential::presented(headers, CredentialKind::Session, deps.settings.cookies())?
+            .and_then(|c| Credential::parse(&c))
+            .ok_or_else(ApiError::unauthorized)?;
     let now = deps.clock.now();
     let session = deps
         .sessions

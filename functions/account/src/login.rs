@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::Credential;
@@ -37,6 +37,7 @@ pub async fn handle(
         deps.limiter.as_ref(),
         deps.limits.login_per_attempt,
         &headers,
+        deps.settings.cookies(),
         now,
     )
     .await?;
@@ -148,13 +149,24 @@ pub async fn handle(
     Ok((
         StatusCode::OK,
         AppendHeaders(cookies),
-        Json(json!({
-            "session_token": exposed,
-            "expires_at": rfc3339(session.absolute_expires_at),
-            "user": public_user(&deps, &user).await?,
-        })),
+        Json(session_answer(
+            meta.browser,
+            &exposed,
+            rfc3339(session.absolute_expires_at),
+            public_user(&deps, &user).await?,
+        )),
     )
         .into_response())
+}
+
+/// The 200 of login: the session credential (except for browsers, which get the cookie only),
+/// its expiry and the account.
+fn session_answer(browser: bool, exposed: &str, expires_at: String, user: Value) -> Value {
+    let mut body = json!({"expires_at": expires_at, "user": user});
+    if !browser {
+        body["session_token"] = Value::from(exposed);
+    }
+    body
 }
 
 async fn end_attempt(deps: &Deps, attempt: &LoginAttempt, to: AttemptStatus, reason: Option<&str>) {

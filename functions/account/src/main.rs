@@ -56,10 +56,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         settings,
     });
+    let origins = deps.settings.origins();
     let routes = Router::new()
         .route("/v1/login", post(login::handle))
         .route("/v1/users", get(me::handle).delete(erase::handle))
         .route("/v1/logout", post(me::logout))
         .with_state(deps);
-    shared::api::server::run(routes).await
+    shared::api::server::run(routes, origins).await
 }

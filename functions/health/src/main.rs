@@ -13,5 +13,10 @@ async fn health() -> Json<Value> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     api::telemetry::init();
-    api::server::run(Router::new().route("/v1/health", get(health))).await
+    // No route takes a credential, so no page needs to be allowed.
+    api::server::run(
+        Router::new().route("/v1/health", get(health)),
+        api::OriginPolicy::default(),
+    )
+    .await
 }

@@ -35,9 +35,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         settings,
     });
+    let origins = deps.settings.origins();
     let routes = Router::new()
         .route("/v1/users/registration", get(status::handle))
         .route("/v1/users", post(submit::handle))
         .with_state(deps);
-    shared::api::server::run(routes).await
+    shared::api::server::run(routes, origins).await
 }

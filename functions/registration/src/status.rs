@@ -3,8 +3,9 @@
 //!
 //! The login session is derived from the registration credential (keyed hash), so the
 //! validator, which never sees that credential, does not have to hand a plaintext session
-//! secret to anyone, and nothing secret is stored. Polling again returns the same session until
-//! it ends; after logout or expiry no new one is opened from the registration.
+//! secret to anyone, and nothing secret is stored. It is handed out once: later polls report
+//! `completed` without it, so a registration credential that leaks after the person signed in
+//! (or after the account was erased) opens nothing. Browsers get it as a cookie only.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shared::api::rfc3339;
-use shared::api::{ApiError, CredentialKind};
+use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
 use shared::domain::{Registration, RegistrationStatus, hints};
 use shared::ports::{Session, StoreError};
@@ -24,11 +25,17 @@ use crate::Deps;
 
 pub async fn handle(
     State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let now = deps.clock.now();
-    let (credential, registration) =
-        registration_access::require(&headers, deps.registrations.as_ref(), now).await?;
+    let (credential, registration) = registration_access::require(
+        &headers,
+        deps.settings.cookies(),
+        deps.registrations.as_ref(),
+        now,
+    )
+    .await?;
     let status = registration.status_at(now);
     let mut body = json!({
         "registration_id": registration.id,
@@ -53,10 +60,10 @@ pub async fn handle(
             if let Some((session, exposed)) =
                 login_session(&deps, &credential, &registration, now).await?
             {
-                body["login"] = json!({
-                    "session_token": exposed,
-                    "expires_at": rfc3339(session.absolute_expires_at),
-                });
+                body["login"] = json!({"expires_at": rfc3339(session.absolute_expires_at)});
+                if !meta.browser {
+                    body["login"]["session_token"] = Value::from(exposed.as_str());
+                }
                 let cookie = deps.settings.cookies().set(
                     CredentialKind::Session,
                     &exposed,
@@ -70,7 +77,8 @@ pub async fn handle(
     Ok(Json(body).into_response())
 }
 
-/// The login session opened by completing this registration, if it is (still) open.
+/// The login session opened by completing this registration, the first time it is asked for;
+/// `None` ever after.
 async fn login_session(
     deps: &Deps,
     registration_credential: &Credential,
@@ -87,16 +95,7 @@ async fn login_session(
         registration_credential,
     );
     if registration.login_issued {
-        return Ok(match deps.sessions.get(&session_id).await? {
-            Some(s)
-                if credential.matches(&s.secret_hash)
-                    && s.absolute_expires_at > now
-                    && s.last_seen + deps.settings.session_idle_seconds > now =>
-            {
-                Some((s, credential.expose()))
-            }
-            _ => None,
-        });
+        return Ok(None);
     }
     let session = Session {
         id: session_id,

@@ -22,8 +22,13 @@ pub async fn handle(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let now = deps.clock.now();
-    let (_, registration) =
-        registration_access::require(&headers, deps.registrations.as_ref(), now).await?;
+    let (_, registration) = registration_access::require(
+        &headers,
+        deps.settings.cookies(),
+        deps.registrations.as_ref(),
+        now,
+    )
+    .await?;
     check_state(registration.status_at(now))?;
     match deps
         .registrations

@@ -72,9 +72,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         settings,
         uniform_unknown_username: unknown_username_uniform()?,
     });
+    let origins = deps.settings.origins();
     let routes = Router::new()
         .route("/v1/users/registration", post(start_registration::handle))
         .route("/v1/verify-login", post(verify_login::handle))
         .with_state(deps);
-    shared::api::server::run(routes).await
+    shared::api::server::run(routes, origins).await
 }

@@ -66,19 +66,25 @@ pub async fn handle(
     let keys = deps.keys.get().await?;
     let key = keys.pseudonym_key();
     let input_name_index = keyed_hash(key, "username", input.username.as_str());
-    let access =
-        match registration_access::resolve(&headers, deps.registrations.as_ref(), now).await? {
-            // A credential continues its registration only for the same username and while the
-            // registration can still go somewhere; otherwise (a finished registration, a different
-            // name) the person is starting something new.
-            Access::Found(_, registration)
-                if registration.status == RegistrationStatus::Completed
-                    || registration.name_index != input_name_index =>
-            {
-                Access::Unknown
-            }
-            other => other,
-        };
+    let access = match registration_access::resolve(
+        &headers,
+        deps.settings.cookies(),
+        deps.registrations.as_ref(),
+        now,
+    )
+    .await?
+    {
+        // A credential continues its registration only for the same username and while the
+        // registration can still go somewhere; otherwise (a finished registration, a different
+        // name) the person is starting something new.
+        Access::Found(_, registration)
+            if registration.status == RegistrationStatus::Completed
+                || registration.name_index != input_name_index =>
+        {
+            Access::Unknown
+        }
+        other => other,
+    };
     let name_index = match &access {
         Access::Found(_, registration) => registration.name_index.clone(),
         Access::Missing | Access::Unknown => input_name_index.clone(),
@@ -92,7 +98,7 @@ pub async fn handle(
     match access {
         Access::Found(credential, registration) => {
             rate_limit::enforce(deps.limiter.as_ref(), "registration", &hits, now).await?;
-            retry(&deps, credential, *registration, now).await
+            retry(&deps, credential, *registration, now, meta.browser).await
         }
         // A stale or foreign credential does not block a fresh start. The username claim is
         // read while the counters are hit (it needs neither); the limits still answer first
@@ -109,7 +115,7 @@ pub async fn handle(
             if claim?.is_some() {
                 return Err(taken());
             }
-            start(&deps, key, name_index, input, now).await
+            start(&deps, key, name_index, input, now, meta.browser).await
         }
     }
 }
@@ -121,6 +127,7 @@ async fn start(
     name_index: String,
     input: Input,
     now: i64,
+    browser: bool,
 ) -> Result<Response, ApiError> {
     let user_id = uuid::Uuid::new_v4().simple().to_string();
     let iproov_user_id = IProovUserId::derive(key, &user_id);
@@ -168,6 +175,7 @@ async fn start(
         &registration,
         claim.token.expose(),
         now,
+        browser,
     ))
 }
 
@@ -176,12 +184,20 @@ async fn retry(
     credential: Credential,
     mut registration: Registration,
     now: i64,
+    browser: bool,
 ) -> Result<Response, ApiError> {
     match registration.status_at(now) {
         RegistrationStatus::AwaitingScan => {
             // A repeated request (double click, lost answer): the current attempt stands.
             let token = registration.iproov_token.clone();
-            return Ok(created(deps, &credential, &registration, &token, now));
+            return Ok(created(
+                deps,
+                &credential,
+                &registration,
+                &token,
+                now,
+                browser,
+            ));
         }
         RegistrationStatus::Failed | RegistrationStatus::Expired => {}
         other => {
@@ -236,6 +252,7 @@ async fn retry(
         &registration,
         claim.token.expose(),
         now,
+        browser,
     ))
 }
 
@@ -267,16 +284,20 @@ fn created(
     registration: &Registration,
     token: &str,
     now: i64,
+    browser: bool,
 ) -> Response {
     let exposed = credential.expose();
-    let body = json!({
+    let mut body = json!({
         "registration_id": registration.id,
         "status": RegistrationStatus::AwaitingScan.as_str(),
         "attempt": registration.attempt,
-        "session_token": exposed,
         "expires_at": rfc3339(registration.token_expires_at),
         "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
     });
+    // Browsers get the credential as an HttpOnly cookie only (api.md).
+    if !browser {
+        body["session_token"] = serde_json::Value::from(exposed.as_str());
+    }
     let cookie = deps.settings.cookies().set(
         CredentialKind::Registration,
         &exposed,

@@ -63,7 +63,7 @@ pub async fn handle(
     .await?;
     let Some(claim) = claim? else {
         if deps.uniform_unknown_username {
-            return decoy(&deps, now);
+            return decoy(&deps, now, meta.browser);
         }
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -94,13 +94,14 @@ pub async fn handle(
         &credential,
         attempt.expires_at,
         token.token.expose(),
+        meta.browser,
     ))
 }
 
 /// The answer for an unknown username in uniform mode: the shape of a real attempt, with random
 /// values that match nothing we store (so `POST /v1/login` with it answers 401, like any
 /// unknown credential) and no call to iProov (no quota spent on guesses).
-fn decoy(deps: &Deps, now: i64) -> Result<Response, ApiError> {
+fn decoy(deps: &Deps, now: i64, browser: bool) -> Result<Response, ApiError> {
     let credential = Credential::issue(uuid::Uuid::new_v4().simple().to_string())
         .map_err(|_| ApiError::internal())?;
     let token = shared::crypto::hex(
@@ -111,25 +112,32 @@ fn decoy(deps: &Deps, now: i64) -> Result<Response, ApiError> {
         &credential,
         now + deps.settings.token_ttl_seconds,
         &token,
+        browser,
     ))
 }
 
 /// The 200 of verify-login, one shape for a real attempt and a decoy (so they cannot be told
-/// apart by it): the attempt credential as a cookie and in the body, and the iProov token.
-fn attempt_answer(deps: &Deps, credential: &Credential, expires_at: i64, token: &str) -> Response {
+/// apart by it): the attempt credential as a cookie (and, except for browsers, in the body), and
+/// the iProov token.
+fn attempt_answer(
+    deps: &Deps,
+    credential: &Credential,
+    expires_at: i64,
+    token: &str,
+    browser: bool,
+) -> Response {
     let exposed = credential.expose();
     let cookie = deps.settings.cookies().set(
         CredentialKind::LoginAttempt,
         &exposed,
         deps.settings.token_ttl_seconds,
     );
-    (
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({
-            "attempt_token": exposed,
-            "expires_at": rfc3339(expires_at),
-            "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
-        })),
-    )
-        .into_response()
+    let mut body = json!({
+        "expires_at": rfc3339(expires_at),
+        "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
+    });
+    if !browser {
+        body["attempt_token"] = serde_json::Value::from(exposed.as_str());
+    }
+    ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
