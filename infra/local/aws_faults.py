@@ -18,8 +18,14 @@ an underscore):
   ``X-Amz-Target`` action of JSON protocols or, for S3, the HTTP method. Answers 201 with the rule.
 - ``GET /_faults`` lists the rules with how often each fired; ``DELETE /_faults`` removes them.
 
-Environment: AWS_PORT (moto, default 4566), FAULT_PORT (this proxy, default 4567).
-Logs: one JSON line per injected fault (service, operation, code); never a header or a body.
+It also enforces IAM (``iam_enforcer.py``): a call signed with a function's own access key is
+checked against that function's role in template.yaml before anything else, and answered with
+AccessDenied when the role would not allow it. ``GET /_iam`` reports denials and the grants
+used; ``DELETE /_iam`` forgets them. Calls signed with other keys are not evaluated.
+
+Environment: AWS_PORT (moto, default 4566), FAULT_PORT (this proxy, default 4567), LOCAL_IAM
+(enforce, report or off). Logs: one JSON line per injected fault (service, operation, code) and
+per IAM denial (function, action, resource); never a header or a body.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jsonlog
-from settings import HOST, Ports
+from iam_enforcer import CONTROL_PATH as IAM_PATH
+from iam_enforcer import IamEnforcer, access_denied, mode_from_env
+from settings import HOST, STACK_FILE, TEMPLATE_FILE, Ports
 
 CONTROL_PATH = "/_faults"
 MAX_CONTROL_BODY = 64 * 1024
@@ -183,6 +191,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 120
     rules: Rules  # set on a subclass by make_server
+    enforcer: IamEnforcer | None
     upstream: tuple[str, int]
 
     def log_message(self, *_args: Any) -> None:  # the default writes every request to stderr
@@ -193,11 +202,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if path == CONTROL_PATH or path.startswith(CONTROL_PATH + "/"):
             self._control()
             return
+        if path == IAM_PATH:
+            self._iam_control()
+            return
         body = self._read_body()
         if body is None:
             return
         service = signing_service(self.headers)
         operation = operation_of(self.headers, self.command)
+        if self.enforcer is not None:
+            denial = self.enforcer.authorise(service, self.command, self.path, self.headers, body)
+            if denial is not None:
+                identity = self.enforcer.stack().function_named(denial.function)  # type: ignore[union-attr]
+                role_arn = identity.role_arn if identity else f"arn:aws:iam::0:role/{denial.function}"
+                status, headers, payload = access_denied(service, role_arn, denial.function, denial,
+                                                         json_protocol=bool(self.headers.get("X-Amz-Target")))
+                self._send(status, headers, payload, head=self.command == "HEAD")
+                return
         rule = self.rules.take(service, operation)
         if rule is not None:
             jsonlog.emit("aws-faults", "fault", service=service, operation=operation, code=rule.code, mode=rule.mode)
@@ -283,6 +304,18 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._read_body()
             self._json(405, {"error": "method_not_allowed"})
 
+    def _iam_control(self) -> None:
+        self._read_body()
+        if self.enforcer is None:
+            self._json(404, {"error": "not_found", "message": "IAM enforcement is not configured"})
+        elif self.command == "GET":
+            self._json(200, self.enforcer.snapshot())
+        elif self.command == "DELETE":
+            self.enforcer.reset()
+            self._json(200, {"reset": True})
+        else:
+            self._json(405, {"error": "method_not_allowed"})
+
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
 
@@ -312,16 +345,19 @@ class ProxyServer(ThreadingHTTPServer):
             self._local.connection = None
 
 
-def make_server(port: int, upstream_port: int, rules: Rules | None = None) -> ProxyServer:
-    handler = type("Handler", (ProxyHandler,), {"rules": rules or Rules()})
+def make_server(port: int, upstream_port: int, rules: Rules | None = None,
+                enforcer: IamEnforcer | None = None) -> ProxyServer:
+    handler = type("Handler", (ProxyHandler,), {"rules": rules or Rules(), "enforcer": enforcer})
     return ProxyServer((HOST, port), handler, (HOST, upstream_port))
 
 
 def main() -> int:
     ports = Ports.from_env()
-    server = make_server(ports.faults, ports.aws)
+    mode = mode_from_env()
+    enforcer = IamEnforcer(TEMPLATE_FILE, STACK_FILE, mode) if mode != "off" else None
+    server = make_server(ports.faults, ports.aws, enforcer=enforcer)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-    jsonlog.emit("aws-faults", "listening", port=server.server_address[1], upstream=ports.aws)
+    jsonlog.emit("aws-faults", "listening", port=server.server_address[1], upstream=ports.aws, iam=mode)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

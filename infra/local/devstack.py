@@ -108,6 +108,26 @@ def child_env(ports: Ports) -> dict[str, str]:
     return env
 
 
+def functions_env(env: dict[str, str]) -> dict[str, str]:
+    """cargo-lambda's environment: cargo runs each function through function_runner.py.
+
+    The runner gives every function its own access key id, which the AWS fault proxy maps to
+    the function's role in template.yaml (IAM enforcement, iam_enforcer.py). cargo reads the
+    runner of the host target from ``CARGO_TARGET_<TRIPLE>_RUNNER``; it splits the value on
+    spaces, so neither path may contain one.
+    """
+    runner = f"{sys.executable} {HERE / 'function_runner.py'}"
+    if " " in sys.executable or " " in str(HERE):
+        raise StackError(f"the function runner's path has a space, which cargo cannot run: {runner}")
+    try:
+        info = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise StackError(f"rustc -vV failed ({exc}); the host target is needed for the function runner") from exc
+    host = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("host:"))
+    variable = "CARGO_TARGET_" + host.upper().replace("-", "_").replace(".", "_") + "_RUNNER"
+    return dict(env, **{variable: runner})
+
+
 def rotate_log(path: Path) -> None:
     if path.exists():
         path.replace(path.with_suffix(".prev.log"))
@@ -322,7 +342,7 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
             find_tool("cargo-lambda"), "lambda", "watch", "--ignore-changes",
             "--invoke-address", "127.0.0.1", "--invoke-port", str(ports.lambda_),
             "--env-file", str(FUNCTIONS_ENV_FILE), "--concurrency", str(args.concurrency),
-        ], env))
+        ], functions_env(env)))
         wait_until("cargo lambda watch", lambda: processes.port_in_use(ports.lambda_), 120, children)
 
         say(f"starting the gateway on {ports.api_url} and the SQS event-source emulator")

@@ -36,6 +36,17 @@ AWS_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 
+
+
+def function_access_key(logical_id: str) -> str:
+    """A function's own access key id: ``ScanValidatorFunction`` -> ``LOCALSCANVALIDATORFUNCTION``.
+
+    moto accepts any key; the AWS fault proxy maps this one to the function's role in
+    template.yaml to enforce IAM (iam_enforcer.py). ``function_runner.py`` sets it per function.
+    """
+    return "LOCAL" + "".join(c for c in logical_id.upper() if c.isalnum())
+
+
 # The iProov sandbox's built-in credentials (its defaults); the provisioner stores exactly these
 # in the IProovSecret so that the functions authenticate against the sandbox.
 SANDBOX_CREDENTIALS = {

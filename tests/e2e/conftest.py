@@ -136,3 +136,23 @@ def assert_error_shape(response: requests.Response, status: int, code: str) -> d
     assert isinstance(body["message"], str) and body["message"]
     assert body["request_id"] == response.headers["apigw-requestid"]
     return body
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_enforced(local_stack: None) -> Iterator[None]:
+    """After the last test: fail the run if a function's role in template.yaml denied a call.
+
+    moto does not enforce IAM; the AWS fault proxy does (infra/local/iam_enforcer.py), per
+    function, and lists denials at GET /_iam. Torn down before `local_stack`, so the stack is up.
+    """
+    yield
+    try:
+        report = requests.get(f"{PORTS.functions_aws_endpoint}/_iam", timeout=10).json()
+    except (requests.RequestException, ValueError):
+        return  # a stack without IAM enforcement (LOCAL_IAM=off): nothing to check
+    problems = [f"{d['function']}: {d['action']} on {d['resource']} ({d['detail']})" for d in report.get("denied", [])]
+    problems += [f"{u['function']}: {u['action']} on {u['resource']} not evaluable ({u['why']})"
+                 for u in report.get("unevaluable", [])]
+    if problems:
+        pytest.fail("template.yaml's roles would deny these calls in AWS (local IAM enforcement):\n  "
+                    + "\n  ".join(problems), pytrace=False)
