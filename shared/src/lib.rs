@@ -9,6 +9,7 @@ pub mod domain;
 pub mod envelope;
 pub mod events;
 pub mod iproov;
+pub mod latency_mirror;
 pub mod metrics;
 pub mod ports;
 pub mod rate_limit;

@@ -217,6 +217,9 @@ pub struct LoginAttempt {
     pub status: AttemptStatus,
     pub expires_at: i64,
     pub created_at: i64,
+    /// Opened for an unknown username in uniform mode: no user and no iProov token behind it
+    /// (`user_id`, `iproov_user_id` empty); login ends it as a failed verification.
+    pub decoy: bool,
 }
 
 #[async_trait]

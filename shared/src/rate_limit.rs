@@ -1,7 +1,19 @@
 //! Rate limits that protect the iProov quota and resist brute force. Counters live in DynamoDB
 //! (fixed windows, atomic `ADD`, cleaned up by TTL), so every function instance shares them.
 //! Keys are keyed hashes: an IP address or username is personal data and is never stored.
+//!
+//! On the token routes a username's budget must not be something a stranger can spend: if it
+//! were one counter per username, ten requests from anywhere would lock the person out. So
+//! ([`enforce_token_route`]):
+//! 1. the caller's IP limit is checked first, and a caller over it spends nothing else;
+//! 2. the username limit is counted per username *and client network* (IPv4 /24, IPv6 /48): a
+//!    client exhausts only its own network's budget for that name, and the person, from their
+//!    own network, keeps theirs;
+//! 3. a per-username ceiling across all networks raises an alarm (a metric and a warning)
+//!    instead of blocking: a distributed guess at one name is an operator's matter, and
+//!    blocking it would hand every attacker a lock-out button.
 
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -38,10 +50,14 @@ impl FromStr for Limit {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub registration_per_ip: Limit,
+    /// Per username and client network.
     pub registration_per_username: Limit,
     pub login_per_ip: Limit,
+    /// Per username and client network.
     pub login_per_username: Limit,
     pub login_per_attempt: Limit,
+    /// Per username over all networks: past it an alarm, never a refusal.
+    pub username_alarm: Limit,
 }
 
 impl Limits {
@@ -62,6 +78,7 @@ impl Limits {
             login_per_ip: read("RATE_LIMIT_LOGIN_PER_IP", l(30, 600))?,
             login_per_username: read("RATE_LIMIT_LOGIN_PER_USERNAME", l(10, 600))?,
             login_per_attempt: read("RATE_LIMIT_LOGIN_PER_ATTEMPT", l(5, 600))?,
+            username_alarm: read("RATE_LIMIT_USERNAME_ALARM", l(50, 600))?,
         })
     }
 }
@@ -119,6 +136,80 @@ pub async fn enforce_alongside<F: Future>(
     lookup: F,
 ) -> Result<F::Output, ApiError> {
     let (limited, found) = futures::join!(enforce(limiter, name, hits, now), lookup);
+    limited?;
+    Ok(found)
+}
+
+/// The client network an address belongs to, as the username limit counts it: the /24 of an
+/// IPv4 address (an IPv4-mapped IPv6 address counts as IPv4), the /48 of an IPv6 one (a site;
+/// one subscriber usually holds a /56 or more, so a /64 would let one client rotate through
+/// many budgets). Unknown addresses share one network.
+pub fn client_network(ip: Option<IpAddr>) -> String {
+    let ip = ip.map(|ip| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    });
+    match ip {
+        Some(IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        None => "unknown".to_owned(),
+    }
+}
+
+/// The counters of one request to a token route (keys already hashed by the caller).
+pub struct TokenRouteHits<'a> {
+    /// The route's name in metrics and logs (`registration`, `login`).
+    pub route: &'static str,
+    pub ip: (&'a str, Limit),
+    pub username_from_network: (&'a str, Limit),
+    pub username_overall: (&'a str, Limit),
+}
+
+/// Applies a token route's limits in the order the module explains: the IP limit first (429
+/// without touching the username counters), then the username from this network (429) while
+/// the username overall is counted (an alarm past its ceiling, never a refusal).
+pub async fn enforce_token_route(
+    limiter: &dyn RateLimiter,
+    hits: &TokenRouteHits<'_>,
+    now: i64,
+) -> Result<(), ApiError> {
+    enforce(limiter, hits.route, &[hits.ip], now).await?;
+    let from_network = [hits.username_from_network];
+    let (network, overall) = futures::join!(
+        enforce(limiter, hits.route, &from_network, now),
+        limiter.hit(hits.username_overall.0, hits.username_overall.1, now),
+    );
+    match overall {
+        Ok(Decision::Limited { .. }) => {
+            tracing::warn!(
+                limit = hits.route,
+                "one username is being tried from many networks; alarm, not refusal"
+            );
+            crate::metrics::emit(crate::metrics::Metric::RateLimitHit {
+                limit: "username_ceiling",
+            });
+        }
+        Ok(Decision::Allowed) => {}
+        Err(err) => tracing::warn!(error = %err, "username ceiling counter unavailable"),
+    }
+    network
+}
+
+/// [`enforce_token_route`] while `lookup` runs; the limits answer first, as in
+/// [`enforce_alongside`].
+pub async fn enforce_token_route_alongside<F: Future>(
+    limiter: &dyn RateLimiter,
+    hits: &TokenRouteHits<'_>,
+    now: i64,
+    lookup: F,
+) -> Result<F::Output, ApiError> {
+    let (limited, found) = futures::join!(enforce_token_route(limiter, hits, now), lookup);
     limited?;
     Ok(found)
 }
@@ -224,6 +315,71 @@ mod tests {
         // then the answer is 503: the limits guard a paid quota
         let err = answer.expect_err("unavailable");
         assert_eq!(err.status, http::StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    const TWO_PER_MINUTE: Limit = Limit {
+        limit: 2,
+        window_seconds: 60,
+    };
+
+    fn hits<'a>(ip: &'a str, network: &'a str) -> TokenRouteHits<'a> {
+        TokenRouteHits {
+            route: "login",
+            ip: (ip, TWO_PER_MINUTE),
+            username_from_network: (network, TWO_PER_MINUTE),
+            username_overall: ("name", TWO_PER_MINUTE),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_over_its_ip_limit_spends_nothing_of_the_username() {
+        // given an attacker whose IP is already over its limit
+        let limiter = FakeLimiter::default();
+        limiter.hits.lock().unwrap().insert("ip-a".into(), 2);
+        // when it keeps asking for the victim's username
+        for _ in 0..10 {
+            let answer = enforce_token_route(&limiter, &hits("ip-a", "name@net-a"), 0).await;
+            assert_eq!(
+                answer.unwrap_err().status,
+                http::StatusCode::TOO_MANY_REQUESTS
+            );
+        }
+        // then neither username counter moved
+        let counts = limiter.hits.lock().unwrap();
+        assert!(!counts.contains_key("name@net-a"));
+        assert!(!counts.contains_key("name"));
+    }
+
+    #[tokio::test]
+    async fn exhausting_a_username_from_one_network_leaves_other_networks_their_budget() {
+        // given an attacker who spent the username's budget from its network (rotating IPs)
+        let limiter = FakeLimiter::default();
+        for ip in ["ip-1", "ip-2", "ip-3"] {
+            let _ = enforce_token_route(&limiter, &hits(ip, "name@net-a"), 0).await;
+        }
+        let blocked = enforce_token_route(&limiter, &hits("ip-4", "name@net-a"), 0).await;
+        assert_eq!(
+            blocked.unwrap_err().status,
+            http::StatusCode::TOO_MANY_REQUESTS
+        );
+        // when the person asks from their own network
+        let own = enforce_token_route(&limiter, &hits("ip-home", "name@net-home"), 0).await;
+        // then they are served: the overall ceiling (already passed) only raises an alarm
+        assert!(own.is_ok());
+        assert!(limiter.hits.lock().unwrap()["name"] > 2);
+    }
+
+    #[test]
+    fn networks_are_ipv4_slash_24_and_ipv6_slash_48() {
+        // given addresses in and out of the same networks
+        let net = |s: &str| client_network(Some(s.parse().unwrap()));
+        // then they group as /24 and /48, and mapped IPv4 counts as IPv4
+        assert_eq!(net("203.0.113.7"), net("203.0.113.250"));
+        assert_ne!(net("203.0.113.7"), net("203.0.114.7"));
+        assert_eq!(net("::ffff:203.0.113.9"), net("203.0.113.7"));
+        assert_eq!(net("2001:db8:1:aaaa::1"), net("2001:db8:1:bbbb::2"));
+        assert_ne!(net("2001:db8:1::1"), net("2001:db8:2::1"));
+        assert_eq!(client_network(None), "unknown");
     }
 
     #[test]

@@ -189,6 +189,7 @@ mod tests {
             status,
             expires_at: 1_000,
             created_at: 0,
+            decoy: false,
         };
         attempts.create(&attempt).await.unwrap();
         let mut headers = HeaderMap::new();

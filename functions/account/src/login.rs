@@ -72,6 +72,9 @@ pub async fn handle(
         }
         Err(e) => return Err(e.into()),
     }
+    if attempt.decoy {
+        return Err(decoy_failed(&deps, &attempt).await);
+    }
     let user_id = IProovUserId::from_stored(attempt.iproov_user_id.clone())
         .map_err(|_| ApiError::internal())?;
     let token = Token::new(attempt.iproov_token.clone());
@@ -82,8 +85,13 @@ pub async fn handle(
         client: &meta.user_agent,
     };
     // The account is read while iProov validates: the two are independent.
+    let started = std::time::Instant::now();
     let (verdict, user) = tokio::join!(
-        deps.iproov.verify_validate(request),
+        async {
+            let verdict = deps.iproov.verify_validate(request).await;
+            deps.verify_validate_latency.record(started.elapsed());
+            verdict
+        },
         deps.users.get(&attempt.user_id)
     );
     let outcome = match verdict {
@@ -167,6 +175,26 @@ fn session_answer(browser: bool, exposed: &str, expires_at: String, user: Value)
         body["session_token"] = Value::from(exposed);
     }
     body
+}
+
+/// A decoy attempt (uniform mode, unknown username) ends as a real attempt does whose token never
+/// saw a scan: iProov would answer `invalid_token`, which is `verification_failed` with reason
+/// `validation_unknown`. It takes as long as a recent real validate; no iProov call is made.
+async fn decoy_failed(deps: &Deps, attempt: &LoginAttempt) -> ApiError {
+    let started = std::time::Instant::now();
+    end_attempt(
+        deps,
+        attempt,
+        AttemptStatus::Failed,
+        Some("validation_unknown"),
+    )
+    .await;
+    let reason = shared::events::Reason::from_code("validation_unknown");
+    shared::metrics::emit(shared::metrics::Metric::LoginFailed { reason });
+    deps.verify_validate_latency
+        .imitate(started.elapsed())
+        .await;
+    verification_failed("validation_unknown")
 }
 
 async fn end_attempt(deps: &Deps, attempt: &LoginAttempt, to: AttemptStatus, reason: Option<&str>) {

@@ -33,6 +33,8 @@ pub struct Deps {
     pub limits: shared::rate_limit::Limits,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
+    /// Recent durations of iProov verify-validate calls, which a decoy attempt imitates.
+    pub verify_validate_latency: shared::latency_mirror::LatencyMirror,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -55,6 +57,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         limits: shared::rate_limit::Limits::from_env()?,
         clock: Arc::new(SystemClock),
         settings,
+        // Before the first real validate: about what one takes from a Lambda in iProov's region.
+        verify_validate_latency: shared::latency_mirror::LatencyMirror::new(
+            std::time::Duration::from_millis(300),
+        ),
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

@@ -12,6 +12,7 @@ use axum::routing::post;
 use shared::adapters::secrets::{AppKeys, CachedSecret};
 use shared::config::{self, JourneySettings};
 use shared::iproov::IProovClient;
+use shared::latency_mirror::LatencyMirror;
 use shared::ports::{Clock, LoginAttemptStore, RegistrationStore, SystemClock, UserStore};
 use shared::rate_limit::{Limits, RateLimiter};
 use shared::wiring;
@@ -30,6 +31,8 @@ pub struct Deps {
     pub settings: JourneySettings,
     /// `UNKNOWN_USERNAME_RESPONSE=uniform`: unknown usernames get a decoy attempt, not a 404.
     pub uniform_unknown_username: bool,
+    /// Recent durations of iProov verify-token calls, which a decoy imitates.
+    pub verify_token_latency: LatencyMirror,
 }
 
 impl Deps {
@@ -40,7 +43,29 @@ impl Deps {
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         format!("{route}#ip#{}", shared::crypto::keyed_hash(key, "ip", &ip))
     }
+
+    /// The counters of a token-route request for `name_index` (see `rate_limit`): the caller's
+    /// IP, the username from the caller's network, and the username overall (alarm only).
+    pub fn username_keys(
+        &self,
+        key: &[u8],
+        meta: &shared::api::RequestMeta,
+        route: &str,
+        name_index: &str,
+    ) -> (String, String, String) {
+        let network = shared::rate_limit::client_network(meta.source_ip);
+        let overall = format!("{route}#name#{name_index}");
+        let from_network = format!(
+            "{overall}#net#{}",
+            shared::crypto::keyed_hash(key, "net", &network)
+        );
+        (self.ip_key(key, meta, route), from_network, overall)
+    }
 }
+
+/// How long a decoy takes before this process has timed a real verify-token call: about what
+/// one takes from a Lambda in the iProov platform's region.
+const DECOY_FALLBACK: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Reads `UNKNOWN_USERNAME_RESPONSE`: `explicit` (default) or `uniform`.
 fn unknown_username_uniform() -> Result<bool, config::ConfigError> {
@@ -71,6 +96,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         settings,
         uniform_unknown_username: unknown_username_uniform()?,
+        verify_token_latency: LatencyMirror::new(DECOY_FALLBACK),
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

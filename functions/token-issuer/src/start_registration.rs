@@ -89,24 +89,25 @@ pub async fn handle(
         Access::Found(_, registration) => registration.name_index.clone(),
         Access::Missing | Access::Unknown => input_name_index.clone(),
     };
-    let ip_key = deps.ip_key(key, &meta, "registration");
-    let name_key = format!("registration#name#{name_index}");
-    let hits = [
-        (ip_key.as_str(), deps.limits.registration_per_ip),
-        (name_key.as_str(), deps.limits.registration_per_username),
-    ];
+    let (ip_key, network_key, name_key) =
+        deps.username_keys(key, &meta, "registration", &name_index);
+    let hits = rate_limit::TokenRouteHits {
+        route: "registration",
+        ip: (&ip_key, deps.limits.registration_per_ip),
+        username_from_network: (&network_key, deps.limits.registration_per_username),
+        username_overall: (&name_key, deps.limits.username_alarm),
+    };
     match access {
         Access::Found(credential, registration) => {
-            rate_limit::enforce(deps.limiter.as_ref(), "registration", &hits, now).await?;
+            rate_limit::enforce_token_route(deps.limiter.as_ref(), &hits, now).await?;
             retry(&deps, credential, *registration, now, meta.browser).await
         }
         // A stale or foreign credential does not block a fresh start. The username claim is
         // read while the counters are hit (it needs neither); the limits still answer first
         // (429), then "taken", as if the read had come after them.
         Access::Missing | Access::Unknown => {
-            let claim = rate_limit::enforce_alongside(
+            let claim = rate_limit::enforce_token_route_alongside(
                 deps.limiter.as_ref(),
-                "registration",
                 &hits,
                 now,
                 deps.users.find_by_name(&name_index),

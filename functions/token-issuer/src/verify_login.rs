@@ -4,9 +4,11 @@
 //!
 //! An unknown username is answered, by default, explicitly (404 `not_registered`), which lets
 //! apps send the person to registration. With `UNKNOWN_USERNAME_RESPONSE=uniform` it gets the
-//! same 200 as a known one instead — a decoy attempt whose token no scan can satisfy — so the
-//! route cannot be used to learn who has an account. The decoy still differs in timing (no
-//! iProov call), which the rate limits, applied either way, keep slow to exploit.
+//! same 200 as a known one instead — a decoy attempt, stored like a real one, whose token no scan
+//! can satisfy — so the route cannot be used to learn who has an account. The decoy makes no
+//! iProov call (no quota spent on guesses) but takes as long as a recent real one
+//! (`latency_mirror`), and `POST /v1/login` ends it exactly as a real attempt whose scan never
+//! reached iProov. What the mode does not hide is listed in docs/operations.md.
 
 use std::sync::Arc;
 
@@ -46,24 +48,26 @@ pub async fn handle(
     let now = deps.clock.now();
     let keys = deps.keys.get().await?;
     let name_index = keyed_hash(keys.pseudonym_key(), "username", username.as_str());
-    let ip_key = deps.ip_key(keys.pseudonym_key(), &meta, "login");
-    let name_key = format!("login#name#{name_index}");
+    let (ip_key, network_key, name_key) =
+        deps.username_keys(keys.pseudonym_key(), &meta, "login", &name_index);
+    let hits = rate_limit::TokenRouteHits {
+        route: "login",
+        ip: (&ip_key, deps.limits.login_per_ip),
+        username_from_network: (&network_key, deps.limits.login_per_username),
+        username_overall: (&name_key, deps.limits.username_alarm),
+    };
     // The claim is read while the counters are hit (it needs neither); the limits still answer
     // first (429), then "not registered", as if the read had come after them.
-    let claim = rate_limit::enforce_alongside(
+    let claim = rate_limit::enforce_token_route_alongside(
         deps.limiter.as_ref(),
-        "login",
-        &[
-            (&ip_key, deps.limits.login_per_ip),
-            (&name_key, deps.limits.login_per_username),
-        ],
+        &hits,
         now,
         deps.users.find_by_name(&name_index),
     )
     .await?;
     let Some(claim) = claim? else {
         if deps.uniform_unknown_username {
-            return decoy(&deps, now, meta.browser);
+            return decoy(&deps, now, meta.browser).await;
         }
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -74,7 +78,10 @@ pub async fn handle(
     };
     let iproov_user_id = IProovUserId::from_stored(claim.iproov_user_id.clone())
         .map_err(|_| ApiError::internal())?;
-    let token = deps.iproov.verify_token(&iproov_user_id).await?;
+    let started = std::time::Instant::now();
+    let token = deps.iproov.verify_token(&iproov_user_id).await;
+    deps.verify_token_latency.record(started.elapsed());
+    let token = token?;
     let attempt_id = uuid::Uuid::new_v4().simple().to_string();
     let credential = Credential::issue(attempt_id.clone()).map_err(|_| ApiError::internal())?;
     let attempt = LoginAttempt {
@@ -86,6 +93,7 @@ pub async fn handle(
         status: AttemptStatus::Pending,
         expires_at: now + deps.settings.token_ttl_seconds,
         created_at: now,
+        decoy: false,
     };
     deps.attempts.create(&attempt).await?;
     tracing::info!(attempt_id = %attempt.id, "login attempt opened");
@@ -98,19 +106,33 @@ pub async fn handle(
     ))
 }
 
-/// The answer for an unknown username in uniform mode: the shape of a real attempt, with random
-/// values that match nothing we store (so `POST /v1/login` with it answers 401, like any
-/// unknown credential) and no call to iProov (no quota spent on guesses).
-fn decoy(deps: &Deps, now: i64, browser: bool) -> Result<Response, ApiError> {
-    let credential = Credential::issue(uuid::Uuid::new_v4().simple().to_string())
-        .map_err(|_| ApiError::internal())?;
+/// The answer for an unknown username in uniform mode: a stored decoy attempt with a random
+/// token (no call to iProov, no quota spent on guesses), answered in the shape and the time of
+/// a real one. `POST /v1/login` fails it as a scan that never reached iProov.
+async fn decoy(deps: &Deps, now: i64, browser: bool) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
+    let attempt_id = uuid::Uuid::new_v4().simple().to_string();
+    let credential = Credential::issue(attempt_id.clone()).map_err(|_| ApiError::internal())?;
     let token = shared::crypto::hex(
         &shared::crypto::random_bytes::<32>().map_err(|_| ApiError::internal())?,
     );
+    let attempt = LoginAttempt {
+        id: attempt_id,
+        secret_hash: credential.secret_hash(),
+        user_id: String::new(),
+        iproov_user_id: String::new(),
+        iproov_token: token.clone(),
+        status: AttemptStatus::Pending,
+        expires_at: now + deps.settings.token_ttl_seconds,
+        created_at: now,
+        decoy: true,
+    };
+    deps.verify_token_latency.imitate(started.elapsed()).await;
+    deps.attempts.create(&attempt).await?;
     Ok(attempt_answer(
         deps,
         &credential,
-        now + deps.settings.token_ttl_seconds,
+        attempt.expires_at,
         &token,
         browser,
     ))

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use futures::TryStreamExt;
 
-use super::dynamo::{Item, get_n, get_s, map_err, n, s};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::dynamo::{Item, get_bool, get_n, get_s, map_err, n, s};
 use crate::ports::{Session, SessionStore, StoreError};
 
 /// Deletes `revoke_all` keeps in flight at once: enough for every item of a normal user in one
@@ -157,8 +159,13 @@ impl crate::ports::LoginAttemptStore for DynamoSessions {
         item.insert("pk".into(), s(&attempt.id));
         item.insert("kind".into(), s("attempt"));
         item.insert("secret_hash".into(), s(&attempt.secret_hash));
-        item.insert("user_id".into(), s(&attempt.user_id));
-        item.insert("iproov_user_id".into(), s(&attempt.iproov_user_id));
+        // A decoy has no user: it stays out of the by_user index (whose key cannot be empty).
+        if attempt.decoy {
+            item.insert("decoy".into(), AttributeValue::Bool(true));
+        } else {
+            item.insert("user_id".into(), s(&attempt.user_id));
+            item.insert("iproov_user_id".into(), s(&attempt.iproov_user_id));
+        }
         item.insert("iproov_token".into(), s(&attempt.iproov_token));
         item.insert("status".into(), s(attempt.status.as_str()));
         item.insert("created_at".into(), n(attempt.created_at));
@@ -171,16 +178,23 @@ impl crate::ports::LoginAttemptStore for DynamoSessions {
         let Some(item) = self.get_kind(id, "attempt").await? else {
             return Ok(None);
         };
+        let decoy = get_bool(&item, "decoy");
+        let (user_id, iproov_user_id) = if decoy {
+            (String::new(), String::new())
+        } else {
+            (get_s(&item, "user_id")?, get_s(&item, "iproov_user_id")?)
+        };
         Ok(Some(crate::ports::LoginAttempt {
             id: get_s(&item, "pk")?,
             secret_hash: get_s(&item, "secret_hash")?,
-            user_id: get_s(&item, "user_id")?,
-            iproov_user_id: get_s(&item, "iproov_user_id")?,
+            user_id,
+            iproov_user_id,
             iproov_token: get_s(&item, "iproov_token")?,
             status: crate::ports::AttemptStatus::parse(&get_s(&item, "status")?)
                 .ok_or(StoreError::Corrupt("status"))?,
             expires_at: get_n(&item, "expires_at")?,
             created_at: get_n(&item, "created_at")?,
+            decoy,
         }))
     }
 
