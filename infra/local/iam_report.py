@@ -42,6 +42,8 @@ def template_names(stack_file: Path) -> list[tuple[str, str]]:
         return []
     names: list[tuple[str, str]] = []
     for logical_id, ids in physical.items():
+        if str(ids.get("ref", "")).startswith("arn:"):  # secrets: Ref is the ARN
+            names.append((str(ids["ref"]), f"${{{logical_id}}}"))
         for attribute, value in (ids.get("attributes") or {}).items():
             if attribute == "Arn" and value:
                 names.append((str(value), f"${{{logical_id}.Arn}}"))
