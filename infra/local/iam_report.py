@@ -69,16 +69,28 @@ def problems(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+# Used by Lambda itself with the execution role, to deliver the function's logs: never by the
+# function's code, so no local call can show them used.
+LOG_DELIVERY = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
 def unused_table(report: dict[str, Any], names: list[tuple[str, str]]) -> str:
-    rows = [g for g in report.get("grants", []) if not g["used"]]
+    unused = [g for g in report.get("grants", []) if not g["used"]]
+    rows = [g for g in unused if g["action"] not in LOG_DELIVERY]
+    delivery = sorted({g["function"] for g in unused if g["action"] in LOG_DELIVERY})
+    note = ""
+    if delivery:
+        note = ("\n`logs:CreateLogStream` and `logs:PutLogEvents` on each function's own log group are "
+                "left out above: Lambda uses them with the execution role to deliver the function's logs "
+                f"(not modelled locally; {len(delivery)} functions).\n")
     if not rows:
-        return "Every grant of every function's role was used by the tests.\n"
+        return "Every grant of every function's role was used by the tests.\n" + note
     out = ["| function | statement | action | resource |", "|---|---|---|---|"]
     for grant in rows:
         statement = f"{grant['policy'].split('/', 1)[0]} `{grant['sid']}`"
         out.append(f"| {grant['function']} | {statement} | `{grant['action']}` | "
                    f"`{display(grant['resource'], names)}` |")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + note
 
 
 def not_modelled(report: dict[str, Any]) -> str:

@@ -11,9 +11,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// How many recent durations are kept; enough to follow the shape of the distribution, small
-/// enough to follow a change of iProov's latency within minutes.
-const KEPT: usize = 64;
+/// How many recent durations are kept: enough to follow the shape of the distribution, few
+/// enough that a change of iProov's latency shows in the decoys after a handful of real calls.
+pub const KEPT: usize = 16;
 
 /// Recent durations of one kind of call.
 pub struct LatencyMirror {

@@ -254,6 +254,15 @@ def items(table_logical_id: str) -> list[dict]:
             return out
 
 
+def assert_no_biometric_data(user_id: str, iproov_user_id: str) -> None:
+    """Neither a face image (any version, any delete marker) under the user's prefix nor an
+    enrolment at iProov is left for this user."""
+    listing = aws("s3").list_object_versions(Bucket=resource("ImagesBucket"), Prefix=f"faces/{user_id}/")
+    assert not listing.get("Versions") and not listing.get("DeleteMarkers"), listing
+    r = requests.get(f"{SANDBOX}/sandbox/users/{iproov_user_id}", timeout=10)
+    assert r.status_code == 404, r.text
+
+
 def registration_item(registration_id: str) -> dict | None:
     return aws("dynamodb").get_item(
         TableName=table("RegistrationsTable"), Key={"pk": {"S": registration_id}}, ConsistentRead=True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def test_unknown_and_known_usernames_get_the_same_answer(uniform_stack: None):
     assert ("set-cookie" in real.headers) == ("set-cookie" in decoy.headers)
     # AND only the real one cost an iProov call
     assert iproov_calls() == before + 1
-    # AND the decoy attempt can never log in: it answers like any unknown credential
+    # AND the decoy attempt can never log in (it fails as a verification, see below)
     login = guesser.login()
     assert login.status_code == 401, login.text
 
@@ -87,3 +88,44 @@ def test_the_per_username_limit_applies_to_unknown_usernames_too(uniform_stack: 
     answers = [device(f"192.0.2.{30 + i}").verify_login(nobody).status_code for i in range(12)]
     # THEN guessing is slowed exactly as for a real account (10 per 10 minutes by default)
     assert answers[:10] == [200] * 10 and answers[10:] == [429, 429], answers
+
+
+def test_a_decoy_attempt_fails_at_login_exactly_like_a_real_one_never_scanned(uniform_stack: None):
+    known = f"known-{uuid.uuid4().hex[:10]}"
+    assert device("192.0.2.60").register(known, "Known Person")["status"] == "completed"
+    # GIVEN a real login attempt whose scan never reached iProov, and a decoy attempt
+    real = device("192.0.2.61")
+    assert real.verify_login(known).status_code == 200
+    guesser = device("192.0.2.62")
+    assert guesser.verify_login(f"nobody-{uuid.uuid4().hex[:10]}").status_code == 200
+    # WHEN both try to log in
+    real_answer, decoy_answer = real.login(), guesser.login()
+    # THEN both are the same failed verification: status, code, reason, hint and fields
+    assert real_answer.status_code == decoy_answer.status_code == 401, (real_answer.text, decoy_answer.text)
+    r, d = real_answer.json(), decoy_answer.json()
+    assert set(r) == set(d)
+    assert (r["error"], r.get("reason"), r.get("hint")) == (d["error"], d.get("reason"), d.get("hint"))
+    assert d["error"] == "verification_failed"
+    # AND a second try is refused the same way for both (the attempts are used up)
+    assert real.login().json()["error"] == guesser.login().json()["error"] == "attempt_used"
+
+
+def test_a_decoy_takes_as_long_as_a_real_verify_token_call(uniform_stack: None):
+    known = f"known-{uuid.uuid4().hex[:10]}"
+    assert device("192.0.2.70").register(known, "Known Person")["status"] == "completed"
+    # GIVEN iProov answering every call after 400 ms, and as many real verify-logins as the token
+    #       issuer remembers (16, shared/src/latency_mirror.rs), from as many networks (so the
+    #       per-network username limit does not interfere)
+    assert requests.put(f"{SANDBOX}/sandbox/latency", json={"ms": 400}, timeout=10).status_code == 200
+    try:
+        for i in range(16):
+            assert device(f"198.18.{i}.1").verify_login(known).status_code == 200
+        # WHEN an unknown username is asked for
+        started = time.monotonic()
+        decoy = device("192.0.2.79").verify_login(f"nobody-{uuid.uuid4().hex[:10]}")
+        took = time.monotonic() - started
+    finally:
+        requests.put(f"{SANDBOX}/sandbox/latency", json={"ms": 0}, timeout=10)
+    # THEN it answers 200 no sooner than a real call could have (no iProov call was made)
+    assert decoy.status_code == 200
+    assert took >= 0.4, f"decoy answered in {took:.3f}s, a real call needs at least 0.4s"
