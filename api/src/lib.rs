@@ -6,6 +6,7 @@
 //! minutes and CI can afford to run it. The other functions reach it as `shared::api`.
 
 pub mod body;
+mod core_errors;
 pub mod credential;
 pub mod error;
 pub mod meta;

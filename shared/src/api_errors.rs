@@ -1,16 +1,9 @@
-//! How failures of this crate's ports and adapters become API answers: each is logged with a
-//! stable code (never the data involved) and answered as a retryable 503. They live here rather
-//! than in the `api` crate, which knows nothing of storage, iProov or secrets.
+//! How failures of this crate's adapters become API answers: each is logged with a stable code
+//! (never the data involved) and answered as a retryable 503. They live here rather than in the
+//! `api` crate, which knows nothing of iProov or secrets. (Storage failures are a core port's
+//! error, so `api` maps those itself: api/src/core_errors.rs.)
 
 use crate::api::ApiError;
-
-impl From<crate::ports::StoreError> for ApiError {
-    /// A storage failure: logged with its code only, answered as a retryable 503.
-    fn from(err: crate::ports::StoreError) -> Self {
-        tracing::error!(error = %err, "storage call failed");
-        ApiError::unavailable("storage_unavailable")
-    }
-}
 
 impl From<crate::iproov::IProovError> for ApiError {
     /// An iProov failure: logged with its stable code, answered as a retryable 503.

@@ -21,6 +21,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::sync::{Mutex, OnceCell};
 use zeroize::Zeroizing;
 
+pub use onboarding_core::domain::Sealed;
+
 /// Format version prefix of sealed values: `v2` data keys carry [`ENCRYPTION_CONTEXT`]. `v1`
 /// values (sealed before the context existed) are still opened, without a context; on AWS that
 /// needs a `kms:Decrypt` grant without the context condition (docs/template.md).
@@ -33,26 +35,6 @@ const LEGACY_VERSION: &str = "v1";
 /// direct use only with this context (`kms:EncryptionContext:purpose`): a role that may use the
 /// key through SQS or S3 cannot open a sealed name by calling KMS itself.
 pub const ENCRYPTION_CONTEXT: (&str, &str) = ("purpose", "personal-fields");
-
-/// A sealed value as stored: `v1.<encrypted data key>.<nonce + ciphertext + tag>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sealed(String);
-
-impl std::fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealed(..)")
-    }
-}
-
-impl Sealed {
-    pub fn from_stored(s: String) -> Self {
-        Self(s)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Why sealing or opening failed. Carries no key material or plaintext.
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +173,7 @@ impl FieldCipher {
         .map_err(|_| EnvelopeError::Corrupt)?;
         let mut payload = nonce_bytes.to_vec();
         payload.extend_from_slice(&in_out);
-        Ok(Sealed(format!(
+        Ok(Sealed::from_stored(format!(
             "{VERSION}.{stored_key}.{}",
             URL_SAFE_NO_PAD.encode(payload)
         )))
@@ -204,7 +186,7 @@ impl FieldCipher {
         owner: &str,
         sealed: &Sealed,
     ) -> Result<String, EnvelopeError> {
-        let mut parts = sealed.0.split('.');
+        let mut parts = sealed.as_str().split('.');
         let (Some(version), Some(stored_key), Some(payload), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {

@@ -11,6 +11,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rand::TryRngCore;
+
 /// How many recent durations are kept: enough to follow the shape of the distribution, few
 /// enough that a change of iProov's latency shows in the decoys after a handful of real calls.
 pub const KEPT: usize = 16;
@@ -44,9 +46,8 @@ impl LatencyMirror {
         if recent.is_empty() {
             return self.fallback;
         }
-        let pick = crate::crypto::random_bytes::<8>()
-            .map(u64::from_le_bytes)
-            .unwrap_or(0);
+        // Any uniform pick will do (this is no secret); the OS generator avoids seeding one.
+        let pick = rand::rngs::OsRng.try_next_u64().unwrap_or(0);
         let index = usize::try_from(pick % recent.len() as u64).unwrap_or(0);
         recent[index]
     }

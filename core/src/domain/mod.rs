@@ -4,8 +4,10 @@
 pub mod display_name;
 pub mod hints;
 pub mod registration;
+pub mod sealed;
 pub mod username;
 
 pub use display_name::DisplayName;
 pub use registration::{Registration, RegistrationStatus};
+pub use sealed::Sealed;
 pub use username::Username;

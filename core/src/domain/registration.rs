@@ -2,7 +2,7 @@
 //! own record (not the user table) because most registrations are abandoned, and it carries the
 //! iProov token server-side so the client never chooses what gets validated.
 
-use crate::envelope::Sealed;
+use crate::domain::Sealed;
 
 /// The states of `api.md`. `Expired` is never stored: it is how an `awaiting_scan` registration
 /// whose token has run out is presented.

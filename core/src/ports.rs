@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Registration;
+use crate::domain::Sealed;
 use crate::domain::registration::Outcome;
-use crate::envelope::Sealed;
 
 /// Why a store call failed. `Conflict` is an expected race (a condition did not hold);
 /// `Unavailable` means the backend could not be reached or refused; `Corrupt` means an item did

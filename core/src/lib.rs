@@ -1,0 +1,16 @@
+//! The core of the onboarding backend: what the product *is*, independent of where it runs.
+//!
+//! - `domain`: entities and rules (usernames, display names, the registration record and its
+//!   states, sealed personal fields, failure hints);
+//! - `ports`: every capability the journeys need from the outside world, as traits (stores,
+//!   queues, the clock), implemented by the AWS adapters in `shared` and by in-memory adapters
+//!   in tests;
+//! - `latency_mirror`: how a decoy takes as long as the real thing.
+//!
+//! It depends on no AWS SDK, no HTTP server or client and no Lambda runtime, so its rules are
+//! unit-tested in seconds (`cargo test -p onboarding-core`) without a stack. docs/architecture.md
+//! shows where it sits.
+
+pub mod domain;
+pub mod latency_mirror;
+pub mod ports;
