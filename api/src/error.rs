@@ -1,4 +1,4 @@
-//! The one error shape every route answers with (`api.md`): `{error, message, fields?, hint?,
+//! The one error shape every route answers with (docs/api.md): `{error, message, fields?, hint?,
 //! request_id}`. Handlers return [`ApiError`] instead of `Err` so the runtime never sees a failure
 //! it would turn into an opaque 502.
 

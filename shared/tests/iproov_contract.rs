@@ -1,5 +1,5 @@
 //! The iProov client against the project's iProov sandbox, served in-process: the journeys and
-//! rules of the contract (`iproov-contract.md`) hold end to end, not only against a script.
+//! rules of the contract (docs/iproov-contract.md) hold end to end, not only against a script.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -114,7 +114,7 @@ def test_a_decoy_takes_as_long_as_a_real_verify_token_call(uniform_stack: None):
     known = f"known-{uuid.uuid4().hex[:10]}"
     assert device("192.0.2.70").register(known, "Known Person")["status"] == "completed"
     # GIVEN iProov answering every call after 400 ms, and as many real verify-logins as the token
-    #       issuer remembers (16, shared/src/latency_mirror.rs), from as many networks (so the
+    #       issuer remembers (16, core/src/latency_mirror.rs), from as many networks (so the
     #       per-network username limit does not interfere)
     assert requests.put(f"{SANDBOX}/sandbox/latency", json={"ms": 400}, timeout=10).status_code == 200
     try:

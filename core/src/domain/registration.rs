@@ -4,7 +4,7 @@
 
 use crate::domain::Sealed;
 
-/// The states of `api.md`. `Expired` is never stored: it is how an `awaiting_scan` registration
+/// The states of docs/api.md. `Expired` is never stored: it is how an `awaiting_scan` registration
 /// whose token has run out is presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationStatus {
