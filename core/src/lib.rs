@@ -5,6 +5,9 @@
 //! - `ports`: every capability the journeys need from the outside world, as traits (stores,
 //!   queues, the clock), implemented by the AWS adapters in `shared` and by in-memory adapters
 //!   in tests;
+//! - `use_cases`: the steps of the journeys, returning domain outcomes (so far: validating a
+//!   submitted scan);
+//! - `memory`: in-memory adapters of the ports, for the use cases' unit tests;
 //! - `latency_mirror`: how a decoy takes as long as the real thing.
 //!
 //! It depends on no AWS SDK, no HTTP server or client and no Lambda runtime, so its rules are
@@ -13,4 +16,6 @@
 
 pub mod domain;
 pub mod latency_mirror;
+pub mod memory;
 pub mod ports;
+pub mod use_cases;

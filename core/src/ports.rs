@@ -246,3 +246,74 @@ pub trait SessionControl: Send + Sync {
     /// Ends every session of a user; returns how many.
     async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError>;
 }
+
+/// A face image as the verifier returned it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FaceImage {
+    pub bytes: Vec<u8>,
+    /// `image/png` or `image/jpeg`.
+    pub content_type: &'static str,
+}
+
+impl std::fmt::Debug for FaceImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FaceImage({}, {} bytes)",
+            self.content_type,
+            self.bytes.len()
+        )
+    }
+}
+
+/// What the verifier said about one scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanVerdict {
+    pub passed: bool,
+    /// The verifier's failure reason code, if it gave one (raw: the core sanitises it).
+    pub reason: Option<String>,
+    pub image: Option<FaceImage>,
+}
+
+/// Why the verifier gave no verdict. Each kind decides what the use case does next; `code` is
+/// the verifier's stable error code, for logs and metrics only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifierError {
+    /// The token is unknown, used up or never scanned: asking again cannot help.
+    InvalidToken,
+    /// No such user (a delete that already happened).
+    NotFound,
+    /// Not processed (rate limited, refused connection): the same call may be made again.
+    NotProcessed { code: String },
+    /// Maybe processed (timeout after sending, 5xx): asking again may find the token used up.
+    OutcomeUnknown { code: String },
+    /// Refused for a reason a retry will not change (bad credentials, bad request).
+    Rejected { code: String },
+}
+
+impl VerifierError {
+    /// The stable code, for logs and metrics.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::InvalidToken => "invalid_token",
+            Self::NotFound => "not_found",
+            Self::NotProcessed { code }
+            | Self::OutcomeUnknown { code }
+            | Self::Rejected { code } => code,
+        }
+    }
+}
+
+/// The face verifier's enrolment side (iProov's REST API in production): validating an
+/// enrolment scan once, and removing an enrolment.
+#[async_trait]
+pub trait EnrolmentVerifier: Send + Sync {
+    /// Asks, once, whether the scan streamed with `token` for `verifier_user_id` passed.
+    async fn enrol_validate(
+        &self,
+        verifier_user_id: &str,
+        token: &str,
+    ) -> Result<ScanVerdict, VerifierError>;
+    /// Removes the enrolment of `verifier_user_id` (`NotFound` when there is none).
+    async fn delete_enrolment(&self, verifier_user_id: &str) -> Result<(), VerifierError>;
+}

@@ -19,4 +19,4 @@ pub mod wiring;
 /// The HTTP layer lives in its own crate (so `health` builds without the AWS SDKs); the other
 /// functions keep reaching it, and its logger, through `shared`.
 pub use api::{self, telemetry};
-pub use onboarding_core::{domain, latency_mirror, ports};
+pub use onboarding_core::{domain, latency_mirror, ports, use_cases};

@@ -2,7 +2,6 @@
 //! passed, and stores the user. Wires its adapters once, then serves batches.
 
 mod batch;
-mod store;
 mod validate;
 
 use std::sync::Arc;
@@ -21,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         registrations: wiring::registrations(&sdk)?,
         users: wiring::users(&sdk)?,
         images: wiring::images(&sdk)?,
-        iproov: wiring::iproov(&sdk, &settings)?,
+        verifier: wiring::iproov(&sdk, &settings)?,
         keys: wiring::app_keys(&sdk, &settings)?,
         clock: Arc::new(SystemClock),
         settings,

@@ -22,6 +22,7 @@ mod retry;
 mod token;
 mod user_id;
 mod validate;
+mod verifier;
 mod wire;
 
 pub use client::IProovClient;

@@ -1,0 +1,569 @@
+//! In-memory adapters of the core's ports, for unit tests of the use cases: the same guarded
+//! state changes as the DynamoDB adapters (their condition expressions are mirrored here rule
+//! for rule), a versioned image store, and a verifier that behaves like iProov's single-use
+//! tokens. Never the proof that a journey works: that is the end-to-end suite on the local
+//! stack.
+//!
+//! Every adapter yields to the scheduler inside each call, so concurrent use cases interleave
+//! the way concurrent deliveries do, and each can be told to fail its next calls of one kind
+//! (a store outage, or a crash at that step).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use async_trait::async_trait;
+
+use crate::domain::registration::Outcome;
+use crate::domain::{Registration, RegistrationStatus};
+use crate::ports::{
+    Clock, EnrolmentVerifier, FaceImage, ImageStore, NameClaim, RegistrationStore, ScanVerdict,
+    StoreError, User, UserCreated, UserStore, VerifierError,
+};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Calls of one kind that should fail next, by operation name (`"record_outcome"`, `"put"`…).
+#[derive(Default)]
+pub struct Outages(Mutex<HashMap<&'static str, u32>>);
+
+impl Outages {
+    /// The next `times` calls of `operation` fail as unavailable.
+    pub fn fail_next(&self, operation: &'static str, times: u32) {
+        *lock(&self.0).entry(operation).or_default() += times;
+    }
+
+    /// Yields (so concurrent callers interleave), then fails if an outage is pending.
+    async fn enter(&self, operation: &'static str) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        let mut pending = lock(&self.0);
+        match pending.get_mut(operation) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Err(StoreError::Unavailable(format!("{operation} (simulated)")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A clock the test moves.
+pub struct FixedClock(AtomicI64);
+
+impl FixedClock {
+    pub fn at(now: i64) -> Self {
+        Self(AtomicI64::new(now))
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Registration records with the DynamoDB adapter's conditions.
+#[derive(Default)]
+pub struct MemoryRegistrations {
+    records: Mutex<HashMap<String, Registration>>,
+    pub outages: Outages,
+}
+
+impl MemoryRegistrations {
+    /// The record as stored now.
+    pub fn record(&self, id: &str) -> Option<Registration> {
+        lock(&self.records).get(id).cloned()
+    }
+
+    /// Applies `change` when `guard` holds for the stored record; `Conflict` otherwise (a
+    /// missing record fails every condition, as in DynamoDB).
+    async fn guarded(
+        &self,
+        operation: &'static str,
+        id: &str,
+        guard: impl FnOnce(&Registration) -> bool,
+        change: impl FnOnce(&mut Registration),
+    ) -> Result<(), StoreError> {
+        self.outages.enter(operation).await?;
+        let mut records = lock(&self.records);
+        match records.get_mut(id) {
+            Some(r) if guard(r) => {
+                change(r);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+}
+
+#[async_trait]
+impl RegistrationStore for MemoryRegistrations {
+    async fn get(&self, id: &str) -> Result<Option<Registration>, StoreError> {
+        self.outages.enter("get").await?;
+        Ok(self.record(id))
+    }
+
+    async fn create(&self, registration: &Registration) -> Result<(), StoreError> {
+        self.outages.enter("create").await?;
+        let mut records = lock(&self.records);
+        if records.contains_key(&registration.id) {
+            return Err(StoreError::Conflict);
+        }
+        records.insert(registration.id.clone(), registration.clone());
+        Ok(())
+    }
+
+    async fn restart(
+        &self,
+        id: &str,
+        attempt: u32,
+        token: &str,
+        token_expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let token = token.to_owned();
+        self.guarded(
+            "restart",
+            id,
+            |r| {
+                r.attempt == attempt
+                    && (r.status == RegistrationStatus::Failed
+                        || (r.status == RegistrationStatus::AwaitingScan
+                            && r.token_expires_at <= now))
+            },
+            |r| {
+                r.status = RegistrationStatus::AwaitingScan;
+                r.attempt = attempt + 1;
+                r.iproov_token = token;
+                r.token_expires_at = token_expires_at;
+                r.reason = None;
+                r.outcome = None;
+                r.validating_since = None;
+            },
+        )
+        .await
+    }
+
+    async fn submit(&self, id: &str, attempt: u32, now: i64) -> Result<(), StoreError> {
+        self.guarded(
+            "submit",
+            id,
+            |r| {
+                r.status == RegistrationStatus::AwaitingScan
+                    && r.attempt == attempt
+                    && r.token_expires_at > now
+            },
+            |r| r.status = RegistrationStatus::Submitted,
+        )
+        .await
+    }
+
+    async fn unsubmit(&self, id: &str, attempt: u32) -> Result<(), StoreError> {
+        self.guarded(
+            "unsubmit",
+            id,
+            |r| r.status == RegistrationStatus::Submitted && r.attempt == attempt,
+            |r| r.status = RegistrationStatus::AwaitingScan,
+        )
+        .await
+    }
+
+    async fn begin_validation(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<(), StoreError> {
+        self.guarded(
+            "begin_validation",
+            id,
+            |r| {
+                r.attempt == attempt
+                    && (r.status == RegistrationStatus::Submitted
+                        || (r.status == RegistrationStatus::Validating
+                            && r.outcome.is_none()
+                            && r.validating_since.is_some_and(|s| s < now - lease_seconds)))
+            },
+            |r| {
+                r.status = RegistrationStatus::Validating;
+                r.validating_since = Some(now);
+            },
+        )
+        .await
+    }
+
+    async fn record_outcome(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: Outcome,
+        reason: Option<&str>,
+        image_key: Option<&str>,
+        _now: i64,
+    ) -> Result<(), StoreError> {
+        let reason = reason.unwrap_or("unknown").to_owned();
+        let image_key = image_key.map(str::to_owned);
+        self.guarded(
+            "record_outcome",
+            id,
+            |r| {
+                r.status == RegistrationStatus::Validating
+                    && r.attempt == attempt
+                    && r.outcome.is_none()
+            },
+            |r| {
+                r.outcome = Some(outcome);
+                match outcome {
+                    Outcome::Passed => {
+                        if image_key.is_some() {
+                            r.image_key = image_key;
+                        }
+                    }
+                    Outcome::Failed => {
+                        r.status = RegistrationStatus::Failed;
+                        r.reason = Some(reason);
+                    }
+                }
+            },
+        )
+        .await
+    }
+
+    async fn release(&self, id: &str, attempt: u32, _now: i64) -> Result<(), StoreError> {
+        self.guarded(
+            "release",
+            id,
+            |r| {
+                r.status == RegistrationStatus::Validating
+                    && r.attempt == attempt
+                    && r.outcome.is_none()
+            },
+            |r| {
+                r.status = RegistrationStatus::Submitted;
+                r.validating_since = None;
+            },
+        )
+        .await
+    }
+
+    async fn fail(
+        &self,
+        id: &str,
+        attempt: u32,
+        reason: &str,
+        _now: i64,
+    ) -> Result<(), StoreError> {
+        let reason = reason.to_owned();
+        self.guarded(
+            "fail",
+            id,
+            |r| r.status == RegistrationStatus::Validating && r.attempt == attempt,
+            |r| {
+                r.status = RegistrationStatus::Failed;
+                r.reason = Some(reason);
+            },
+        )
+        .await
+    }
+
+    async fn complete(&self, id: &str, attempt: u32, _now: i64) -> Result<(), StoreError> {
+        self.guarded(
+            "complete",
+            id,
+            |r| {
+                r.status == RegistrationStatus::Validating
+                    && r.attempt == attempt
+                    && r.outcome == Some(Outcome::Passed)
+            },
+            |r| r.status = RegistrationStatus::Completed,
+        )
+        .await
+    }
+
+    async fn mark_login_issued(&self, id: &str) -> Result<(), StoreError> {
+        self.guarded(
+            "mark_login_issued",
+            id,
+            |r| r.status == RegistrationStatus::Completed,
+            |r| r.login_issued = true,
+        )
+        .await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.outages.enter("delete").await?;
+        lock(&self.records).remove(id);
+        Ok(())
+    }
+}
+
+/// Users and username claims, written together or not at all (the DynamoDB transaction).
+#[derive(Default)]
+pub struct MemoryUsers {
+    users: Mutex<HashMap<String, User>>,
+    claims: Mutex<HashMap<String, NameClaim>>,
+    pub outages: Outages,
+}
+
+impl MemoryUsers {
+    /// How many users exist (claims are checked to match).
+    pub fn count(&self) -> usize {
+        let users = lock(&self.users).len();
+        assert_eq!(
+            users,
+            lock(&self.claims).len(),
+            "users and claims out of step"
+        );
+        users
+    }
+
+    pub fn user(&self, user_id: &str) -> Option<User> {
+        lock(&self.users).get(user_id).cloned()
+    }
+
+    /// A claim held by someone else, as another registration's completed user would.
+    pub fn claim(&self, name_index: &str, user_id: &str) {
+        lock(&self.claims).insert(
+            name_index.to_owned(),
+            NameClaim {
+                user_id: user_id.to_owned(),
+                iproov_user_id: format!("iproov-{user_id}"),
+            },
+        );
+        lock(&self.users).insert(
+            user_id.to_owned(),
+            User {
+                user_id: user_id.to_owned(),
+                username: crate::domain::Sealed::from_stored("sealed".into()),
+                display_name: crate::domain::Sealed::from_stored("sealed".into()),
+                iproov_user_id: format!("iproov-{user_id}"),
+                name_index: name_index.to_owned(),
+                image_key: None,
+                registration_id: None,
+                created_at: 0,
+            },
+        );
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryUsers {
+    async fn find_by_name(&self, name_index: &str) -> Result<Option<NameClaim>, StoreError> {
+        self.outages.enter("find_by_name").await?;
+        Ok(lock(&self.claims).get(name_index).cloned())
+    }
+
+    async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        self.outages.enter("get").await?;
+        Ok(self.user(user_id))
+    }
+
+    async fn create(&self, user: &User) -> Result<UserCreated, StoreError> {
+        self.outages.enter("create").await?;
+        let mut users = lock(&self.users);
+        let mut claims = lock(&self.claims);
+        if !users.contains_key(&user.user_id) && !claims.contains_key(&user.name_index) {
+            users.insert(user.user_id.clone(), user.clone());
+            claims.insert(
+                user.name_index.clone(),
+                NameClaim {
+                    user_id: user.user_id.clone(),
+                    iproov_user_id: user.iproov_user_id.clone(),
+                },
+            );
+            return Ok(UserCreated::Created);
+        }
+        // A cancelled transaction: the claim tells a repeat from a name held by someone else.
+        match claims.get(&user.name_index) {
+            Some(claim) if claim.user_id == user.user_id => Ok(UserCreated::AlreadyExisted),
+            Some(_) => Ok(UserCreated::NameTaken),
+            None => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn delete(&self, user: &User) -> Result<(), StoreError> {
+        self.outages.enter("delete").await?;
+        lock(&self.users).remove(&user.user_id);
+        lock(&self.claims).remove(&user.name_index);
+        Ok(())
+    }
+}
+
+/// A versioned object store: every put adds a version.
+#[derive(Default)]
+pub struct MemoryImages {
+    versions: Mutex<BTreeMap<String, Vec<Vec<u8>>>>,
+    pub outages: Outages,
+}
+
+impl MemoryImages {
+    /// Versions stored under `prefix`, over all keys.
+    pub fn versions_under(&self, prefix: &str) -> usize {
+        lock(&self.versions)
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v.len())
+            .sum()
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        lock(&self.versions).contains_key(key)
+    }
+}
+
+#[async_trait]
+impl ImageStore for MemoryImages {
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        self.outages.enter("put").await?;
+        lock(&self.versions)
+            .entry(key.to_owned())
+            .or_default()
+            .push(bytes);
+        Ok(())
+    }
+
+    async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
+        self.outages.enter("delete_all_versions").await?;
+        let deleted = self.versions_under(prefix);
+        lock(&self.versions).retain(|k, _| !k.starts_with(prefix));
+        Ok(deleted)
+    }
+}
+
+/// What the person in front of the camera did with a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scan {
+    Passed,
+    Failed(&'static str),
+}
+
+/// A verifier with iProov's token rules: a token answers one validate (a scan must have been
+/// streamed), then `invalid_token`; errors can be scheduled ahead of the answer.
+#[derive(Default)]
+pub struct MemoryVerifier {
+    scans: Mutex<HashMap<String, Scan>>,
+    consumed: Mutex<HashSet<String>>,
+    validations: Mutex<HashMap<String, u32>>,
+    refusals: Mutex<HashMap<String, u32>>,
+    enrolled: Mutex<HashSet<String>>,
+    /// Errors the next validate calls get, in order, before any answer.
+    scheduled: Mutex<Vec<VerifierError>>,
+    /// Errors the next enrolment deletes get.
+    delete_failures: Mutex<u32>,
+}
+
+impl MemoryVerifier {
+    /// The person scanned with `token`, with this result.
+    pub fn scan(&self, token: &str, scan: Scan) {
+        lock(&self.scans).insert(token.to_owned(), scan);
+    }
+
+    /// The next validate calls fail with these errors, in order. An `OutcomeUnknown` consumes
+    /// the token (the request reached the verifier); a `NotProcessed` does not.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = VerifierError>) {
+        let mut scheduled = lock(&self.scheduled);
+        let mut errors: Vec<_> = errors.into_iter().collect();
+        errors.reverse();
+        errors.extend(scheduled.drain(..));
+        *scheduled = errors;
+    }
+
+    pub fn fail_next_deletes(&self, times: u32) {
+        *lock(&self.delete_failures) += times;
+    }
+
+    /// How many validate calls reached the verifier for `token` (refused ones included).
+    pub fn validations(&self, token: &str) -> u32 {
+        lock(&self.validations).get(token).copied().unwrap_or(0)
+    }
+
+    /// How many validate calls for `token` were refused as `invalid_token` (a token asked for
+    /// again after it was used up, or never scanned).
+    pub fn refusals(&self, token: &str) -> u32 {
+        lock(&self.refusals).get(token).copied().unwrap_or(0)
+    }
+
+    pub fn is_enrolled(&self, user_id: &str) -> bool {
+        lock(&self.enrolled).contains(user_id)
+    }
+}
+
+/// The image a passed enrolment returns.
+pub fn sample_image() -> FaceImage {
+    FaceImage {
+        bytes: b"\x89PNG\r\n\x1a\nimage".to_vec(),
+        content_type: "image/png",
+    }
+}
+
+#[async_trait]
+impl EnrolmentVerifier for MemoryVerifier {
+    async fn enrol_validate(
+        &self,
+        user_id: &str,
+        token: &str,
+    ) -> Result<ScanVerdict, VerifierError> {
+        tokio::task::yield_now().await;
+        if let Some(err) = lock(&self.scheduled).pop() {
+            if matches!(err, VerifierError::OutcomeUnknown { .. }) {
+                *lock(&self.validations).entry(token.to_owned()).or_default() += 1;
+                self.answer(user_id, token);
+            }
+            return Err(err);
+        }
+        *lock(&self.validations).entry(token.to_owned()).or_default() += 1;
+        let answer = self.answer(user_id, token);
+        if answer.is_none() {
+            *lock(&self.refusals).entry(token.to_owned()).or_default() += 1;
+        }
+        answer.ok_or(VerifierError::InvalidToken)
+    }
+
+    async fn delete_enrolment(&self, user_id: &str) -> Result<(), VerifierError> {
+        tokio::task::yield_now().await;
+        let mut failures = lock(&self.delete_failures);
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(VerifierError::NotProcessed {
+                code: "unavailable".into(),
+            });
+        }
+        if lock(&self.enrolled).remove(user_id) {
+            Ok(())
+        } else {
+            Err(VerifierError::NotFound)
+        }
+    }
+}
+
+impl MemoryVerifier {
+    /// Consumes `token` and gives its verdict, if it was scanned and not yet consumed.
+    fn answer(&self, user_id: &str, token: &str) -> Option<ScanVerdict> {
+        let scan = lock(&self.scans).get(token).cloned()?;
+        if !lock(&self.consumed).insert(token.to_owned()) {
+            return None;
+        }
+        Some(match scan {
+            Scan::Passed => {
+                lock(&self.enrolled).insert(user_id.to_owned());
+                ScanVerdict {
+                    passed: true,
+                    reason: None,
+                    image: Some(sample_image()),
+                }
+            }
+            Scan::Failed(reason) => ScanVerdict {
+                passed: false,
+                reason: Some(reason.to_owned()),
+                image: None,
+            },
+        })
+    }
+}

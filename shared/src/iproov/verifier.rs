@@ -1,0 +1,110 @@
+//! The iProov client as the core's enrolment verifier port: iProov's answers and errors
+//! translated into the core's terms, so the scan validation use case knows nothing of HTTP,
+//! OAuth or iProov's error codes.
+
+use async_trait::async_trait;
+use onboarding_core::ports::{EnrolmentVerifier, FaceImage, ScanVerdict, VerifierError};
+
+use super::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
+
+/// What the validator tells iProov it is (no end user is on the line when it validates).
+const VALIDATOR_CLIENT: &str = "iproov-onboarding-validator";
+
+/// iProov's error classes as the use cases need them: whether the call may be made again, and
+/// whether it may already have used the token.
+fn verifier_error(err: IProovError) -> VerifierError {
+    match err {
+        IProovError::InvalidToken => VerifierError::InvalidToken,
+        IProovError::NotFound => VerifierError::NotFound,
+        err if err.outcome_unknown() => VerifierError::OutcomeUnknown {
+            code: err.code().to_owned(),
+        },
+        err if err.is_retryable() => VerifierError::NotProcessed {
+            code: err.code().to_owned(),
+        },
+        err => VerifierError::Rejected {
+            code: err.code().to_owned(),
+        },
+    }
+}
+
+/// A stored iProov user id outside iProov's character set is refused here, never sent.
+fn user_id(stored: &str) -> Result<IProovUserId, VerifierError> {
+    IProovUserId::from_stored(stored.to_owned()).map_err(|_| VerifierError::Rejected {
+        code: "invalid_user_id".into(),
+    })
+}
+
+#[async_trait]
+impl EnrolmentVerifier for IProovClient {
+    async fn enrol_validate(
+        &self,
+        verifier_user_id: &str,
+        token: &str,
+    ) -> Result<ScanVerdict, VerifierError> {
+        let user_id = user_id(verifier_user_id)?;
+        let token = Token::new(token.to_owned());
+        let request = ValidateRequest {
+            user_id: &user_id,
+            token: &token,
+            client_ip: None,
+            client: VALIDATOR_CLIENT,
+        };
+        let outcome = IProovClient::enrol_validate(self, request)
+            .await
+            .map_err(verifier_error)?;
+        Ok(ScanVerdict {
+            passed: outcome.passed,
+            reason: outcome.reason,
+            image: outcome.frame.map(|frame| FaceImage {
+                bytes: frame.bytes,
+                content_type: frame.content_type,
+            }),
+        })
+    }
+
+    async fn delete_enrolment(&self, verifier_user_id: &str) -> Result<(), VerifierError> {
+        let user_id = user_id(verifier_user_id)?;
+        self.delete_user(&user_id).await.map_err(verifier_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iproov_errors_map_to_what_the_use_cases_decide_on() {
+        // given iProov's error classes
+        // then a used-up token, a missing user, a maybe-sent call and a refused one map apart
+        assert_eq!(
+            verifier_error(IProovError::InvalidToken),
+            VerifierError::InvalidToken
+        );
+        assert_eq!(
+            verifier_error(IProovError::NotFound),
+            VerifierError::NotFound
+        );
+        assert!(matches!(
+            verifier_error(IProovError::RateLimited),
+            VerifierError::NotProcessed { .. }
+        ));
+        assert!(matches!(
+            verifier_error(IProovError::Timeout { maybe_sent: true }),
+            VerifierError::OutcomeUnknown { .. }
+        ));
+        assert!(matches!(
+            verifier_error(IProovError::InvalidKey),
+            VerifierError::Rejected { .. }
+        ));
+    }
+
+    #[test]
+    fn a_stored_user_id_outside_iprovs_character_set_is_never_sent() {
+        // given a stored id with characters iProov does not accept, then it is refused locally
+        assert!(matches!(
+            user_id("alice smith <a@b>"),
+            Err(VerifierError::Rejected { .. })
+        ));
+    }
+}
