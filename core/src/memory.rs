@@ -18,7 +18,7 @@ use crate::domain::registration::Outcome;
 use crate::domain::{Registration, RegistrationStatus};
 use crate::ports::{
     Clock, EnrolmentVerifier, FaceImage, ImageStore, NameClaim, RegistrationStore, ScanVerdict,
-    StoreError, User, UserCreated, UserStore, VerifierError,
+    Session, SessionControl, StoreError, User, UserCreated, UserStore, VerifierError,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -396,6 +396,52 @@ impl UserStore for MemoryUsers {
     }
 }
 
+/// Open login sessions.
+#[derive(Default)]
+pub struct MemorySessions {
+    sessions: Mutex<HashMap<String, Session>>,
+    pub outages: Outages,
+}
+
+impl MemorySessions {
+    pub fn open(&self, session: Session) {
+        lock(&self.sessions).insert(session.id.clone(), session);
+    }
+
+    /// How many sessions `user_id` has open.
+    pub fn of(&self, user_id: &str) -> usize {
+        lock(&self.sessions)
+            .values()
+            .filter(|s| s.user_id == user_id)
+            .count()
+    }
+}
+
+#[async_trait]
+impl SessionControl for MemorySessions {
+    async fn touch(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        self.outages.enter("touch").await?;
+        if let Some(session) = lock(&self.sessions).get_mut(id) {
+            session.last_seen = now;
+        }
+        Ok(())
+    }
+
+    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+        self.outages.enter("revoke").await?;
+        lock(&self.sessions).remove(id);
+        Ok(())
+    }
+
+    async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.outages.enter("revoke_all").await?;
+        let mut sessions = lock(&self.sessions);
+        let before = sessions.len();
+        sessions.retain(|_, s| s.user_id != user_id);
+        Ok(before - sessions.len())
+    }
+}
+
 /// A versioned object store: every put adds a version.
 #[derive(Default)]
 pub struct MemoryImages {
@@ -473,6 +519,11 @@ impl MemoryVerifier {
         errors.reverse();
         errors.extend(scheduled.drain(..));
         *scheduled = errors;
+    }
+
+    /// `user_id` has an enrolment (a scan passed for it earlier).
+    pub fn enrol(&self, user_id: &str) {
+        lock(&self.enrolled).insert(user_id.to_owned());
     }
 
     pub fn fail_next_deletes(&self, times: u32) {

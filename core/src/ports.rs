@@ -176,6 +176,22 @@ pub trait ScanQueue: Send + Sync {
     async fn publish(&self, message: &ScanSubmitted) -> Result<(), StoreError>;
 }
 
+/// The message that asks the erasure function to remove a user: ids only, never PII. Unknown
+/// fields are tolerated, so a message written by an older or newer version (or by an operator
+/// by hand, docs/operations.md) still erases.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErasureRequested {
+    pub user_id: String,
+    /// Correlates the erasure's logs with the request (or ticket) that asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[async_trait]
+pub trait ErasureQueue: Send + Sync {
+    async fn publish(&self, message: &ErasureRequested) -> Result<(), StoreError>;
+}
+
 /// Where a login attempt stands. Validate is called only from `Pending`, once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptStatus {

@@ -13,6 +13,7 @@ pub mod iproov;
 pub mod metrics;
 pub mod rate_limit;
 pub mod registration_access;
+pub mod sqs_batch;
 pub mod tls;
 pub mod wiring;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_types::SdkConfig;
 
 use crate::adapters::images::S3Images;
-use crate::adapters::queue::SqsScanQueue;
+use crate::adapters::queue::SqsQueue;
 use crate::adapters::registrations::DynamoRegistrations;
 use crate::adapters::secrets::{AppKeys, CachedSecret, SecretsManagerCredentials};
 use crate::adapters::sessions::DynamoSessions;
@@ -61,10 +61,25 @@ pub fn images(sdk: &SdkConfig) -> Result<Arc<S3Images>, ConfigError> {
     )))
 }
 
-pub fn scan_queue(sdk: &SdkConfig) -> Result<Arc<SqsScanQueue>, ConfigError> {
-    Ok(Arc::new(SqsScanQueue::new(
+pub fn scan_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
+    Ok(Arc::new(SqsQueue::new(
         aws_sdk_sqs::Client::new(sdk),
         required("REGISTRATION_QUEUE_URL")?,
+    )))
+}
+
+/// The scan validator's retry backoff on its own queue.
+pub fn registration_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, ConfigError> {
+    Ok(crate::sqs_batch::Backoff {
+        sqs: aws_sdk_sqs::Client::new(sdk),
+        queue_url: required("REGISTRATION_QUEUE_URL")?,
+    })
+}
+
+pub fn erasure_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
+    Ok(Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        required("ERASURE_QUEUE_URL")?,
     )))
 }
 

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
+use shared::ports::ErasureRequested;
 
 use crate::{Deps, auth};
 
@@ -19,13 +20,13 @@ pub async fn handle(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let session = auth::session(&deps, &headers).await?;
-    let body = json!({"user_id": session.user_id, "request_id": meta.request_id}).to_string();
+    let request = ErasureRequested {
+        user_id: session.user_id.clone(),
+        request_id: Some(meta.request_id.clone()),
+    };
     // Enqueue first: if the queue is down, nothing has changed and the person can retry.
-    deps.sqs
-        .send_message()
-        .queue_url(&deps.erasure_queue_url)
-        .message_body(body)
-        .send()
+    deps.erasure_queue
+        .publish(&request)
         .await
         .map_err(|_| ApiError::unavailable("queue_unavailable"))?;
     let revoked = deps.control.revoke_all(&session.user_id).await?;

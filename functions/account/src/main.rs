@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use shared::config::{self, JourneySettings, required};
+use shared::config::{self, JourneySettings};
 use shared::iproov::IProovClient;
 use shared::ports::{
     Clock, LoginAttemptStore, SessionControl, SessionStore, SystemClock, UserStore,
@@ -27,8 +27,7 @@ pub struct Deps {
     pub iproov: Arc<IProovClient>,
     pub cipher: Arc<shared::envelope::FieldCipher>,
     pub keys: Arc<shared::adapters::secrets::CachedSecret<shared::adapters::secrets::AppKeys>>,
-    pub sqs: aws_sdk_sqs::Client,
-    pub erasure_queue_url: String,
+    pub erasure_queue: Arc<dyn shared::ports::ErasureQueue>,
     pub limiter: Arc<dyn shared::rate_limit::RateLimiter>,
     pub limits: shared::rate_limit::Limits,
     pub clock: Arc<dyn Clock>,
@@ -51,8 +50,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         iproov: wiring::iproov(&sdk, &settings)?,
         cipher: wiring::field_cipher(&sdk)?,
         keys: wiring::app_keys(&sdk, &settings)?,
-        sqs: aws_sdk_sqs::Client::new(&sdk),
-        erasure_queue_url: required("ERASURE_QUEUE_URL")?,
+        erasure_queue: wiring::erasure_queue(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
         limits: shared::rate_limit::Limits::from_env()?,
         clock: Arc::new(SystemClock),

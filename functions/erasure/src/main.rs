@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::{self, JourneySettings};
+use shared::sqs_batch;
 use shared::wiring;
 
 #[tokio::main(flavor = "current_thread")]
@@ -20,11 +21,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         registrations: wiring::registrations(&sdk)?,
         sessions: sessions.clone(),
         images: wiring::images(&sdk)?,
-        iproov: wiring::iproov(&sdk, &settings)?,
+        verifier: wiring::iproov(&sdk, &settings)?,
     });
+    // No backoff: a failed erasure comes back after the queue's visibility timeout (the role
+    // has no sqs:ChangeMessageVisibility).
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         let deps = deps.clone();
-        async move { Ok::<_, lambda_runtime::Error>(erase::batch(&deps, event.payload).await) }
+        async move {
+            let response = sqs_batch::run(event.payload, None, |request, delivery| {
+                erase::process(&deps, request, delivery)
+            })
+            .await;
+            Ok::<_, lambda_runtime::Error>(response)
+        }
     }))
     .await
 }

@@ -1,7 +1,6 @@
 //! Scan validator: consumes "scan submitted" messages from SQS, asks iProov whether the scan
 //! passed, and stores the user. Wires its adapters once, then serves batches.
 
-mod batch;
 mod validate;
 
 use std::sync::Arc;
@@ -9,6 +8,7 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::{self, JourneySettings};
 use shared::ports::SystemClock;
+use shared::sqs_batch;
 use shared::wiring;
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,14 +25,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         settings,
     });
-    let backoff = Arc::new(batch::Backoff {
-        sqs: aws_sdk_sqs::Client::new(&sdk),
-        queue_url: config::required("REGISTRATION_QUEUE_URL")?,
-    });
+    let backoff = Arc::new(wiring::registration_backoff(&sdk)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         let (deps, backoff) = (deps.clone(), backoff.clone());
         async move {
-            Ok::<_, lambda_runtime::Error>(batch::handle(&deps, &backoff, event.payload).await)
+            let response = sqs_batch::run(event.payload, Some(&backoff), |message, delivery| {
+                validate::process(&deps, message, delivery)
+            })
+            .await;
+            Ok::<_, lambda_runtime::Error>(response)
         }
     }))
     .await

@@ -9,7 +9,9 @@ use shared::config::JourneySettings;
 use shared::ports::{
     Clock, EnrolmentVerifier, ImageStore, RegistrationStore, ScanSubmitted, UserStore,
 };
+use shared::sqs_batch::{Delivery, Disposition};
 use shared::use_cases::validate_scan::{ScanValidated, ValidateScan};
+use tracing::Instrument;
 
 /// What this consumer needs.
 pub struct Deps {
@@ -22,16 +24,16 @@ pub struct Deps {
     pub settings: JourneySettings,
 }
 
-/// What should happen to the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// Done (or nothing left to do): delete it.
-    Done,
-    /// Let it come back after the visibility timeout.
-    Retry,
+/// One message, in a span naming the registration (ids only).
+pub async fn process(deps: &Deps, message: ScanSubmitted, delivery: Delivery) -> Disposition {
+    let request_id = message.request_id.clone().unwrap_or_default();
+    let span = tracing::info_span!("scan", registration_id = %message.registration_id, attempt = message.attempt, request_id = %request_id);
+    validate(deps, &message, delivery.sent_ms)
+        .instrument(span)
+        .await
 }
 
-pub async fn process(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) -> Disposition {
+async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) -> Disposition {
     let use_case = ValidateScan {
         registrations: deps.registrations.as_ref(),
         users: deps.users.as_ref(),

@@ -1,24 +1,23 @@
-//! The registration queue in SQS. The message body is ids only.
+//! The queues in SQS. A message body is one of the core's typed messages as JSON: ids only.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
+use serde::Serialize;
 
-use crate::ports::{ScanQueue, ScanSubmitted, StoreError};
+use crate::ports::{ErasureQueue, ErasureRequested, ScanQueue, ScanSubmitted, StoreError};
 
-pub struct SqsScanQueue {
+/// One SQS queue; which messages it carries is decided by the port it is wired as.
+pub struct SqsQueue {
     client: Client,
     queue_url: String,
 }
 
-impl SqsScanQueue {
+impl SqsQueue {
     pub fn new(client: Client, queue_url: String) -> Self {
         Self { client, queue_url }
     }
-}
 
-#[async_trait]
-impl ScanQueue for SqsScanQueue {
-    async fn publish(&self, message: &ScanSubmitted) -> Result<(), StoreError> {
+    async fn send(&self, message: &impl Serialize) -> Result<(), StoreError> {
         let body = serde_json::to_string(message).map_err(|_| StoreError::Corrupt("message"))?;
         self.client
             .send_message()
@@ -31,5 +30,19 @@ impl ScanQueue for SqsScanQueue {
                 use aws_sdk_sqs::error::ProvideErrorMetadata;
                 StoreError::Unavailable(e.code().unwrap_or("sqs_error").to_owned())
             })
+    }
+}
+
+#[async_trait]
+impl ScanQueue for SqsQueue {
+    async fn publish(&self, message: &ScanSubmitted) -> Result<(), StoreError> {
+        self.send(message).await
+    }
+}
+
+#[async_trait]
+impl ErasureQueue for SqsQueue {
+    async fn publish(&self, message: &ErasureRequested) -> Result<(), StoreError> {
+        self.send(message).await
     }
 }

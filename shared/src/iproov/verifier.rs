@@ -64,7 +64,10 @@ impl EnrolmentVerifier for IProovClient {
     }
 
     async fn delete_enrolment(&self, verifier_user_id: &str) -> Result<(), VerifierError> {
-        let user_id = user_id(verifier_user_id)?;
+        // An id iProov cannot hold has no enrolment there: nothing to delete.
+        let Ok(user_id) = user_id(verifier_user_id) else {
+            return Err(VerifierError::NotFound);
+        };
         self.delete_user(&user_id).await.map_err(verifier_error)
     }
 }

@@ -1,0 +1,125 @@
+//! Erasing one user (the erasure function's job, after `DELETE /v1/users` or an operator's
+//! request). Every step is idempotent, and the record that lets us find the rest (the user item)
+//! goes last, so a crash midway leaves enough to finish on the next delivery.
+//!
+//! Everything before that last step runs at once, since all of it is keyed by the user id in
+//! the message: the user read (followed by the enrolment delete and the registration delete,
+//! which need the verifier id and the registration id the record holds), the end of the
+//! sessions, and the image deletes. The user record is deleted only when all of them succeeded.
+//!
+//! The registration record goes too: it holds the sealed username and display name, the
+//! username index, the verifier id and token, and its credential could otherwise still open a
+//! login session for the erased user.
+
+use crate::ports::{
+    EnrolmentVerifier, ImageStore, RegistrationStore, SessionControl, User, UserStore,
+    VerifierError,
+};
+
+/// What erasing a user needs.
+pub struct EraseUser<'a> {
+    pub users: &'a dyn UserStore,
+    pub registrations: &'a dyn RegistrationStore,
+    pub sessions: &'a dyn SessionControl,
+    pub images: &'a dyn ImageStore,
+    pub verifier: &'a dyn EnrolmentVerifier,
+}
+
+/// How one delivery of an erasure request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erased {
+    /// Everything is gone, the user record last.
+    Done,
+    /// The user record was already gone (a repeated message); whatever a crash had left under
+    /// the user's id was removed again.
+    AlreadyErased,
+    /// Some step failed: the user record stays, so the next delivery can find the rest.
+    Retry,
+}
+
+impl EraseUser<'_> {
+    pub async fn run(&self, user_id: &str) -> Erased {
+        let images_prefix = format!("faces/{user_id}/");
+        let (user, sessions, images) = futures::join!(
+            self.read_user_and_delete_what_it_names(user_id),
+            self.sessions.revoke_all(user_id),
+            self.images.delete_all_versions(&images_prefix),
+        );
+        let mut done = true;
+        if let Err(err) = sessions {
+            tracing::warn!(error = %err, "could not end sessions; will retry");
+            done = false;
+        }
+        match images {
+            Ok(n) => tracing::info!(objects = n, "images deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not delete images; will retry");
+                done = false;
+            }
+        }
+        let user = match user {
+            Ok(Some(user)) => user,
+            Ok(None) => {
+                // Erased before (a repeated message); the other steps found nothing, or
+                // finished what a crash had left.
+                tracing::info!("user already erased");
+                return if done {
+                    Erased::AlreadyErased
+                } else {
+                    Erased::Retry
+                };
+            }
+            Err(()) => return Erased::Retry,
+        };
+        if !done {
+            // The user record stays: it is what lets the next delivery find the rest.
+            return Erased::Retry;
+        }
+        if let Err(err) = self.users.delete(&user).await {
+            tracing::warn!(error = %err, "could not delete user record; will retry");
+            return Erased::Retry;
+        }
+        tracing::info!("user erased");
+        Erased::Done
+    }
+
+    /// The user record (`None` if already erased), after deleting the enrolment and the
+    /// registration record it names, while the rest of the erasure runs. `Err` (logged here)
+    /// means the message must come back.
+    async fn read_user_and_delete_what_it_names(&self, user_id: &str) -> Result<Option<User>, ()> {
+        let user = match self.users.get(user_id).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return Ok(None),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read user; will retry");
+                return Err(());
+            }
+        };
+        let registration = async {
+            match &user.registration_id {
+                Some(id) => self.registrations.delete(id).await,
+                None => Ok(()),
+            }
+        };
+        let (enrolment, registration) = futures::join!(
+            self.verifier.delete_enrolment(&user.iproov_user_id),
+            registration
+        );
+        let mut done = true;
+        match enrolment {
+            Ok(()) | Err(VerifierError::NotFound) => {}
+            Err(err) => {
+                tracing::warn!(
+                    iproov_error = err.code(),
+                    "could not delete iProov user; will retry"
+                );
+                done = false;
+            }
+        }
+        if let Err(err) = registration {
+            tracing::warn!(error = %err, "could not delete the registration record; will retry");
+            done = false;
+        }
+        if done { Ok(Some(user)) } else { Err(()) }
+    }
+}

@@ -1,0 +1,169 @@
+//! The erasure use case on in-memory adapters: everything goes, the user record last, and any
+//! failed step keeps that record so the next delivery finds the rest.
+
+use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
+use onboarding_core::memory::{
+    MemoryImages, MemoryRegistrations, MemorySessions, MemoryUsers, MemoryVerifier,
+};
+use onboarding_core::ports::{ImageStore, RegistrationStore, Session, User, UserStore};
+use onboarding_core::use_cases::erase_user::{EraseUser, Erased};
+
+struct World {
+    users: MemoryUsers,
+    registrations: MemoryRegistrations,
+    sessions: MemorySessions,
+    images: MemoryImages,
+    verifier: MemoryVerifier,
+}
+
+impl World {
+    /// A completed user with two sessions, an image in two versions, an enrolment and the
+    /// registration that created them.
+    async fn with_user() -> Self {
+        let world = Self {
+            users: MemoryUsers::default(),
+            registrations: MemoryRegistrations::default(),
+            sessions: MemorySessions::default(),
+            images: MemoryImages::default(),
+            verifier: MemoryVerifier::default(),
+        };
+        let user = User {
+            user_id: "u1".into(),
+            username: Sealed::from_stored("v2.k.a".into()),
+            display_name: Sealed::from_stored("v2.k.b".into()),
+            iproov_user_id: "iproov-u1".into(),
+            name_index: "n1".into(),
+            image_key: Some("faces/u1/r1-1.png".into()),
+            registration_id: Some("r1".into()),
+            created_at: 0,
+        };
+        world.users.create(&user).await.unwrap();
+        world.registrations.create(&registration()).await.unwrap();
+        for id in ["s1", "s2"] {
+            world.sessions.open(Session {
+                id: id.into(),
+                secret_hash: "h".into(),
+                user_id: "u1".into(),
+                created_at: 0,
+                last_seen: 0,
+                absolute_expires_at: 1_000,
+            });
+        }
+        for _ in 0..2 {
+            world
+                .images
+                .put("faces/u1/r1-1.png", b"png".to_vec(), "image/png")
+                .await
+                .unwrap();
+        }
+        world.verifier.enrol("iproov-u1");
+        world
+    }
+
+    async fn erase(&self) -> Erased {
+        EraseUser {
+            users: &self.users,
+            registrations: &self.registrations,
+            sessions: &self.sessions,
+            images: &self.images,
+            verifier: &self.verifier,
+        }
+        .run("u1")
+        .await
+    }
+
+    fn nothing_left(&self) -> bool {
+        self.users.count() == 0
+            && self.registrations.record("r1").is_none()
+            && self.sessions.of("u1") == 0
+            && self.images.versions_under("faces/u1/") == 0
+            && !self.verifier.is_enrolled("iproov-u1")
+    }
+}
+
+fn registration() -> Registration {
+    Registration {
+        id: "r1".into(),
+        secret_hash: "h".into(),
+        user_id: "u1".into(),
+        iproov_user_id: "iproov-u1".into(),
+        name_index: "n1".into(),
+        username: Sealed::from_stored("v2.k.a".into()),
+        display_name: Sealed::from_stored("v2.k.b".into()),
+        status: RegistrationStatus::Completed,
+        attempt: 1,
+        iproov_token: "t".into(),
+        token_expires_at: 0,
+        reason: None,
+        outcome: None,
+        image_key: None,
+        validating_since: None,
+        login_issued: true,
+        created_at: 0,
+        expires_at: 100_000,
+    }
+}
+
+#[tokio::test]
+async fn a_user_is_erased_everywhere() {
+    // given a user with sessions, image versions, an enrolment and a registration record
+    let world = World::with_user().await;
+    // when the erasure runs
+    let erased = world.erase().await;
+    // then nothing of the user is left: record, claim, registration, sessions, every image
+    // version, the enrolment
+    assert_eq!(erased, Erased::Done);
+    assert!(world.nothing_left());
+}
+
+#[tokio::test]
+async fn a_failed_step_keeps_the_user_record_for_the_retry_which_finishes() {
+    // given each step failing once in turn
+    type Breaker = fn(&World);
+    let breakers: [(&str, Breaker); 5] = [
+        ("images", |w| {
+            w.images.outages.fail_next("delete_all_versions", 1)
+        }),
+        ("sessions", |w| {
+            w.sessions.outages.fail_next("revoke_all", 1)
+        }),
+        ("registration", |w| {
+            w.registrations.outages.fail_next("delete", 1)
+        }),
+        ("enrolment", |w| w.verifier.fail_next_deletes(1)),
+        ("user read", |w| w.users.outages.fail_next("get", 1)),
+    ];
+    for (step, breaker) in breakers {
+        let world = World::with_user().await;
+        breaker(&world);
+        // when the erasure runs, then it must come back, with the user record still there
+        assert_eq!(world.erase().await, Erased::Retry, "{step}");
+        assert!(world.users.user("u1").is_some(), "{step}");
+        // and when it runs again, everything is gone
+        assert_eq!(world.erase().await, Erased::Done, "{step}");
+        assert!(world.nothing_left(), "{step}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_record_delete_comes_back_and_the_repeat_finds_everything_else_gone() {
+    // given the user record's own delete failing once
+    let world = World::with_user().await;
+    world.users.outages.fail_next("delete", 1);
+    // when the erasure runs twice
+    let first = world.erase().await;
+    let second = world.erase().await;
+    // then the first comes back and the second finishes
+    assert_eq!((first, second), (Erased::Retry, Erased::Done));
+    assert!(world.nothing_left());
+}
+
+#[tokio::test]
+async fn a_repeated_message_for_an_erased_user_succeeds_without_touching_anything_else() {
+    // given a user already erased
+    let world = World::with_user().await;
+    assert_eq!(world.erase().await, Erased::Done);
+    // when the same request comes again, then it is done (no enrolment to delete is fine)
+    assert_eq!(world.erase().await, Erased::AlreadyErased);
+    assert!(world.nothing_left());
+}
