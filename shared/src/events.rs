@@ -38,69 +38,9 @@ const ANALYTICS_USER_PURPOSE: &str = "analytics-user-v1";
 
 // ----- the closed vocabulary of failure reasons ----------------------------------------------
 
-macro_rules! reasons {
-    ($($variant:ident => $code:literal,)*) => {
-        /// Why an attempt failed: iProov's feedback codes (both generations), our own codes,
-        /// and `other` for anything else. Closed on purpose: an open string could carry a name,
-        /// and every distinct value is also a metric series.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum Reason {
-            $(#[serde(rename = $code)] $variant,)*
-            /// A code this version does not know (a new iProov code, or garbage).
-            #[serde(rename = "other")]
-            Other,
-        }
-
-        impl Reason {
-            /// Every reason, `Other` last.
-            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)* Reason::Other];
-
-            /// The reason for a stored or received code; unknown codes give [`Reason::Other`].
-            pub fn from_code(code: &str) -> Self {
-                match code {
-                    $($code => Reason::$variant,)*
-                    _ => Reason::Other,
-                }
-            }
-
-            /// The code, as it appears in events and metric dimensions.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Reason::$variant => $code,)*
-                    Reason::Other => "other",
-                }
-            }
-        }
-    };
-}
-
-reasons! {
-    // iProov feedback codes (see domain::hints, which gives each a hint).
-    EyesClosed => "eyes_closed",
-    FaceTooFar => "face_too_far",
-    FaceTooClose => "face_too_close",
-    MisalignedFace => "misaligned_face",
-    MultipleFaces => "multiple_faces",
-    ObscuredFace => "obscured_face",
-    Sunglasses => "sunglasses",
-    TooBright => "too_bright",
-    TooDark => "too_dark",
-    TooMuchMovement => "too_much_movement",
-    LightingFaceTooBright => "lighting_face_too_bright",
-    LightingFlashReflectionTooLow => "lighting_flash_reflection_too_low",
-    LightingTooDark => "lighting_too_dark",
-    LightingBacklit => "lighting_backlit",
-    MotionTooMuchMovement => "motion_too_much_movement",
-    MotionTooMuchMouthMovement => "motion_too_much_mouth_movement",
-    NetworkProblem => "network_problem",
-    UserTimeout => "user_timeout",
-    // Our own codes.
-    ScanExpired => "scan_expired",
-    ValidationUnknown => "validation_unknown",
-    UsernameTaken => "username_taken",
-    AttemptExpired => "attempt_expired",
-    Unknown => "unknown",
-}
+/// Why an attempt failed, as events carry it: the core's one reason table
+/// (core/src/domain/reasons.rs), whose codes are also the metric labels and the API's `reason`.
+pub use onboarding_core::domain::reasons::Reason;
 
 // ----- identifiers -------------------------------------------------------------------------
 
@@ -544,20 +484,6 @@ mod tests {
             assert_eq!(Reason::from_code(reason.as_str()), *reason);
             let json = serde_json::to_string(reason).expect("serialises");
             assert_eq!(json, format!("\"{}\"", reason.as_str()));
-        }
-        // Every code with a specific hint is a known reason (the generic hint marks the rest).
-        let generic = crate::domain::hints::for_reason("no_such_code");
-        for reason in Reason::ALL {
-            if *reason != Reason::Other
-                && *reason != Reason::Unknown
-                && *reason != Reason::AttemptExpired
-            {
-                assert_ne!(
-                    crate::domain::hints::for_reason(reason.as_str()),
-                    generic,
-                    "{reason:?}"
-                );
-            }
         }
     }
 

@@ -1,8 +1,8 @@
 //! Domain rules that do not depend on any backend: input normalisation, registration states,
-//! failure hints.
+//! failure reasons and their hints.
 
 pub mod display_name;
-pub mod hints;
+pub mod reasons;
 pub mod registration;
 pub mod sealed;
 pub mod username;

@@ -18,7 +18,7 @@
 //! events, the SQS disposition) is the handler's business.
 
 use crate::domain::registration::Outcome;
-use crate::domain::{Registration, RegistrationStatus, hints};
+use crate::domain::{Registration, RegistrationStatus, reasons};
 use crate::ports::{
     Clock, EnrolmentVerifier, FaceImage, ImageStore, RegistrationStore, ScanSubmitted, StoreError,
     User, UserCreated, UserStore, VerifierError,
@@ -180,7 +180,7 @@ impl ValidateScan<'_> {
                 self.finish(registration, image).await?
             }
             Ok(verdict) => {
-                let reason = hints::sanitise_reason(verdict.reason.as_deref());
+                let reason = reasons::sanitise_reason(verdict.reason.as_deref());
                 tracing::info!(reason = %reason, "scan failed");
                 self.record_failure(registration, &reason, now).await?
             }

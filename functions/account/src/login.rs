@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::Credential;
-use shared::domain::hints;
+use shared::domain::reasons;
 use shared::iproov::{IProovError, IProovUserId, Token, ValidateRequest};
 use shared::ports::{AttemptStatus, LoginAttempt, Session, StoreError};
 
@@ -99,7 +99,7 @@ pub async fn handle(
         Err(err) => return Err(validate_failed(&deps, &attempt, err).await),
     };
     if !outcome.passed {
-        let reason = hints::sanitise_reason(outcome.reason.as_deref());
+        let reason = reasons::sanitise_reason(outcome.reason.as_deref());
         end_attempt(&deps, &attempt, AttemptStatus::Failed, Some(&reason)).await;
         tracing::info!(reason = %reason, "login verification failed");
         login_failed(&deps, &attempt, &reason).await;
@@ -261,5 +261,5 @@ fn verification_failed(reason: &str) -> ApiError {
         "We could not verify your face.",
     )
     .with_reason(reason)
-    .with_hint(hints::for_reason(reason))
+    .with_hint(reasons::hint_for(reason))
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::{Credential, keyed_hash};
-use shared::domain::{Registration, RegistrationStatus, hints};
+use shared::domain::{Registration, RegistrationStatus, reasons};
 use shared::ports::{Session, StoreError};
 use shared::registration_access;
 
@@ -49,12 +49,12 @@ pub async fn handle(
                 .reason
                 .clone()
                 .unwrap_or_else(|| "unknown".into());
-            body["hint"] = Value::from(hints::for_reason(&reason));
+            body["hint"] = Value::from(reasons::hint_for(&reason));
             body["reason"] = Value::from(reason);
         }
         RegistrationStatus::Expired => {
             body["reason"] = Value::from("scan_expired");
-            body["hint"] = Value::from(hints::for_reason("scan_expired"));
+            body["hint"] = Value::from(reasons::hint_for("scan_expired"));
         }
         RegistrationStatus::Completed => {
             if let Some((session, exposed)) =
