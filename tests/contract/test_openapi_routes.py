@@ -49,7 +49,6 @@ def template_routes() -> set[tuple[str, str]]:
     return routes
 
 
-ROUTE = re.compile(r'\.route\(\s*"(?P<path>[^"]+)",\s*(?P<chain>[^;]*?)\)\s*(?=\n\s*\.|\n\s*;|$)', re.S)
 HANDLER = re.compile(r"\b(get|post|put|patch|delete)\(")
 
 

@@ -59,30 +59,11 @@ impl Probe {
             .expect("the iProov client builds from a valid configuration");
             let iproov_build = t.elapsed();
             drop(iproov);
-            let t = Instant::now();
-            let http = reqwest::Client::builder()
-                .use_preconfigured_tls(shared::tls::client_config())
-                .build();
-            let reqwest_build = t.elapsed();
-            drop(http);
-            let t = Instant::now();
-            let native = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await;
-            let native_load = t.elapsed();
-            drop(native);
-            let t = Instant::now();
-            let http = reqwest::Client::builder().tls_backend_rustls().build();
-            let reqwest_native = t.elapsed();
-            drop(http);
             json!({
                 "sdk_config_ms": ms(load),
                 "first_sdk_client_ms": ms(client1),
                 "second_sdk_client_ms": ms(client2),
                 "iproov_client_ms": ms(iproov_build),
-                "was_reqwest_rustls_client_ms": ms(reqwest_build),
-                "was_aws_config_load_system_roots_ms": ms(native_load),
-                "was_reqwest_platform_verifier_client_ms": ms(reqwest_native),
             })
         });
         println!("{steps}");

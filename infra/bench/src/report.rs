@@ -657,18 +657,6 @@ impl Report {
                     "iproov_client_ms" => {
                         "`IProovClient::new` (hyper transport, `shared::tls::client_config()`)"
                     }
-                    "was_reqwest_rustls_client_ms" => {
-                        "for comparison: reqwest with `shared::tls::client_config()` (the iProov \
-                         transport before; timed after the roots were built, so without them)"
-                    }
-                    "was_aws_config_load_system_roots_ms" => {
-                        "for comparison: `aws_config::defaults(..).load()` with the SDK's default \
-                         client (system roots)"
-                    }
-                    "was_reqwest_platform_verifier_client_ms" => {
-                        "for comparison: `reqwest::Client::builder().tls_backend_rustls().build()` \
-                         (platform verifier, system roots)"
-                    }
                     other => other,
                 };
                 let _ = writeln!(m, "| {label} | {v:.2} |");

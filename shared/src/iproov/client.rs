@@ -109,11 +109,6 @@ impl IProovClient {
         self.sdk_base_url.clone()
     }
 
-    /// The configuration the client runs with.
-    pub fn config(&self) -> &IProovConfig {
-        &self.config
-    }
-
     /// Starts an enrolment (registration): a token for one scan of `user`.
     pub async fn enrol_token(&self, user: &IProovUserId) -> Result<ClaimToken, IProovError> {
         self.claim_token(Endpoint::EnrolToken, "enrol", user).await
