@@ -7,6 +7,7 @@ pub mod adapters;
 mod api_errors;
 pub mod config;
 pub mod crypto;
+pub mod env;
 pub mod envelope;
 pub mod events;
 pub mod iproov;

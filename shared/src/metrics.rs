@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value, json};
 
-use crate::events::Reason;
 use crate::iproov::IProovError;
+use onboarding_core::domain::reasons::Reason;
 
 /// The namespace the alarms and the dashboard read when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "IProovOnboarding";

@@ -136,7 +136,7 @@ fn roots_pem() -> Vec<u8> {
 fn extra_roots_pem() -> &'static [u8] {
     static EXTRA: OnceLock<Vec<u8>> = OnceLock::new();
     EXTRA.get_or_init(|| {
-        let Some(path) = crate::config::optional("TLS_EXTRA_ROOTS_FILE") else {
+        let Some(path) = crate::env::optional("TLS_EXTRA_ROOTS_FILE") else {
             return Vec::new();
         };
         match std::fs::read(&path) {
