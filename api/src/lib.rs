@@ -11,6 +11,7 @@ pub mod credential;
 pub mod error;
 pub mod meta;
 pub mod origin;
+pub mod registration_access;
 pub mod request_id;
 pub mod server;
 pub mod telemetry;

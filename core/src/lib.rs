@@ -8,12 +8,15 @@
 //! - `use_cases`: the steps of the journeys, returning domain outcomes (so far: validating a
 //!   submitted scan);
 //! - `memory`: in-memory adapters of the ports, for the use cases' unit tests;
+//! - `crypto`: credentials (`<id>.<secret>`, hashed at rest) and keyed hashes (blind indexes,
+//!   pseudonyms): pure computation, so the rules that use them stay testable here;
 //! - `latency_mirror`: how a decoy takes as long as the real thing.
 //!
 //! It depends on no AWS SDK, no HTTP server or client and no Lambda runtime, so its rules are
 //! unit-tested in seconds (`cargo test -p onboarding-core`) without a stack. docs/architecture.md
 //! shows where it sits.
 
+pub mod crypto;
 pub mod domain;
 pub mod latency_mirror;
 pub mod memory;

@@ -6,19 +6,18 @@
 pub mod adapters;
 mod api_errors;
 pub mod config;
-pub mod crypto;
 pub mod env;
 pub mod envelope;
 pub mod events;
 pub mod iproov;
 pub mod metrics;
 pub mod rate_limit;
-pub mod registration_access;
 pub mod sqs_batch;
 pub mod tls;
 pub mod wiring;
 
+pub use api::registration_access;
 /// The HTTP layer lives in its own crate (so `health` builds without the AWS SDKs); the other
 /// functions keep reaching it, and its logger, through `shared`.
 pub use api::{self, telemetry};
-pub use onboarding_core::{domain, latency_mirror, ports, use_cases};
+pub use onboarding_core::{crypto, domain, latency_mirror, ports, use_cases};

@@ -1,12 +1,15 @@
 //! Finding the registration a request's credential belongs to, shared by the routes that take a
-//! registration credential.
+//! registration credential. HTTP-side (it reads headers and answers 401/404), so it lives in
+//! the HTTP layer; the store it reads is a core port.
 
 use axum::http::HeaderMap;
 
-use crate::api::{ApiError, CookiePolicy, CredentialKind, credential};
-use crate::crypto::Credential;
-use crate::domain::Registration;
-use crate::ports::RegistrationStore;
+use onboarding_core::crypto::Credential;
+use onboarding_core::domain::Registration;
+use onboarding_core::ports::RegistrationStore;
+
+use crate::credential::{self, CookiePolicy, CredentialKind};
+use crate::error::ApiError;
 
 /// How a presented registration credential resolved.
 pub enum Access {
