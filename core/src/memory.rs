@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 
+use crate::domain::rate_limits::{Decision, Limit};
 use crate::domain::registration::Outcome;
 use crate::domain::{Registration, RegistrationStatus};
 use crate::ports::{
-    Clock, EnrolmentVerifier, FaceImage, ImageStore, NameClaim, RegistrationStore, ScanVerdict,
-    Session, SessionControl, StoreError, User, UserCreated, UserStore, VerifierError,
+    Clock, EnrolmentVerifier, FaceImage, ImageStore, NameClaim, RateLimiter, RegistrationStore,
+    ScanVerdict, Session, SessionControl, StoreError, User, UserCreated, UserStore, VerifierError,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -393,6 +394,40 @@ impl UserStore for MemoryUsers {
         lock(&self.users).remove(&user.user_id);
         lock(&self.claims).remove(&user.name_index);
         Ok(())
+    }
+}
+
+/// Rate-limit counters, one window (the clock is not consulted): counts hits per key.
+#[derive(Default)]
+pub struct MemoryRateLimiter {
+    hits: Mutex<HashMap<String, u32>>,
+    pub outages: Outages,
+}
+
+impl MemoryRateLimiter {
+    /// Hits counted on `key` so far (0 if never hit).
+    pub fn count(&self, key: &str) -> u32 {
+        lock(&self.hits).get(key).copied().unwrap_or(0)
+    }
+
+    /// Sets the counter of `key`, as earlier requests would have.
+    pub fn preset(&self, key: &str, hits: u32) {
+        lock(&self.hits).insert(key.to_owned(), hits);
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, limit: Limit, _now: i64) -> Result<Decision, StoreError> {
+        self.outages.enter("hit").await?;
+        let mut hits = lock(&self.hits);
+        let count = hits.entry(key.to_owned()).or_default();
+        *count += 1;
+        Ok(if *count > limit.limit {
+            Decision::Limited { retry_after: 60 }
+        } else {
+            Decision::Allowed
+        })
     }
 }
 

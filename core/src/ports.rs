@@ -21,6 +21,18 @@ pub enum StoreError {
     Corrupt(&'static str),
 }
 
+/// A shared counter store, for rate limits (see `domain::rate_limits`).
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one hit on `key` in the current window of `limit` and decides.
+    async fn hit(
+        &self,
+        key: &str,
+        limit: crate::domain::rate_limits::Limit,
+        now: i64,
+    ) -> Result<crate::domain::rate_limits::Decision, StoreError>;
+}
+
 /// Time, injectable so expiry logic can be tested.
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.

@@ -2,6 +2,7 @@
 //! failure reasons and their hints.
 
 pub mod display_name;
+pub mod rate_limits;
 pub mod reasons;
 pub mod registration;
 pub mod sealed;

@@ -52,7 +52,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys: wiring::app_keys(&sdk, &settings)?,
         erasure_queue: wiring::erasure_queue(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
-        limits: shared::rate_limit::Limits::from_env()?,
+        limits: shared::rate_limit::limits_from_env()?,
         clock: Arc::new(SystemClock),
         settings,
         // Before the first real validate: about what one takes from a Lambda in iProov's region.

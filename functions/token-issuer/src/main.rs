@@ -92,7 +92,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys: wiring::app_keys(&sdk, &settings)?,
         cipher: wiring::field_cipher(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
-        limits: Limits::from_env()?,
+        limits: shared::rate_limit::limits_from_env()?,
         clock: Arc::new(SystemClock),
         settings,
         uniform_unknown_username: unknown_username_uniform()?,
