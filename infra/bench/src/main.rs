@@ -71,11 +71,13 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "POST /v1/users/registration",
         function: "token-issuer",
         expect_status: 201,
-        min_stages: 3,
-        min_chain: "[rate-limit UpdateItem ×2 ∥ username-claim GetItem] → iProov enrol token → \
-                    registration PutItem. The claim lookup needs neither counter; the token waits \
-                    for both (a limited caller or a taken name must not spend iProov quota); the \
-                    PutItem stores the token",
+        min_stages: 4,
+        min_chain: "[IP rate-limit UpdateItem ∥ username-claim GetItem] → [username-per-network \
+                    UpdateItem ∥ username-ceiling UpdateItem] → iProov enrol token → registration \
+                    PutItem. The username counters wait for the IP limit (a client refused by its \
+                    own limit must not spend anyone's username budget: the security review, \
+                    issue 14); the claim lookup needs no counter; the token waits for all \
+                    (a limited caller or a taken name must not spend iProov quota)",
     },
     RouteSpec {
         key: "GET /v1/users/registration (awaiting scan)",
@@ -108,16 +110,17 @@ pub const ROUTES: &[RouteSpec] = &[
         expect_status: 200,
         min_stages: 3,
         min_chain: "registration GetItem → session PutItem → mark-login-issued UpdateItem (marked \
-                    only once the session exists)",
+                    only once the session exists); later polls hand out no session: GetItem only",
     },
     RouteSpec {
         key: "POST /v1/verify-login",
         function: "token-issuer",
         expect_status: 200,
-        min_stages: 3,
-        min_chain: "[rate-limit UpdateItem ×2 ∥ username-claim GetItem] → iProov verify token → \
-                    attempt PutItem. The claim lookup needs neither counter; the token waits for \
-                    both and for the claim's iProov user id",
+        min_stages: 4,
+        min_chain: "[IP rate-limit UpdateItem ∥ username-claim GetItem] → [username-per-network \
+                    UpdateItem ∥ username-ceiling UpdateItem] → iProov verify token → attempt \
+                    PutItem. The username counters wait for the IP limit (issue 14: nobody can \
+                    lock a person out); the token waits for them and for the claim's iProov user id",
     },
     RouteSpec {
         key: "POST /v1/login",
