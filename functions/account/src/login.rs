@@ -177,11 +177,22 @@ fn session_answer(browser: bool, exposed: &str, expires_at: String, user: Value)
     body
 }
 
-/// A decoy attempt (uniform mode, unknown username) ends as a real attempt does whose token never
-/// saw a scan: iProov would answer `invalid_token`, which is `verification_failed` with reason
-/// `validation_unknown`. It takes as long as a recent real validate; no iProov call is made.
+/// A decoy attempt (uniform mode, unknown username) ends exactly as a real attempt does whose
+/// token never saw a scan ([`never_scanned`]), without the iProov call, and in the time of a
+/// recent real validate.
 async fn decoy_failed(deps: &Deps, attempt: &LoginAttempt) -> ApiError {
     let started = std::time::Instant::now();
+    let answer = never_scanned(deps, attempt).await;
+    deps.verify_validate_latency
+        .imitate(started.elapsed())
+        .await;
+    answer
+}
+
+/// iProov answered `invalid_token` (or would have: a decoy): the attempt ends as a failed
+/// verification with reason `validation_unknown`. A decoy has no user, so it counts in the
+/// metric but makes no analytics event (`events::user` derives none from an empty id).
+async fn never_scanned(deps: &Deps, attempt: &LoginAttempt) -> ApiError {
     end_attempt(
         deps,
         attempt,
@@ -189,11 +200,7 @@ async fn decoy_failed(deps: &Deps, attempt: &LoginAttempt) -> ApiError {
         Some("validation_unknown"),
     )
     .await;
-    let reason = shared::events::Reason::from_code("validation_unknown");
-    shared::metrics::emit(shared::metrics::Metric::LoginFailed { reason });
-    deps.verify_validate_latency
-        .imitate(started.elapsed())
-        .await;
+    login_failed(deps, attempt, "validation_unknown").await;
     verification_failed("validation_unknown")
 }
 
@@ -203,17 +210,7 @@ async fn end_attempt(deps: &Deps, attempt: &LoginAttempt, to: AttemptStatus, rea
 
 async fn validate_failed(deps: &Deps, attempt: &LoginAttempt, err: IProovError) -> ApiError {
     match err {
-        IProovError::InvalidToken => {
-            end_attempt(
-                deps,
-                attempt,
-                AttemptStatus::Failed,
-                Some("validation_unknown"),
-            )
-            .await;
-            login_failed(deps, attempt, "validation_unknown").await;
-            verification_failed("validation_unknown")
-        }
+        IProovError::InvalidToken => never_scanned(deps, attempt).await,
         err if err.is_retryable() && !err.outcome_unknown() => {
             // iProov did not process it: the same attempt may be tried again.
             if let Err(e) = deps
