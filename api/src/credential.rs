@@ -51,6 +51,24 @@ impl CookiePolicy {
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
+    /// Hands a new credential to the client: returns its `Set-Cookie` value and, unless the
+    /// request came from a browser ([`from_browser`]), also puts it in `body` under `field` (apps
+    /// read it there; a browser's page script never can). The one place that rule lives.
+    pub fn hand_out(
+        self,
+        kind: CredentialKind,
+        credential: &str,
+        max_age_seconds: i64,
+        browser: bool,
+        body: &mut serde_json::Value,
+        field: &str,
+    ) -> HeaderValue {
+        if !browser {
+            body[field] = serde_json::Value::from(credential);
+        }
+        self.set(kind, credential, max_age_seconds)
+    }
+
     /// `Set-Cookie` value that removes the credential from the browser.
     pub fn clear(self, kind: CredentialKind) -> HeaderValue {
         self.set(kind, "", 0)
@@ -233,6 +251,30 @@ mod tests {
         // then only the first is a browser's
         assert!(from_browser(&browser));
         assert!(!from_browser(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_handed_out_credential_is_in_the_body_for_apps_only() {
+        // given the same answer for an app and for a browser
+        for (browser, in_body) in [(false, true), (true, false)] {
+            let mut body = serde_json::json!({"status": "ok"});
+            // when a session is handed out
+            let cookie = PLAIN.hand_out(
+                CredentialKind::Session,
+                "a.b",
+                60,
+                browser,
+                &mut body,
+                "session_token",
+            );
+            // then the cookie always carries it, the body only for the app
+            assert!(cookie.to_str().unwrap().starts_with("session=a.b;"));
+            assert_eq!(
+                body.get("session_token").is_some(),
+                in_body,
+                "browser: {browser}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
 use shared::crypto::Credential;
@@ -138,15 +138,21 @@ pub async fn handle(
             shared::events::JourneyEvent::LoggedIn { user }
         });
     }
-    let exposed = credential.expose();
+    let mut body = json!({
+        "expires_at": rfc3339(session.absolute_expires_at),
+        "user": public_user(&deps, &user).await?,
+    });
     let policy = deps.settings.cookies();
     let cookies = [
         (
             header::SET_COOKIE,
-            policy.set(
+            policy.hand_out(
                 CredentialKind::Session,
-                &exposed,
+                &credential.expose(),
                 deps.settings.session_absolute_seconds,
+                meta.browser,
+                &mut body,
+                "session_token",
             ),
         ),
         (
@@ -154,27 +160,7 @@ pub async fn handle(
             policy.clear(CredentialKind::LoginAttempt),
         ),
     ];
-    Ok((
-        StatusCode::OK,
-        AppendHeaders(cookies),
-        Json(session_answer(
-            meta.browser,
-            &exposed,
-            rfc3339(session.absolute_expires_at),
-            public_user(&deps, &user).await?,
-        )),
-    )
-        .into_response())
-}
-
-/// The 200 of login: the session credential (except for browsers, which get the cookie only),
-/// its expiry and the account.
-fn session_answer(browser: bool, exposed: &str, expires_at: String, user: Value) -> Value {
-    let mut body = json!({"expires_at": expires_at, "user": user});
-    if !browser {
-        body["session_token"] = Value::from(exposed);
-    }
-    body
+    Ok((StatusCode::OK, AppendHeaders(cookies), Json(body)).into_response())
 }
 
 /// A decoy attempt (uniform mode, unknown username) ends exactly as a real attempt does whose

@@ -61,13 +61,13 @@ pub async fn handle(
                 login_session(&deps, &credential, &registration, now).await?
             {
                 body["login"] = json!({"expires_at": rfc3339(session.absolute_expires_at)});
-                if !meta.browser {
-                    body["login"]["session_token"] = Value::from(exposed.as_str());
-                }
-                let cookie = deps.settings.cookies().set(
+                let cookie = deps.settings.cookies().hand_out(
                     CredentialKind::Session,
                     &exposed,
                     session.absolute_expires_at - now,
+                    meta.browser,
+                    &mut body["login"],
+                    "session_token",
                 );
                 return Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response());
             }

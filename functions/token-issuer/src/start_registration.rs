@@ -295,14 +295,13 @@ fn created(
         "expires_at": rfc3339(registration.token_expires_at),
         "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
     });
-    // Browsers get the credential as an HttpOnly cookie only (docs/api.md).
-    if !browser {
-        body["session_token"] = serde_json::Value::from(exposed.as_str());
-    }
-    let cookie = deps.settings.cookies().set(
+    let cookie = deps.settings.cookies().hand_out(
         CredentialKind::Registration,
         &exposed,
         registration.expires_at - now,
+        browser,
+        &mut body,
+        "session_token",
     );
     (
         StatusCode::CREATED,

@@ -148,18 +148,17 @@ fn attempt_answer(
     token: &str,
     browser: bool,
 ) -> Response {
-    let exposed = credential.expose();
-    let cookie = deps.settings.cookies().set(
-        CredentialKind::LoginAttempt,
-        &exposed,
-        deps.settings.token_ttl_seconds,
-    );
     let mut body = json!({
         "expires_at": rfc3339(expires_at),
         "iproov": {"token": token, "base_url": deps.iproov.sdk_base_url()},
     });
-    if !browser {
-        body["attempt_token"] = serde_json::Value::from(exposed.as_str());
-    }
+    let cookie = deps.settings.cookies().hand_out(
+        CredentialKind::LoginAttempt,
+        &credential.expose(),
+        deps.settings.token_ttl_seconds,
+        browser,
+        &mut body,
+        "attempt_token",
+    );
     ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
