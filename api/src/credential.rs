@@ -106,14 +106,21 @@ pub fn presented(
     }
 }
 
-/// Whether a cookie of `kind` is present under either name (prefixed or not): used to decide
-/// that a request is cookie-authenticated, where erring towards "yes" is the safe side.
-pub(crate) fn cookie_named_anyhow(headers: &HeaderMap, kind: CredentialKind) -> bool {
-    let base = kind.cookie_base();
-    let prefixed = format!("__Host-{base}");
-    cookie_values(headers, |n| n == base || n == prefixed)
-        .next()
-        .is_some()
+/// Whether a credential cookie of any kind is present, under either name (prefixed or not):
+/// used to decide that a request is cookie-authenticated, where erring towards "yes" is the
+/// safe side. One pass over the cookies, no allocation.
+pub(crate) fn carries_credential_cookie(headers: &HeaderMap) -> bool {
+    const KINDS: [CredentialKind; 3] = [
+        CredentialKind::Registration,
+        CredentialKind::LoginAttempt,
+        CredentialKind::Session,
+    ];
+    cookie_values(headers, |name| {
+        let base = name.strip_prefix("__Host-").unwrap_or(name);
+        KINDS.iter().any(|kind| kind.cookie_base() == base)
+    })
+    .next()
+    .is_some()
 }
 
 /// The values of the cookies whose name satisfies `wanted`, across every `Cookie` header.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method, StatusCode, header};
 
-use crate::credential::{self, CredentialKind};
+use crate::credential;
 use crate::error::ApiError;
 
 /// The web origins allowed to make cookie-authenticated state-changing requests.
@@ -40,7 +40,10 @@ impl OriginPolicy {
     /// neither this origin nor an allowed one.
     pub fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
         let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if safe || headers.contains_key(header::AUTHORIZATION) || !carries_credential(headers) {
+        if safe
+            || headers.contains_key(header::AUTHORIZATION)
+            || !credential::carries_credential_cookie(headers)
+        {
             return Ok(());
         }
         let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
@@ -48,8 +51,8 @@ impl OriginPolicy {
             return Ok(());
         }
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        if let Some(origin) = origin
-            && self.allowed.iter().any(|a| *a == normalise(origin))
+        if let Some(origin) = origin.map(normalise)
+            && self.allowed.contains(&origin)
         {
             return Ok(());
         }
@@ -64,17 +67,6 @@ impl OriginPolicy {
 
 fn normalise(origin: &str) -> String {
     origin.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
-/// Whether any credential cookie, under either name, is present.
-fn carries_credential(headers: &HeaderMap) -> bool {
-    [
-        CredentialKind::Registration,
-        CredentialKind::LoginAttempt,
-        CredentialKind::Session,
-    ]
-    .into_iter()
-    .any(|kind| credential::cookie_named_anyhow(headers, kind))
 }
 
 #[cfg(test)]
