@@ -11,9 +11,9 @@
 //! username index, the verifier id and token, and its credential could otherwise still open a
 //! login session for the erased user.
 
+use super::biometric_data;
 use crate::ports::{
     EnrolmentVerifier, ImageStore, RegistrationStore, SessionControl, User, UserStore,
-    VerifierError,
 };
 
 /// What erasing a user needs.
@@ -39,23 +39,15 @@ pub enum Erased {
 
 impl EraseUser<'_> {
     pub async fn run(&self, user_id: &str) -> Erased {
-        let images_prefix = format!("faces/{user_id}/");
         let (user, sessions, images) = futures::join!(
             self.read_user_and_delete_what_it_names(user_id),
             self.sessions.revoke_all(user_id),
-            self.images.delete_all_versions(&images_prefix),
+            biometric_data::remove_images(self.images, user_id),
         );
-        let mut done = true;
+        let mut done = images;
         if let Err(err) = sessions {
             tracing::warn!(error = %err, "could not end sessions; will retry");
             done = false;
-        }
-        match images {
-            Ok(n) => tracing::info!(objects = n, "images deleted"),
-            Err(err) => {
-                tracing::warn!(error = %err, "could not delete images; will retry");
-                done = false;
-            }
         }
         let user = match user {
             Ok(Some(user)) => user,
@@ -102,20 +94,10 @@ impl EraseUser<'_> {
             }
         };
         let (enrolment, registration) = futures::join!(
-            self.verifier.delete_enrolment(&user.iproov_user_id),
+            biometric_data::remove_enrolment(self.verifier, &user.iproov_user_id),
             registration
         );
-        let mut done = true;
-        match enrolment {
-            Ok(()) | Err(VerifierError::NotFound) => {}
-            Err(err) => {
-                tracing::warn!(
-                    iproov_error = err.code(),
-                    "could not delete iProov user; will retry"
-                );
-                done = false;
-            }
-        }
+        let mut done = enrolment;
         if let Err(err) = registration {
             tracing::warn!(error = %err, "could not delete the registration record; will retry");
             done = false;

@@ -17,6 +17,7 @@
 //! The use case decides and records; what the outcome means to the outside (metrics, analytics
 //! events, the SQS disposition) is the handler's business.
 
+use super::biometric_data;
 use crate::domain::registration::Outcome;
 use crate::domain::{Registration, RegistrationStatus, reasons};
 use crate::ports::{
@@ -305,30 +306,11 @@ impl ValidateScan<'_> {
     /// registration that will never become a user. True when both are gone. Both removals are
     /// idempotent, so a delivery that finds one failed simply tries both again.
     async fn remove_biometric_data(&self, registration: &Registration) -> bool {
-        let prefix = format!("faces/{}/", registration.user_id);
         let (images, enrolment) = futures::join!(
-            self.images.delete_all_versions(&prefix),
-            self.verifier.delete_enrolment(&registration.iproov_user_id)
+            biometric_data::remove_images(self.images, &registration.user_id),
+            biometric_data::remove_enrolment(self.verifier, &registration.iproov_user_id),
         );
-        let mut removed = true;
-        match images {
-            Ok(versions) => tracing::info!(versions, "image of the losing registration deleted"),
-            Err(err) => {
-                tracing::warn!(error = %err, "could not delete the image; will retry");
-                removed = false;
-            }
-        }
-        match enrolment {
-            Ok(()) | Err(VerifierError::NotFound) => {}
-            Err(err) => {
-                tracing::warn!(
-                    iproov_error = err.code(),
-                    "could not delete the enrolment; will retry"
-                );
-                removed = false;
-            }
-        }
-        removed
+        images && enrolment
     }
 }
 
@@ -341,8 +323,10 @@ pub fn image_key(registration: &Registration, content_type: &str) -> String {
         "png"
     };
     format!(
-        "faces/{}/{}-{}.{ext}",
-        registration.user_id, registration.id, registration.attempt
+        "{}{}-{}.{ext}",
+        biometric_data::images_prefix(&registration.user_id),
+        registration.id,
+        registration.attempt
     )
 }
 
