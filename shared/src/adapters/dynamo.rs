@@ -50,6 +50,23 @@ pub fn get_bool(item: &Item, name: &str) -> bool {
     matches!(item.get(name), Some(AttributeValue::Bool(true)))
 }
 
+/// Deletes the item whose key `pk` is `id`, unconditionally: deleting what is gone succeeds,
+/// which every delete of ours relies on (erasure and logout are repeated safely).
+pub async fn delete_by_pk(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    client
+        .delete_item()
+        .table_name(table)
+        .key("pk", s(id))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| map_err(e, |_| false))
+}
+
 /// Maps an SDK error: a failed condition is a `Conflict` (an expected race), anything else is
 /// `Unavailable` with the error's code only (no request detail, which could hold PII).
 pub fn map_err<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> StoreError

@@ -112,14 +112,7 @@ impl RegistrationStore for DynamoRegistrations {
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| map_err(e, |_| false))
+        super::dynamo::delete_by_pk(&self.client, &self.table, id).await
     }
 
     async fn create(&self, registration: &Registration) -> Result<(), StoreError> {

@@ -104,14 +104,7 @@ impl crate::ports::SessionControl for DynamoSessions {
     }
 
     async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| map_err(e, |_| false))
+        super::dynamo::delete_by_pk(&self.client, &self.table, id).await
     }
 
     async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
