@@ -653,3 +653,78 @@ impl MemoryVerifier {
         })
     }
 }
+
+/// Every in-memory adapter and a test clock: one world for a use case's unit tests, wired into
+/// the use cases the way a function wires the real adapters.
+pub struct Backends {
+    pub registrations: MemoryRegistrations,
+    pub users: MemoryUsers,
+    pub images: MemoryImages,
+    pub sessions: MemorySessions,
+    pub verifier: MemoryVerifier,
+    pub clock: FixedClock,
+}
+
+impl Backends {
+    /// Empty stores, the clock at `now`.
+    pub fn at(now: i64) -> Self {
+        Self {
+            registrations: MemoryRegistrations::default(),
+            users: MemoryUsers::default(),
+            images: MemoryImages::default(),
+            sessions: MemorySessions::default(),
+            verifier: MemoryVerifier::default(),
+            clock: FixedClock::at(now),
+        }
+    }
+
+    pub fn validate_scan(
+        &self,
+        lease_seconds: i64,
+    ) -> crate::use_cases::validate_scan::ValidateScan<'_> {
+        crate::use_cases::validate_scan::ValidateScan {
+            registrations: &self.registrations,
+            users: &self.users,
+            images: &self.images,
+            verifier: &self.verifier,
+            clock: &self.clock,
+            lease_seconds,
+        }
+    }
+
+    pub fn erase_user(&self) -> crate::use_cases::erase_user::EraseUser<'_> {
+        crate::use_cases::erase_user::EraseUser {
+            users: &self.users,
+            registrations: &self.registrations,
+            sessions: &self.sessions,
+            images: &self.images,
+            verifier: &self.verifier,
+        }
+    }
+}
+
+/// A registration submitted at `now` (attempt 1, token `token-1` valid for 10 minutes, for
+/// user `user-1`, iProov id `iproov-user-1`, username index `name-1`); tests change what they
+/// need with struct update syntax.
+pub fn submitted_registration(now: i64) -> Registration {
+    Registration {
+        id: "reg-1".into(),
+        secret_hash: "h".into(),
+        user_id: "user-1".into(),
+        iproov_user_id: "iproov-user-1".into(),
+        name_index: "name-1".into(),
+        username: crate::domain::Sealed::from_stored("v2.k.alice".into()),
+        display_name: crate::domain::Sealed::from_stored("v2.k.Alice".into()),
+        status: RegistrationStatus::Submitted,
+        attempt: 1,
+        iproov_token: "token-1".into(),
+        token_expires_at: now + 600,
+        reason: None,
+        outcome: None,
+        image_key: None,
+        validating_since: None,
+        login_issued: false,
+        created_at: now - 10,
+        expires_at: now + 86_400,
+    }
+}

@@ -1,32 +1,29 @@
 //! The erasure use case on in-memory adapters: everything goes, the user record last, and any
 //! failed step keeps that record so the next delivery finds the rest.
 
-use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
-use onboarding_core::memory::{
-    MemoryImages, MemoryRegistrations, MemorySessions, MemoryUsers, MemoryVerifier,
-};
-use onboarding_core::ports::{ImageStore, RegistrationStore, Session, User, UserStore};
-use onboarding_core::use_cases::erase_user::{EraseUser, Erased};
+use std::ops::Deref;
 
-struct World {
-    users: MemoryUsers,
-    registrations: MemoryRegistrations,
-    sessions: MemorySessions,
-    images: MemoryImages,
-    verifier: MemoryVerifier,
+use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
+use onboarding_core::memory::{Backends, submitted_registration};
+use onboarding_core::ports::{ImageStore, RegistrationStore, Session, User, UserStore};
+use onboarding_core::use_cases::erase_user::Erased;
+
+/// The in-memory backends, holding one user to erase.
+struct World(Backends);
+
+impl Deref for World {
+    type Target = Backends;
+
+    fn deref(&self) -> &Backends {
+        &self.0
+    }
 }
 
 impl World {
     /// A completed user with two sessions, an image in two versions, an enrolment and the
     /// registration that created them.
     async fn with_user() -> Self {
-        let world = Self {
-            users: MemoryUsers::default(),
-            registrations: MemoryRegistrations::default(),
-            sessions: MemorySessions::default(),
-            images: MemoryImages::default(),
-            verifier: MemoryVerifier::default(),
-        };
+        let world = Self(Backends::at(0));
         let user = User {
             user_id: "u1".into(),
             username: Sealed::from_stored("v2.k.a".into()),
@@ -61,15 +58,7 @@ impl World {
     }
 
     async fn erase(&self) -> Erased {
-        EraseUser {
-            users: &self.users,
-            registrations: &self.registrations,
-            sessions: &self.sessions,
-            images: &self.images,
-            verifier: &self.verifier,
-        }
-        .run("u1")
-        .await
+        self.erase_user().run("u1").await
     }
 
     fn nothing_left(&self) -> bool {
@@ -84,23 +73,12 @@ impl World {
 fn registration() -> Registration {
     Registration {
         id: "r1".into(),
-        secret_hash: "h".into(),
         user_id: "u1".into(),
         iproov_user_id: "iproov-u1".into(),
         name_index: "n1".into(),
-        username: Sealed::from_stored("v2.k.a".into()),
-        display_name: Sealed::from_stored("v2.k.b".into()),
         status: RegistrationStatus::Completed,
-        attempt: 1,
-        iproov_token: "t".into(),
-        token_expires_at: 0,
-        reason: None,
-        outcome: None,
-        image_key: None,
-        validating_since: None,
         login_issued: true,
-        created_at: 0,
-        expires_at: 100_000,
+        ..submitted_registration(0)
     }
 }
 

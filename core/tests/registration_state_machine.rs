@@ -3,10 +3,10 @@
 //! expiries ends in a terminal state with at most one user per registration, and the verifier is
 //! never asked twice for a token whose answer was recorded.
 
-use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
-use onboarding_core::memory::{
-    FixedClock, MemoryImages, MemoryRegistrations, MemoryUsers, MemoryVerifier, Scan,
-};
+use std::ops::Deref;
+
+use onboarding_core::domain::{Registration, RegistrationStatus};
+use onboarding_core::memory::{Backends, Scan, submitted_registration};
 use onboarding_core::ports::{RegistrationStore, ScanSubmitted, VerifierError};
 use onboarding_core::use_cases::validate_scan::{ScanValidated, ValidateScan};
 use proptest::prelude::*;
@@ -44,24 +44,20 @@ fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
-struct World {
-    registrations: MemoryRegistrations,
-    users: MemoryUsers,
-    images: MemoryImages,
-    verifier: MemoryVerifier,
-    clock: FixedClock,
+/// The in-memory backends, with the events of a run applied to them.
+struct World(Backends);
+
+impl Deref for World {
+    type Target = Backends;
+
+    fn deref(&self) -> &Backends {
+        &self.0
+    }
 }
 
 impl World {
     fn use_case(&self) -> ValidateScan<'_> {
-        ValidateScan {
-            registrations: &self.registrations,
-            users: &self.users,
-            images: &self.images,
-            verifier: &self.verifier,
-            clock: &self.clock,
-            lease_seconds: LEASE,
-        }
+        self.validate_scan(LEASE)
     }
 
     async fn apply(&self, event: &Event, message: &ScanSubmitted) {
@@ -97,35 +93,15 @@ impl World {
 }
 
 async fn world(scan: Scan) -> (World, ScanSubmitted) {
-    let world = World {
-        registrations: MemoryRegistrations::default(),
-        users: MemoryUsers::default(),
-        images: MemoryImages::default(),
-        verifier: MemoryVerifier::default(),
-        clock: FixedClock::at(NOW),
-    };
+    let world = World(Backends::at(NOW));
     world
         .registrations
         .create(&Registration {
-            id: "reg-1".into(),
-            secret_hash: "h".into(),
-            user_id: "user-1".into(),
-            iproov_user_id: "iproov-user-1".into(),
-            name_index: "name-1".into(),
-            username: Sealed::from_stored("s".into()),
-            display_name: Sealed::from_stored("s".into()),
-            status: RegistrationStatus::Submitted,
-            attempt: 1,
-            iproov_token: "token-1".into(),
             // Long enough that the leases passing in a run never expire the token.
             token_expires_at: NOW + 1_000_000,
-            reason: None,
-            outcome: None,
-            image_key: None,
-            validating_since: None,
-            login_issued: false,
             created_at: NOW,
             expires_at: NOW + 10_000_000,
+            ..submitted_registration(NOW)
         })
         .await
         .unwrap();

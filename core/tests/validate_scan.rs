@@ -1,11 +1,11 @@
 //! The scan validation use case on in-memory adapters: every branch, crashes after each step
 //! and their resumption, duplicate deliveries. No stack needed (`cargo test -p onboarding-core`).
 
+use std::ops::Deref;
+
+use onboarding_core::domain::RegistrationStatus;
 use onboarding_core::domain::registration::Outcome;
-use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
-use onboarding_core::memory::{
-    FixedClock, MemoryImages, MemoryRegistrations, MemoryUsers, MemoryVerifier, Scan,
-};
+use onboarding_core::memory::{Backends, Scan, submitted_registration};
 use onboarding_core::ports::{RegistrationStore, ScanSubmitted, VerifierError};
 use onboarding_core::use_cases::validate_scan::{
     DropReason, RetryReason, ScanValidated, ValidateScan,
@@ -14,25 +14,25 @@ use onboarding_core::use_cases::validate_scan::{
 const NOW: i64 = 1_000_000;
 const LEASE: i64 = 60;
 
-/// One world: stores, verifier and clock, with one submitted registration in it.
-struct World {
-    registrations: MemoryRegistrations,
-    users: MemoryUsers,
-    images: MemoryImages,
-    verifier: MemoryVerifier,
-    clock: FixedClock,
+/// One world (the in-memory backends) with one submitted registration in it.
+struct World(Backends);
+
+impl Deref for World {
+    type Target = Backends;
+
+    fn deref(&self) -> &Backends {
+        &self.0
+    }
 }
 
 impl World {
     async fn with_submitted_scan(scan: Option<Scan>) -> Self {
-        let world = Self {
-            registrations: MemoryRegistrations::default(),
-            users: MemoryUsers::default(),
-            images: MemoryImages::default(),
-            verifier: MemoryVerifier::default(),
-            clock: FixedClock::at(NOW),
-        };
-        world.registrations.create(&registration()).await.unwrap();
+        let world = Self(Backends::at(NOW));
+        world
+            .registrations
+            .create(&submitted_registration(NOW))
+            .await
+            .unwrap();
         if let Some(scan) = scan {
             world.verifier.scan("token-1", scan);
         }
@@ -40,14 +40,7 @@ impl World {
     }
 
     fn use_case(&self) -> ValidateScan<'_> {
-        ValidateScan {
-            registrations: &self.registrations,
-            users: &self.users,
-            images: &self.images,
-            verifier: &self.verifier,
-            clock: &self.clock,
-            lease_seconds: LEASE,
-        }
+        self.validate_scan(LEASE)
     }
 
     async fn deliver(&self) -> ScanValidated {
@@ -60,29 +53,6 @@ impl World {
 
     fn status(&self) -> RegistrationStatus {
         self.registrations.record("reg-1").unwrap().status
-    }
-}
-
-fn registration() -> Registration {
-    Registration {
-        id: "reg-1".into(),
-        secret_hash: "h".into(),
-        user_id: "user-1".into(),
-        iproov_user_id: "iproov-user-1".into(),
-        name_index: "name-1".into(),
-        username: Sealed::from_stored("v2.k.alice".into()),
-        display_name: Sealed::from_stored("v2.k.Alice".into()),
-        status: RegistrationStatus::Submitted,
-        attempt: 1,
-        iproov_token: "token-1".into(),
-        token_expires_at: NOW + 600,
-        reason: None,
-        outcome: None,
-        image_key: None,
-        validating_since: None,
-        login_issued: false,
-        created_at: NOW - 10,
-        expires_at: NOW + 86_400,
     }
 }
 
