@@ -132,12 +132,7 @@ impl RegistrationStore for MemoryRegistrations {
         self.guarded(
             "restart",
             id,
-            |r| {
-                r.attempt == attempt
-                    && (r.status == RegistrationStatus::Failed
-                        || (r.status == RegistrationStatus::AwaitingScan
-                            && r.token_expires_at <= now))
-            },
+            |r| r.attempt == attempt && r.attempt_over(now),
             |r| {
                 r.status = RegistrationStatus::AwaitingScan;
                 r.attempt = attempt + 1;
@@ -155,11 +150,7 @@ impl RegistrationStore for MemoryRegistrations {
         self.guarded(
             "submit",
             id,
-            |r| {
-                r.status == RegistrationStatus::AwaitingScan
-                    && r.attempt == attempt
-                    && r.token_expires_at > now
-            },
+            |r| r.is_at(RegistrationStatus::AwaitingScan, attempt) && r.token_expires_at > now,
             |r| r.status = RegistrationStatus::Submitted,
         )
         .await
@@ -169,7 +160,7 @@ impl RegistrationStore for MemoryRegistrations {
         self.guarded(
             "unsubmit",
             id,
-            |r| r.status == RegistrationStatus::Submitted && r.attempt == attempt,
+            |r| r.is_at(RegistrationStatus::Submitted, attempt),
             |r| r.status = RegistrationStatus::AwaitingScan,
         )
         .await
@@ -186,11 +177,9 @@ impl RegistrationStore for MemoryRegistrations {
             "begin_validation",
             id,
             |r| {
-                r.attempt == attempt
-                    && (r.status == RegistrationStatus::Submitted
-                        || (r.status == RegistrationStatus::Validating
-                            && r.outcome.is_none()
-                            && r.validating_since.is_some_and(|s| s < now - lease_seconds)))
+                r.is_at(RegistrationStatus::Submitted, attempt)
+                    || (r.awaits_outcome(attempt)
+                        && r.validating_since.is_some_and(|s| s < now - lease_seconds))
             },
             |r| {
                 r.status = RegistrationStatus::Validating;
@@ -214,11 +203,7 @@ impl RegistrationStore for MemoryRegistrations {
         self.guarded(
             "record_outcome",
             id,
-            |r| {
-                r.status == RegistrationStatus::Validating
-                    && r.attempt == attempt
-                    && r.outcome.is_none()
-            },
+            |r| r.awaits_outcome(attempt),
             |r| {
                 r.outcome = Some(outcome);
                 match outcome {
@@ -241,11 +226,7 @@ impl RegistrationStore for MemoryRegistrations {
         self.guarded(
             "release",
             id,
-            |r| {
-                r.status == RegistrationStatus::Validating
-                    && r.attempt == attempt
-                    && r.outcome.is_none()
-            },
+            |r| r.awaits_outcome(attempt),
             |r| {
                 r.status = RegistrationStatus::Submitted;
                 r.validating_since = None;
@@ -265,7 +246,7 @@ impl RegistrationStore for MemoryRegistrations {
         self.guarded(
             "fail",
             id,
-            |r| r.status == RegistrationStatus::Validating && r.attempt == attempt,
+            |r| r.is_at(RegistrationStatus::Validating, attempt),
             |r| {
                 r.status = RegistrationStatus::Failed;
                 r.reason = Some(reason);
@@ -279,8 +260,7 @@ impl RegistrationStore for MemoryRegistrations {
             "complete",
             id,
             |r| {
-                r.status == RegistrationStatus::Validating
-                    && r.attempt == attempt
+                r.is_at(RegistrationStatus::Validating, attempt)
                     && r.outcome == Some(Outcome::Passed)
             },
             |r| r.status = RegistrationStatus::Completed,

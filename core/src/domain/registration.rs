@@ -104,9 +104,27 @@ impl Registration {
 
     /// Whether a fresh attempt (new token) may start now.
     pub fn can_retry(&self, now: i64, max_attempts: u32) -> bool {
+        self.attempt_over(now) && self.attempt < max_attempts
+    }
+
+    /// Whether the current attempt has ended without a user: failed, or its token ran out
+    /// unused. The state a restart starts from.
+    pub fn attempt_over(&self, now: i64) -> bool {
         matches!(
             self.status_at(now),
             RegistrationStatus::Failed | RegistrationStatus::Expired
-        ) && self.attempt < max_attempts
+        )
+    }
+
+    /// Whether the record is at attempt `attempt` in `status` (every guarded change names both,
+    /// so a message for an earlier attempt never moves a later one).
+    pub fn is_at(&self, status: RegistrationStatus, attempt: u32) -> bool {
+        self.status == status && self.attempt == attempt
+    }
+
+    /// Whether attempt `attempt` is being validated and no outcome is recorded yet: the only
+    /// state an outcome may be recorded in, or the validation given back.
+    pub fn awaits_outcome(&self, attempt: u32) -> bool {
+        self.is_at(RegistrationStatus::Validating, attempt) && self.outcome.is_none()
     }
 }

@@ -1,5 +1,8 @@
 //! Registrations in DynamoDB: one item per registration, keyed by its id; every state change is
-//! an `UpdateItem` with a condition on the state it starts from.
+//! an `UpdateItem` with a condition on the state it starts from. Each condition is the
+//! DynamoDB form of a guard of the domain (`Registration::is_at`, `awaits_outcome`,
+//! `attempt_over` in core/src/domain/registration.rs), which the in-memory adapter applies
+//! directly; the core's unit tests run the use cases on those guards.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
