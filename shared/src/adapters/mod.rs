@@ -1,7 +1,8 @@
-//! AWS implementations of the ports.
+//! Implementations of the core's ports: AWS services, and the iProov client as the verifier.
 
 pub mod dynamo;
 pub mod images;
+pub mod iproov_verifier;
 pub mod queue;
 pub mod rate_limits;
 pub mod registrations;

@@ -22,7 +22,6 @@ mod retry;
 mod token;
 mod user_id;
 mod validate;
-mod verifier;
 mod wire;
 
 pub use client::IProovClient;

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use onboarding_core::ports::{EnrolmentVerifier, FaceImage, ScanVerdict, VerifierError};
 
-use super::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
+use crate::iproov::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
 
 /// What the validator tells iProov it is (no end user is on the line when it validates).
 const VALIDATOR_CLIENT: &str = "iproov-onboarding-validator";
