@@ -345,3 +345,83 @@ pub trait EnrolmentVerifier: Send + Sync {
     /// Removes the enrolment of `verifier_user_id` (`NotFound` when there is none).
     async fn delete_enrolment(&self, verifier_user_id: &str) -> Result<(), VerifierError>;
 }
+
+/// The end user as the verifier may see them during a validate: an address (the verifier's
+/// adapter decides what of it leaves, e.g. IPv4 only) and a client hint such as the User-Agent.
+#[derive(Clone, Copy)]
+pub struct ClientContext<'a> {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: &'a str,
+}
+
+impl std::fmt::Debug for ClientContext<'_> {
+    /// The address is personal data: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientContext")
+            .field("ip", &self.ip.map(|_| "<redacted>"))
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+/// The face verifier's token side (iProov's REST API in production): the single-use tokens an
+/// app streams a scan with, for an enrolment or a verification, and validating a verification
+/// while the person waits. Every call may spend the verifier's quota, so the use cases reach it
+/// only after their rate limits.
+#[async_trait]
+pub trait FaceTokens: Send + Sync {
+    /// The verifier's pseudonymous id for one of our users: a keyed hash, so the verifier can
+    /// neither learn nor correlate our ids.
+    fn verifier_user_id(&self, pseudonym_key: &[u8], user_id: &str) -> String;
+    /// Where the app's SDK streams the scan to (handed to the client with the token).
+    fn sdk_base_url(&self) -> String;
+    /// A token to enrol `verifier_user_id`'s face.
+    async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError>;
+    /// A token to verify `verifier_user_id`'s face against its enrolment.
+    async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError>;
+    /// Asks, once, whether the verification streamed with `token` passed.
+    async fn verify_validate(
+        &self,
+        verifier_user_id: &str,
+        token: &str,
+        client: ClientContext<'_>,
+    ) -> Result<ScanVerdict, VerifierError>;
+}
+
+/// Why a personal field could not be sealed or opened (the key service refused or is down, or
+/// the sealed value is not ours). Never carries the field's value.
+#[derive(Debug, thiserror::Error)]
+#[error("personal field sealing failed ({0})")]
+pub struct SealError(pub String);
+
+/// Personal fields (username, display name) encrypted at rest, bound to their field and owner so
+/// a sealed value cannot be moved to another user or field.
+#[async_trait]
+pub trait FieldSealer: Send + Sync {
+    async fn seal(&self, field: &str, owner: &str, plaintext: &str) -> Result<Sealed, SealError>;
+    async fn open(&self, field: &str, owner: &str, sealed: &Sealed) -> Result<String, SealError>;
+}
+
+/// Why the application's keys could not be read (the secret store is down or refused).
+#[derive(Debug, thiserror::Error)]
+#[error("application keys unavailable ({0})")]
+pub struct KeysUnavailable(pub String);
+
+/// The key for keyed hashes (username blind index, rate-limit keys, pseudonyms): a secret the
+/// deployment owns and may rotate, so it is read through a port, not held in code.
+pub type PseudonymKey = std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+#[async_trait]
+pub trait KeyRing: Send + Sync {
+    async fn pseudonym_key(&self) -> Result<PseudonymKey, KeysUnavailable>;
+}
+
+/// What operators must hear about the rate limits while requests go on: every refusal, and a
+/// username tried from more networks than its ceiling allows (an alarm, never a refusal).
+/// Logs and metrics in production (the alarms read them).
+pub trait RateLimitSignals: Send + Sync {
+    /// A request was refused by `limit` (a route's or counter's name in metrics and logs).
+    fn refused(&self, limit: &'static str, retry_after: u32);
+    /// One username passed its ceiling across networks on `route` (`registration`, `login`).
+    fn username_ceiling_passed(&self, route: &'static str);
+}

@@ -114,6 +114,31 @@ impl KeyService for Kms {
     }
 }
 
+#[async_trait::async_trait]
+impl onboarding_core::ports::FieldSealer for FieldCipher {
+    async fn seal(
+        &self,
+        field: &str,
+        owner: &str,
+        plaintext: &str,
+    ) -> Result<Sealed, onboarding_core::ports::SealError> {
+        FieldCipher::seal(self, field, owner, plaintext)
+            .await
+            .map_err(|err| onboarding_core::ports::SealError(err.to_string()))
+    }
+
+    async fn open(
+        &self,
+        field: &str,
+        owner: &str,
+        sealed: &Sealed,
+    ) -> Result<String, onboarding_core::ports::SealError> {
+        FieldCipher::open(self, field, owner, sealed)
+            .await
+            .map_err(|err| onboarding_core::ports::SealError(err.to_string()))
+    }
+}
+
 /// Seals and opens personal fields.
 pub struct FieldCipher {
     keys: Arc<dyn KeyService>,

@@ -36,6 +36,28 @@ pub fn limits_from_env() -> Result<Limits, ConfigError> {
     })
 }
 
+/// The core's rate-limit signals as logs and metrics: `RateLimitHits{Limit=…}`, which the
+/// alarms read (a passed username ceiling under `Limit=username_ceiling`, for
+/// `UsernameCeilingAlarm`).
+pub struct MetricSignals;
+
+impl onboarding_core::ports::RateLimitSignals for MetricSignals {
+    fn refused(&self, limit: &'static str, retry_after: u32) {
+        tracing::warn!(retry_after, limit, "rate limit hit");
+        crate::metrics::emit(crate::metrics::Metric::RateLimitHit { limit });
+    }
+
+    fn username_ceiling_passed(&self, route: &'static str) {
+        tracing::warn!(
+            limit = route,
+            "one username is being tried from many networks; alarm, not refusal"
+        );
+        crate::metrics::emit(crate::metrics::Metric::RateLimitHit {
+            limit: "username_ceiling",
+        });
+    }
+}
+
 /// A refusal as an answer, logged and counted under `name`.
 fn refused(name: &'static str, refusal: Refusal) -> ApiError {
     match refusal {

@@ -3,4 +3,10 @@
 
 pub mod biometric_data;
 pub mod erase_user;
+pub mod failure;
+pub mod start_registration;
+pub mod token_route;
 pub mod validate_scan;
+pub mod verify_login;
+
+pub use failure::Failure;

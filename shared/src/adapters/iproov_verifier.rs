@@ -1,9 +1,11 @@
-//! The iProov client as the core's enrolment verifier port: iProov's answers and errors
+//! The iProov client as the core's verifier ports (enrolment, tokens, login validation): iProov's answers and errors
 //! translated into the core's terms, so the scan validation use case knows nothing of HTTP,
 //! OAuth or iProov's error codes.
 
 use async_trait::async_trait;
-use onboarding_core::ports::{EnrolmentVerifier, FaceImage, ScanVerdict, VerifierError};
+use onboarding_core::ports::{
+    ClientContext, EnrolmentVerifier, FaceImage, FaceTokens, ScanVerdict, VerifierError,
+};
 
 use crate::iproov::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
 
@@ -35,6 +37,64 @@ fn user_id(stored: &str) -> Result<IProovUserId, VerifierError> {
     })
 }
 
+fn verdict(outcome: crate::iproov::ValidateOutcome) -> ScanVerdict {
+    ScanVerdict {
+        passed: outcome.passed,
+        reason: outcome.reason,
+        image: outcome.frame.map(|frame| FaceImage {
+            bytes: frame.bytes,
+            content_type: frame.content_type,
+        }),
+    }
+}
+
+#[async_trait]
+impl FaceTokens for IProovClient {
+    fn verifier_user_id(&self, pseudonym_key: &[u8], user_id: &str) -> String {
+        IProovUserId::derive(pseudonym_key, user_id)
+            .as_str()
+            .to_owned()
+    }
+
+    fn sdk_base_url(&self) -> String {
+        IProovClient::sdk_base_url(self)
+    }
+
+    async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+        let claim = IProovClient::enrol_token(self, &user_id(verifier_user_id)?)
+            .await
+            .map_err(verifier_error)?;
+        Ok(claim.token.expose().to_owned())
+    }
+
+    async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+        let claim = IProovClient::verify_token(self, &user_id(verifier_user_id)?)
+            .await
+            .map_err(verifier_error)?;
+        Ok(claim.token.expose().to_owned())
+    }
+
+    async fn verify_validate(
+        &self,
+        verifier_user_id: &str,
+        token: &str,
+        client: ClientContext<'_>,
+    ) -> Result<ScanVerdict, VerifierError> {
+        let user_id = user_id(verifier_user_id)?;
+        let token = Token::new(token.to_owned());
+        let request = ValidateRequest {
+            user_id: &user_id,
+            token: &token,
+            client_ip: client.ip,
+            client: client.user_agent,
+        };
+        IProovClient::verify_validate(self, request)
+            .await
+            .map(verdict)
+            .map_err(verifier_error)
+    }
+}
+
 #[async_trait]
 impl EnrolmentVerifier for IProovClient {
     async fn enrol_validate(
@@ -50,17 +110,10 @@ impl EnrolmentVerifier for IProovClient {
             client_ip: None,
             client: VALIDATOR_CLIENT,
         };
-        let outcome = IProovClient::enrol_validate(self, request)
+        IProovClient::enrol_validate(self, request)
             .await
-            .map_err(verifier_error)?;
-        Ok(ScanVerdict {
-            passed: outcome.passed,
-            reason: outcome.reason,
-            image: outcome.frame.map(|frame| FaceImage {
-                bytes: frame.bytes,
-                content_type: frame.content_type,
-            }),
-        })
+            .map(verdict)
+            .map_err(verifier_error)
     }
 
     async fn delete_enrolment(&self, verifier_user_id: &str) -> Result<(), VerifierError> {

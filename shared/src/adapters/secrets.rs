@@ -90,6 +90,28 @@ impl AppKeys {
     }
 }
 
+impl AsRef<[u8]> for AppKeys {
+    fn as_ref(&self) -> &[u8] {
+        self.pseudonym_key()
+    }
+}
+
+#[async_trait::async_trait]
+impl onboarding_core::ports::KeyRing for CachedSecret<AppKeys> {
+    /// The cached keys (one Secrets Manager read per TTL); a failure is logged with its cause.
+    async fn pseudonym_key(
+        &self,
+    ) -> Result<onboarding_core::ports::PseudonymKey, onboarding_core::ports::KeysUnavailable> {
+        match self.get().await {
+            Ok(keys) => Ok(keys),
+            Err(err) => {
+                tracing::error!(error = %err, "secret unavailable");
+                Err(onboarding_core::ports::KeysUnavailable(err.to_string()))
+            }
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct IProovSecretJson {
     api_key: String,

@@ -14,6 +14,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 
+mod journeys;
+
+pub use journeys::{MemoryAttempts, MemoryKeys, MemorySealer, RecordingSignals};
+
 use crate::domain::rate_limits::{Decision, Limit};
 use crate::domain::registration::Outcome;
 use crate::domain::{Registration, RegistrationStatus};
@@ -423,6 +427,10 @@ impl MemorySessions {
         lock(&self.sessions).insert(session.id.clone(), session);
     }
 
+    pub fn session(&self, id: &str) -> Option<Session> {
+        lock(&self.sessions).get(id).cloned()
+    }
+
     /// How many sessions `user_id` has open.
     pub fn of(&self, user_id: &str) -> usize {
         lock(&self.sessions)
@@ -518,6 +526,10 @@ pub struct MemoryVerifier {
     scheduled: Mutex<Vec<VerifierError>>,
     /// Errors the next enrolment deletes get.
     delete_failures: Mutex<u32>,
+    /// Errors the next token requests get, in order.
+    token_failures: Mutex<Vec<VerifierError>>,
+    /// Tokens issued, by kind (`enrol`, `verify`): the quota spent.
+    issued: Mutex<HashMap<&'static str, u32>>,
 }
 
 impl MemoryVerifier {
@@ -559,19 +571,40 @@ impl MemoryVerifier {
     pub fn is_enrolled(&self, user_id: &str) -> bool {
         lock(&self.enrolled).contains(user_id)
     }
-}
 
-/// The image a passed enrolment returns.
-pub fn sample_image() -> FaceImage {
-    FaceImage {
-        bytes: b"\x89PNG\r\n\x1a\nimage".to_vec(),
-        content_type: "image/png",
+    /// The next token requests fail with these errors, in order.
+    pub fn fail_next_tokens(&self, errors: impl IntoIterator<Item = VerifierError>) {
+        let mut scheduled = lock(&self.token_failures);
+        let mut errors: Vec<_> = errors.into_iter().collect();
+        errors.reverse();
+        errors.extend(scheduled.drain(..));
+        *scheduled = errors;
     }
-}
 
-#[async_trait]
-impl EnrolmentVerifier for MemoryVerifier {
-    async fn enrol_validate(
+    /// How many tokens of `kind` (`enrol`, `verify`) were issued: the verifier quota spent.
+    pub fn tokens_issued(&self, kind: &str) -> u32 {
+        lock(&self.issued).get(kind).copied().unwrap_or(0)
+    }
+
+    /// A numbered token of `kind` (`enrol-1`, `verify-2`…), or the next scheduled failure.
+    async fn issue_token(
+        &self,
+        kind: &'static str,
+        _user_id: &str,
+    ) -> Result<String, VerifierError> {
+        tokio::task::yield_now().await;
+        if let Some(err) = lock(&self.token_failures).pop() {
+            return Err(err);
+        }
+        let mut issued = lock(&self.issued);
+        let n = issued.entry(kind).or_default();
+        *n += 1;
+        Ok(format!("{kind}-{n}"))
+    }
+
+    /// One validate: a scheduled error first (an `OutcomeUnknown` consumes the token: the
+    /// request reached the verifier), else the scan's verdict once, then `invalid_token`.
+    async fn validate_once(
         &self,
         user_id: &str,
         token: &str,
@@ -590,6 +623,25 @@ impl EnrolmentVerifier for MemoryVerifier {
             *lock(&self.refusals).entry(token.to_owned()).or_default() += 1;
         }
         answer.ok_or(VerifierError::InvalidToken)
+    }
+}
+
+/// The image a passed enrolment returns.
+pub fn sample_image() -> FaceImage {
+    FaceImage {
+        bytes: b"\x89PNG\r\n\x1a\nimage".to_vec(),
+        content_type: "image/png",
+    }
+}
+
+#[async_trait]
+impl EnrolmentVerifier for MemoryVerifier {
+    async fn enrol_validate(
+        &self,
+        user_id: &str,
+        token: &str,
+    ) -> Result<ScanVerdict, VerifierError> {
+        self.validate_once(user_id, token).await
     }
 
     async fn delete_enrolment(&self, user_id: &str) -> Result<(), VerifierError> {
@@ -641,7 +693,12 @@ pub struct Backends {
     pub users: MemoryUsers,
     pub images: MemoryImages,
     pub sessions: MemorySessions,
+    pub attempts: MemoryAttempts,
     pub verifier: MemoryVerifier,
+    pub sealer: MemorySealer,
+    pub keys: MemoryKeys,
+    pub limiter: MemoryRateLimiter,
+    pub signals: RecordingSignals,
     pub clock: FixedClock,
 }
 
@@ -653,8 +710,21 @@ impl Backends {
             users: MemoryUsers::default(),
             images: MemoryImages::default(),
             sessions: MemorySessions::default(),
+            attempts: MemoryAttempts::default(),
             verifier: MemoryVerifier::default(),
+            sealer: MemorySealer::default(),
+            keys: MemoryKeys::default(),
+            limiter: MemoryRateLimiter::default(),
+            signals: RecordingSignals::default(),
             clock: FixedClock::at(now),
+        }
+    }
+
+    /// The counters of the token routes, signalling to this world's recorder.
+    pub fn token_route_guard(&self) -> crate::use_cases::token_route::TokenRouteGuard<'_> {
+        crate::use_cases::token_route::TokenRouteGuard {
+            limiter: &self.limiter,
+            signals: &self.signals,
         }
     }
 

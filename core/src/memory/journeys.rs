@@ -1,0 +1,215 @@
+//! In-memory adapters of the ports the person-facing journeys add to the stores: the verifier's
+//! token side, the field sealer, the key ring, login attempts, session records and the
+//! rate-limit signals.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use async_trait::async_trait;
+
+use super::{MemorySessions, MemoryVerifier, lock};
+use crate::domain::Sealed;
+use crate::ports::{
+    AttemptStatus, ClientContext, FaceTokens, FieldSealer, KeyRing, KeysUnavailable, LoginAttempt,
+    LoginAttemptStore, PseudonymKey, RateLimitSignals, ScanVerdict, SealError, Session,
+    SessionStore, StoreError, VerifierError,
+};
+
+/// The token side of [`MemoryVerifier`]: tokens are numbered per kind (`enrol-1`, `verify-1`…)
+/// and remember whose they are; the next token calls can be told to fail.
+#[async_trait]
+impl FaceTokens for MemoryVerifier {
+    fn verifier_user_id(&self, pseudonym_key: &[u8], user_id: &str) -> String {
+        format!(
+            "iproov-{}",
+            &crate::crypto::keyed_hash(pseudonym_key, "iproov", user_id)[..16]
+        )
+    }
+
+    fn sdk_base_url(&self) -> String {
+        "https://verifier.test".into()
+    }
+
+    async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+        self.issue_token("enrol", verifier_user_id).await
+    }
+
+    async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+        if !self.is_enrolled(verifier_user_id) {
+            return Err(VerifierError::NotFound);
+        }
+        self.issue_token("verify", verifier_user_id).await
+    }
+
+    async fn verify_validate(
+        &self,
+        verifier_user_id: &str,
+        token: &str,
+        _client: ClientContext<'_>,
+    ) -> Result<ScanVerdict, VerifierError> {
+        self.validate_once(verifier_user_id, token).await
+    }
+}
+
+/// Seals by wrapping the value with its field and owner, so a value opened as another field
+/// or for another owner is refused, as real sealing's associated data makes it. Not encryption.
+#[derive(Default)]
+pub struct MemorySealer {
+    down: AtomicBool,
+}
+
+impl MemorySealer {
+    /// The key service refuses from now on (or works again).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), SealError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SealError("key service down (simulated)".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl FieldSealer for MemorySealer {
+    async fn seal(&self, field: &str, owner: &str, plaintext: &str) -> Result<Sealed, SealError> {
+        tokio::task::yield_now().await;
+        self.check()?;
+        Ok(Sealed::from_stored(format!(
+            "sealed|{field}|{owner}|{plaintext}"
+        )))
+    }
+
+    async fn open(&self, field: &str, owner: &str, sealed: &Sealed) -> Result<String, SealError> {
+        tokio::task::yield_now().await;
+        self.check()?;
+        sealed
+            .as_str()
+            .strip_prefix(&format!("sealed|{field}|{owner}|"))
+            .map(str::to_owned)
+            .ok_or_else(|| SealError("sealed for another field or owner".into()))
+    }
+}
+
+/// A fixed pseudonym key, which can be made unreachable.
+#[derive(Default)]
+pub struct MemoryKeys {
+    down: AtomicBool,
+}
+
+impl MemoryKeys {
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl KeyRing for MemoryKeys {
+    async fn pseudonym_key(&self) -> Result<PseudonymKey, KeysUnavailable> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(KeysUnavailable("secret store down (simulated)".into()));
+        }
+        Ok(std::sync::Arc::new(b"test pseudonym key".to_vec()))
+    }
+}
+
+/// Records what the rate limits signalled.
+#[derive(Default)]
+pub struct RecordingSignals {
+    refused: Mutex<Vec<&'static str>>,
+    ceilings: AtomicU32,
+}
+
+impl RecordingSignals {
+    /// The limits that refused a request, in order.
+    pub fn refusals(&self) -> Vec<&'static str> {
+        lock(&self.refused).clone()
+    }
+
+    /// How often a username ceiling was passed.
+    pub fn ceilings_passed(&self) -> u32 {
+        self.ceilings.load(Ordering::SeqCst)
+    }
+}
+
+impl RateLimitSignals for RecordingSignals {
+    fn refused(&self, limit: &'static str, _retry_after: u32) {
+        lock(&self.refused).push(limit);
+    }
+
+    fn username_ceiling_passed(&self, _route: &'static str) {
+        self.ceilings.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Login attempts with the DynamoDB adapter's guarded transitions.
+#[derive(Default)]
+pub struct MemoryAttempts {
+    attempts: Mutex<HashMap<String, LoginAttempt>>,
+    pub outages: super::Outages,
+}
+
+impl MemoryAttempts {
+    pub fn attempt(&self, id: &str) -> Option<LoginAttempt> {
+        lock(&self.attempts).get(id).cloned()
+    }
+
+    pub fn count(&self) -> usize {
+        lock(&self.attempts).len()
+    }
+}
+
+#[async_trait]
+impl LoginAttemptStore for MemoryAttempts {
+    async fn create(&self, attempt: &LoginAttempt) -> Result<(), StoreError> {
+        self.outages.enter("create_attempt").await?;
+        let mut attempts = lock(&self.attempts);
+        if attempts.contains_key(&attempt.id) {
+            return Err(StoreError::Conflict);
+        }
+        attempts.insert(attempt.id.clone(), attempt.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<LoginAttempt>, StoreError> {
+        self.outages.enter("get_attempt").await?;
+        Ok(self.attempt(id))
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: AttemptStatus,
+        to: AttemptStatus,
+        _reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.outages.enter("transition").await?;
+        match lock(&self.attempts).get_mut(id) {
+            Some(attempt) if attempt.status == from => {
+                attempt.status = to;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySessions {
+    async fn create(&self, session: &Session, _idle_seconds: i64) -> Result<(), StoreError> {
+        self.outages.enter("create_session").await?;
+        if self.session(&session.id).is_some() {
+            return Err(StoreError::Conflict);
+        }
+        self.open(session.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.outages.enter("get_session").await?;
+        Ok(self.session(id))
+    }
+}
