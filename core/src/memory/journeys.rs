@@ -213,3 +213,119 @@ impl SessionStore for MemorySessions {
         Ok(self.session(id))
     }
 }
+
+/// The scan queue: keeps what was published, and can refuse.
+#[derive(Default)]
+pub struct MemoryScanQueue {
+    published: Mutex<Vec<crate::ports::ScanSubmitted>>,
+    down: AtomicBool,
+}
+
+impl MemoryScanQueue {
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn published(&self) -> Vec<crate::ports::ScanSubmitted> {
+        lock(&self.published).clone()
+    }
+}
+
+#[async_trait]
+impl crate::ports::ScanQueue for MemoryScanQueue {
+    async fn publish(&self, message: &crate::ports::ScanSubmitted) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("queue down (simulated)".into()));
+        }
+        lock(&self.published).push(message.clone());
+        Ok(())
+    }
+}
+
+/// The limits the token-route use cases get in tests: generous, so a test that is not about
+/// limits never meets one; tests about limits set their own.
+pub const TEST_LIMIT: crate::domain::rate_limits::Limit = crate::domain::rate_limits::Limit {
+    limit: 100,
+    window_seconds: 600,
+};
+
+/// Enrol and verify tokens, attempts: valid this long.
+pub const TOKEN_TTL: i64 = 600;
+/// A registration, all its attempts: valid this long.
+pub const REGISTRATION_TTL: i64 = 86_400;
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const SESSION_IDLE: i64 = 1_800;
+pub const SESSION_ABSOLUTE: i64 = 43_200;
+
+impl super::Backends {
+    fn route_limits(route: &'static str) -> crate::use_cases::token_route::RouteLimits {
+        crate::use_cases::token_route::RouteLimits {
+            route,
+            per_ip: TEST_LIMIT,
+            per_username: TEST_LIMIT,
+            username_ceiling: TEST_LIMIT,
+        }
+    }
+
+    pub fn start_registration(
+        &self,
+    ) -> crate::use_cases::start_registration::StartRegistration<'_> {
+        crate::use_cases::start_registration::StartRegistration {
+            registrations: &self.registrations,
+            users: &self.users,
+            tokens: &self.verifier,
+            sealer: &self.sealer,
+            keys: &self.keys,
+            guard: self.token_route_guard(),
+            clock: &self.clock,
+            limits: Self::route_limits("registration"),
+            token_ttl_seconds: TOKEN_TTL,
+            registration_ttl_seconds: REGISTRATION_TTL,
+            max_attempts: MAX_ATTEMPTS,
+        }
+    }
+
+    pub fn verify_login<'a>(
+        &'a self,
+        latency: &'a crate::latency_mirror::LatencyMirror,
+    ) -> crate::use_cases::verify_login::VerifyLogin<'a> {
+        crate::use_cases::verify_login::VerifyLogin {
+            users: &self.users,
+            attempts: &self.attempts,
+            tokens: &self.verifier,
+            keys: &self.keys,
+            guard: self.token_route_guard(),
+            clock: &self.clock,
+            limits: Self::route_limits("login"),
+            token_ttl_seconds: TOKEN_TTL,
+            uniform_unknown_username: false,
+            verify_token_latency: latency,
+        }
+    }
+
+    pub fn submit_scan<'a>(
+        &'a self,
+        queue: &'a MemoryScanQueue,
+    ) -> crate::use_cases::submit_scan::SubmitScan<'a> {
+        crate::use_cases::submit_scan::SubmitScan {
+            registrations: &self.registrations,
+            queue,
+            clock: &self.clock,
+        }
+    }
+
+    pub fn registration_status(
+        &self,
+    ) -> crate::use_cases::registration_status::RegistrationStatusQuery<'_> {
+        crate::use_cases::registration_status::RegistrationStatusQuery {
+            registrations: &self.registrations,
+            sessions: &self.sessions,
+            keys: &self.keys,
+            clock: &self.clock,
+            max_attempts: MAX_ATTEMPTS,
+            session_idle_seconds: SESSION_IDLE,
+            session_absolute_seconds: SESSION_ABSOLUTE,
+        }
+    }
+}

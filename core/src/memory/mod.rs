@@ -16,7 +16,10 @@ use async_trait::async_trait;
 
 mod journeys;
 
-pub use journeys::{MemoryAttempts, MemoryKeys, MemorySealer, RecordingSignals};
+pub use journeys::{
+    MAX_ATTEMPTS, MemoryAttempts, MemoryKeys, MemoryScanQueue, MemorySealer, REGISTRATION_TTL,
+    RecordingSignals, SESSION_ABSOLUTE, SESSION_IDLE, TEST_LIMIT, TOKEN_TTL,
+};
 
 use crate::domain::rate_limits::{Decision, Limit};
 use crate::domain::registration::Outcome;
@@ -84,6 +87,11 @@ impl MemoryRegistrations {
     /// The record as stored now.
     pub fn record(&self, id: &str) -> Option<Registration> {
         lock(&self.records).get(id).cloned()
+    }
+
+    /// How many registrations are stored.
+    pub fn count(&self) -> usize {
+        lock(&self.records).len()
     }
 
     /// Applies `change` when `guard` holds for the stored record; `Conflict` otherwise (a

@@ -4,7 +4,9 @@
 pub mod biometric_data;
 pub mod erase_user;
 pub mod failure;
+pub mod registration_status;
 pub mod start_registration;
+pub mod submit_scan;
 pub mod token_route;
 pub mod validate_scan;
 pub mod verify_login;

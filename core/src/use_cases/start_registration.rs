@@ -72,7 +72,7 @@ pub struct IssuedAttempt {
 /// How the request ended.
 #[derive(Debug)]
 pub enum StartOutcome {
-    Issued(IssuedAttempt),
+    Issued(Box<IssuedAttempt>),
     /// Another user holds the username.
     UsernameTaken,
     /// The registration is being validated or was submitted: it cannot restart now.
@@ -165,12 +165,12 @@ impl StartRegistration<'_> {
             expires_at: now + self.registration_ttl_seconds,
         };
         self.registrations.create(&registration).await?;
-        Ok(StartOutcome::Issued(IssuedAttempt {
+        Ok(StartOutcome::Issued(Box::new(IssuedAttempt {
             credential,
             registration,
             token,
             kind: AttemptKind::Fresh,
-        }))
+        })))
     }
 
     /// The next attempt of the caller's own registration.
@@ -183,12 +183,12 @@ impl StartRegistration<'_> {
         match registration.status_at(now) {
             RegistrationStatus::AwaitingScan => {
                 let token = registration.iproov_token.clone();
-                return Ok(StartOutcome::Issued(IssuedAttempt {
+                return Ok(StartOutcome::Issued(Box::new(IssuedAttempt {
                     credential,
                     registration,
                     token,
                     kind: AttemptKind::Repeat,
-                }));
+                })));
             }
             RegistrationStatus::Failed | RegistrationStatus::Expired => {}
             other => return Ok(StartOutcome::InProgress(other)),
@@ -220,12 +220,12 @@ impl StartRegistration<'_> {
         registration.status = RegistrationStatus::AwaitingScan;
         registration.iproov_token = token.clone();
         registration.token_expires_at = token_expires_at;
-        Ok(StartOutcome::Issued(IssuedAttempt {
+        Ok(StartOutcome::Issued(Box::new(IssuedAttempt {
             credential,
             registration,
             token,
             kind: AttemptKind::Retry,
-        }))
+        })))
     }
 }
 

@@ -45,6 +45,8 @@ pub struct OpenedAttempt {
     pub expires_at: i64,
     /// The verify token the app streams the scan with.
     pub token: String,
+    /// A decoy (uniform mode): for this process's own logs and counts only, never the answer.
+    pub decoy: bool,
 }
 
 #[derive(Debug)]
@@ -101,6 +103,7 @@ impl VerifyLogin<'_> {
             credential,
             expires_at: attempt.expires_at,
             token,
+            decoy: false,
         }))
     }
 
@@ -126,6 +129,7 @@ impl VerifyLogin<'_> {
             credential,
             expires_at: attempt.expires_at,
             token,
+            decoy: true,
         })
     }
 }

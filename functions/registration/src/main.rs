@@ -9,17 +9,41 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use shared::config::{self, JourneySettings};
-use shared::ports::SystemClock;
+use shared::ports::{Clock, KeyRing, RegistrationStore, ScanQueue, SessionStore, SystemClock};
+use shared::use_cases::registration_status::RegistrationStatusQuery;
+use shared::use_cases::submit_scan::SubmitScan;
 use shared::wiring;
 
-/// What the routes of this function need.
+/// What the routes of this function need: ports only.
 pub struct Deps {
-    pub registrations: Arc<dyn shared::ports::RegistrationStore>,
-    pub sessions: Arc<dyn shared::ports::SessionStore>,
-    pub queue: Arc<dyn shared::ports::ScanQueue>,
-    pub keys: Arc<shared::adapters::secrets::CachedSecret<shared::adapters::secrets::AppKeys>>,
-    pub clock: Arc<dyn shared::ports::Clock>,
+    pub registrations: Arc<dyn RegistrationStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub queue: Arc<dyn ScanQueue>,
+    pub keys: Arc<dyn KeyRing>,
+    pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
+}
+
+impl Deps {
+    pub fn status(&self) -> RegistrationStatusQuery<'_> {
+        RegistrationStatusQuery {
+            registrations: self.registrations.as_ref(),
+            sessions: self.sessions.as_ref(),
+            keys: self.keys.as_ref(),
+            clock: self.clock.as_ref(),
+            max_attempts: self.settings.registration_max_attempts,
+            session_idle_seconds: self.settings.session_idle_seconds,
+            session_absolute_seconds: self.settings.session_absolute_seconds,
+        }
+    }
+
+    pub fn submit_scan(&self) -> SubmitScan<'_> {
+        SubmitScan {
+            registrations: self.registrations.as_ref(),
+            queue: self.queue.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,6 +1,5 @@
-//! `POST /v1/users`: the client says its scan finished. We never trust a token from the client:
-//! the registration's own token is what the validator will check. The state change and the
-//! message go together: if the queue refuses the message, the state change is undone.
+//! `POST /v1/users`: the client says its scan finished; the submit-scan use case
+//! (core/src/use_cases/submit_scan.rs) moves the registration on and hands it to the validator.
 
 use std::sync::Arc;
 
@@ -11,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::api::{ApiError, RequestMeta};
 use shared::domain::RegistrationStatus;
-use shared::ports::{ScanSubmitted, StoreError};
 use shared::registration_access;
+use shared::use_cases::submit_scan::SubmitOutcome;
 
 use crate::Deps;
 
@@ -21,48 +20,41 @@ pub async fn handle(
     meta: RequestMeta,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let now = deps.clock.now();
     let (_, registration) = registration_access::require(
         &headers,
         deps.settings.cookies(),
         deps.registrations.as_ref(),
-        now,
+        deps.clock.now(),
     )
     .await?;
-    check_state(registration.status_at(now))?;
-    match deps
-        .registrations
-        .submit(&registration.id, registration.attempt, now)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            // Someone else moved it first (a double submit): report where it is now.
-            let current = deps.registrations.get(&registration.id).await?;
-            let status = current.map_or(RegistrationStatus::Expired, |r| r.status_at(now));
-            check_state(status)?;
-            return Err(wrong_state(status));
+    let outcome = deps
+        .submit_scan()
+        .run(&registration, Some(meta.request_id.clone()))
+        .await?;
+    match outcome {
+        SubmitOutcome::Submitted => {}
+        SubmitOutcome::Expired => {
+            return Err(ApiError::gone(
+                "registration_expired",
+                "The scan token expired before the scan was submitted.",
+            )
+            .with_hint("Start the registration again to get a new scan."));
         }
-        Err(e) => return Err(e.into()),
-    }
-    let message = ScanSubmitted {
-        registration_id: registration.id.clone(),
-        attempt: registration.attempt,
-        request_id: Some(meta.request_id.clone()),
-    };
-    if let Err(err) = deps.queue.publish(&message).await {
-        tracing::error!(error = %err, registration_id = %registration.id, "could not enqueue scan");
-        if let Err(undo) = deps
-            .registrations
-            .unsubmit(&registration.id, registration.attempt)
-            .await
-        {
-            tracing::error!(error = %undo, registration_id = %registration.id, "could not undo submit");
+        SubmitOutcome::WrongState(status) => {
+            return Err(ApiError::conflict(
+                "invalid_state",
+                format!(
+                    "This registration is {}; a scan can only be submitted while awaiting one.",
+                    status.as_str()
+                ),
+            ));
         }
-        return Err(ApiError::unavailable("queue_unavailable"));
+        SubmitOutcome::QueueUnavailable => {
+            return Err(ApiError::unavailable("queue_unavailable"));
+        }
     }
-    tracing::info!(registration_id = %registration.id, attempt = registration.attempt, "scan submitted");
     let attempt = registration.attempt;
+    tracing::info!(registration_id = %registration.id, attempt, "scan submitted");
     shared::events::registration(&registration.id, |registration_id| {
         shared::events::JourneyEvent::ScanSubmitted {
             registration_id,
@@ -77,26 +69,4 @@ pub async fn handle(
         })),
     )
         .into_response())
-}
-
-fn check_state(status: RegistrationStatus) -> Result<(), ApiError> {
-    match status {
-        RegistrationStatus::AwaitingScan => Ok(()),
-        RegistrationStatus::Expired => Err(ApiError::gone(
-            "registration_expired",
-            "The scan token expired before the scan was submitted.",
-        )
-        .with_hint("Start the registration again to get a new scan.")),
-        other => Err(wrong_state(other)),
-    }
-}
-
-fn wrong_state(status: RegistrationStatus) -> ApiError {
-    ApiError::conflict(
-        "invalid_state",
-        format!(
-            "This registration is {}; a scan can only be submitted while awaiting one.",
-            status.as_str()
-        ),
-    )
 }

@@ -9,23 +9,28 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::post;
-use shared::adapters::secrets::{AppKeys, CachedSecret};
 use shared::config::{self, JourneySettings};
-use shared::iproov::IProovClient;
 use shared::latency_mirror::LatencyMirror;
-use shared::ports::{Clock, LoginAttemptStore, RegistrationStore, SystemClock, UserStore};
-use shared::rate_limit::{Limits, RateLimiter};
+use shared::ports::{
+    Clock, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals, RateLimiter,
+    RegistrationStore, SystemClock, UserStore,
+};
+use shared::rate_limit::Limits;
+use shared::use_cases::start_registration::StartRegistration;
+use shared::use_cases::token_route::{RouteLimits, TokenRouteGuard};
+use shared::use_cases::verify_login::VerifyLogin;
 use shared::wiring;
 
-/// What the routes of this function need.
+/// What the routes of this function need: ports only.
 pub struct Deps {
     pub registrations: Arc<dyn RegistrationStore>,
     pub users: Arc<dyn UserStore>,
     pub attempts: Arc<dyn LoginAttemptStore>,
-    pub iproov: Arc<IProovClient>,
-    pub keys: Arc<CachedSecret<AppKeys>>,
-    pub cipher: Arc<shared::envelope::FieldCipher>,
+    pub tokens: Arc<dyn FaceTokens>,
+    pub keys: Arc<dyn KeyRing>,
+    pub sealer: Arc<dyn FieldSealer>,
     pub limiter: Arc<dyn RateLimiter>,
+    pub signals: Arc<dyn RateLimitSignals>,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
@@ -36,30 +41,52 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// The rate-limit key for the caller's IP: a keyed hash, since an IP is personal data.
-    pub fn ip_key(&self, key: &[u8], meta: &shared::api::RequestMeta, route: &str) -> String {
-        let ip = meta
-            .source_ip
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        format!("{route}#ip#{}", shared::crypto::keyed_hash(key, "ip", &ip))
+    fn guard(&self) -> TokenRouteGuard<'_> {
+        TokenRouteGuard {
+            limiter: self.limiter.as_ref(),
+            signals: self.signals.as_ref(),
+        }
     }
 
-    /// The counters of a token-route request for `name_index` (see `rate_limit`): the caller's
-    /// IP, the username from the caller's network, and the username overall (alarm only).
-    pub fn username_keys(
-        &self,
-        key: &[u8],
-        meta: &shared::api::RequestMeta,
-        route: &str,
-        name_index: &str,
-    ) -> (String, String, String) {
-        let network = shared::rate_limit::client_network(meta.source_ip);
-        let overall = format!("{route}#name#{name_index}");
-        let from_network = format!(
-            "{overall}#net#{}",
-            shared::crypto::keyed_hash(key, "net", &network)
-        );
-        (self.ip_key(key, meta, route), from_network, overall)
+    pub fn start_registration(&self) -> StartRegistration<'_> {
+        StartRegistration {
+            registrations: self.registrations.as_ref(),
+            users: self.users.as_ref(),
+            tokens: self.tokens.as_ref(),
+            sealer: self.sealer.as_ref(),
+            keys: self.keys.as_ref(),
+            guard: self.guard(),
+            clock: self.clock.as_ref(),
+            limits: RouteLimits {
+                route: "registration",
+                per_ip: self.limits.registration_per_ip,
+                per_username: self.limits.registration_per_username,
+                username_ceiling: self.limits.username_alarm,
+            },
+            token_ttl_seconds: self.settings.token_ttl_seconds,
+            registration_ttl_seconds: self.settings.registration_ttl_seconds,
+            max_attempts: self.settings.registration_max_attempts,
+        }
+    }
+
+    pub fn verify_login(&self) -> VerifyLogin<'_> {
+        VerifyLogin {
+            users: self.users.as_ref(),
+            attempts: self.attempts.as_ref(),
+            tokens: self.tokens.as_ref(),
+            keys: self.keys.as_ref(),
+            guard: self.guard(),
+            clock: self.clock.as_ref(),
+            limits: RouteLimits {
+                route: "login",
+                per_ip: self.limits.login_per_ip,
+                per_username: self.limits.login_per_username,
+                username_ceiling: self.limits.username_alarm,
+            },
+            token_ttl_seconds: self.settings.token_ttl_seconds,
+            uniform_unknown_username: self.uniform_unknown_username,
+            verify_token_latency: &self.verify_token_latency,
+        }
     }
 }
 
@@ -88,10 +115,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         registrations: wiring::registrations(&sdk)?,
         users: wiring::users(&sdk)?,
         attempts: wiring::sessions(&sdk)?,
-        iproov: wiring::iproov(&sdk, &settings)?,
+        tokens: wiring::iproov(&sdk, &settings)?,
         keys: wiring::app_keys(&sdk, &settings)?,
-        cipher: wiring::field_cipher(&sdk)?,
+        sealer: wiring::field_cipher(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
+        signals: Arc::new(shared::rate_limit::MetricSignals),
         limits: shared::rate_limit::limits_from_env()?,
         clock: Arc::new(SystemClock),
         settings,
