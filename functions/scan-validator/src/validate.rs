@@ -4,22 +4,21 @@
 
 use std::sync::Arc;
 
-use shared::adapters::secrets::{AppKeys, CachedSecret};
 use shared::config::JourneySettings;
 use shared::ports::{
-    Clock, EnrolmentVerifier, ImageStore, RegistrationStore, ScanSubmitted, UserStore,
+    Clock, EnrolmentVerifier, ImageStore, KeyRing, RegistrationStore, ScanSubmitted, UserStore,
 };
 use shared::sqs_batch::{Delivery, Disposition};
 use shared::use_cases::validate_scan::{ScanValidated, ValidateScan};
 use tracing::Instrument;
 
-/// What this consumer needs.
+/// What this consumer needs: ports only.
 pub struct Deps {
     pub registrations: Arc<dyn RegistrationStore>,
     pub users: Arc<dyn UserStore>,
     pub images: Arc<dyn ImageStore>,
     pub verifier: Arc<dyn EnrolmentVerifier>,
-    pub keys: Arc<CachedSecret<AppKeys>>,
+    pub keys: Arc<dyn KeyRing>,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
 }
@@ -73,10 +72,10 @@ async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) ->
 async fn completed(deps: &Deps, message: &ScanSubmitted, user_id: Option<&str>) {
     shared::metrics::emit(shared::metrics::Metric::RegistrationCompleted);
     let registration_id = shared::events::RegistrationId::parse(&message.registration_id);
-    match (deps.keys.get().await, registration_id.zip(user_id)) {
-        (Ok(keys), Some((registration_id, user_id))) => {
+    match (deps.keys.pseudonym_key().await, registration_id.zip(user_id)) {
+        (Ok(key), Some((registration_id, user_id))) => {
             let attempt = message.attempt;
-            shared::events::user(keys.pseudonym_key(), user_id, |user| {
+            shared::events::user(key.as_ref().as_ref(), user_id, |user| {
                 shared::events::JourneyEvent::RegistrationCompleted {
                     registration_id,
                     attempt,
