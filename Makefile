@@ -38,6 +38,7 @@ help:
 	@echo "make e2e          start the stack, run tests/e2e, schemathesis and the browser test, stop the stack"
 	@echo "make lint         fmt check, clippy -D warnings, template lint"
 	@echo "make unit         cargo test, the local tooling's Python tests, tests/contract"
+	@echo "make invoke FN=…  send events/<FN>.json to a function of the running stack (cargo lambda invoke)"
 	@echo "make clean-local  stop the stack and delete .local/ (logs, generated env, state)"
 
 # The dev venv: (re)installed only when the pinned files change (the stamp holds their hash).
@@ -112,6 +113,20 @@ e2e: venv build
 	$(PY) infra/local/iam_report.py --check --write-docs docs/template.md
 
 test: lint unit fuzz sam-build-check e2e
+
+# Sends one sample event (events/, written by infra/local/sample_events.py) to a function of the
+# running local stack (`make dev` or `make up`) over `cargo lambda invoke`, and prints its answer:
+#   make invoke FN=account                     events/account.json
+#   make invoke FN=erasure EVENT=my-event.json any other payload
+# With Docker, the same files work with SAM: sam build && sam local invoke AccountFunction -e events/account.json
+FN ?=
+EVENT ?= events/$(FN).json
+.PHONY: invoke
+invoke: venv
+	@[[ -n "$(FN)" ]] || { echo "usage: make invoke FN=<function> [EVENT=<file>]; functions: $$(ls events | sed 's/\.json$$//' | tr '\n' ' ')" >&2; exit 2; }
+	@[[ -f "$(EVENT)" ]] || { echo "invoke: no event file $(EVENT)" >&2; exit 2; }
+	@$(VENV)/bin/cargo-lambda lambda invoke "$(FN)" --data-file "$(EVENT)" \
+	  --invoke-address 127.0.0.1 --invoke-port "$${LAMBDA_PORT:-9000}" --output-format json
 
 # Property tests of every input reader (usernames, display names, JSON bodies, credentials)
 # with many more cases than `cargo test` runs; bounded (about 25 s).
