@@ -8,9 +8,13 @@ use tracing_subscriber::EnvFilter;
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
-/// Installs the JSON logger once, at start-up. Level from `RUST_LOG` (default `info`).
+/// Installs the JSON logger once, at start-up, at the level [`filter_directive`] picks.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let directive = filter_directive(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    );
+    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -23,7 +27,58 @@ pub fn init() {
         .try_init();
 }
 
+/// The log filter. Lambda sets `AWS_LAMBDA_LOG_LEVEL` from the function's `LoggingConfig`
+/// (`ApplicationLogLevel`, the template's `LogLevel` parameter), the knob an operator turns in
+/// the console or the template, so it wins; `RUST_LOG` (a full filter, for local debugging)
+/// comes next; `info` otherwise. Lambda's `FATAL` has no tracing level and means `error`; an
+/// unknown value falls through to the next source rather than silencing the function.
+pub fn filter_directive(lambda_level: Option<&str>, rust_log: Option<&str>) -> String {
+    let lambda = lambda_level.and_then(|level| {
+        Some(match level.trim().to_ascii_uppercase().as_str() {
+            "TRACE" => "trace",
+            "DEBUG" => "debug",
+            "INFO" => "info",
+            "WARN" => "warn",
+            "ERROR" | "FATAL" => "error",
+            _ => return None,
+        })
+    });
+    match (lambda, rust_log.map(str::trim).filter(|s| !s.is_empty())) {
+        (Some(level), _) => level.to_owned(),
+        (None, Some(filter)) => filter.to_owned(),
+        (None, None) => "info".to_owned(),
+    }
+}
+
 /// True for the first invocation of this process, false afterwards.
 pub fn take_cold_start() -> bool {
     COLD.swap(false, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_directive;
+
+    #[test]
+    fn lambdas_log_level_wins_over_rust_log() {
+        // given Lambda's level and a RUST_LOG, then Lambda's level is used
+        assert_eq!(filter_directive(Some("DEBUG"), Some("info")), "debug");
+        assert_eq!(filter_directive(Some("warn"), None), "warn");
+    }
+
+    #[test]
+    fn fatal_means_error_and_unknown_levels_fall_through() {
+        // given FATAL (no tracing equivalent) or a typo, then error, or the next source
+        assert_eq!(filter_directive(Some("FATAL"), None), "error");
+        assert_eq!(filter_directive(Some("LOUD"), Some("debug")), "debug");
+        assert_eq!(filter_directive(Some("LOUD"), None), "info");
+    }
+
+    #[test]
+    fn rust_log_applies_when_lambda_sets_no_level_and_info_is_the_default() {
+        // given no Lambda level, then RUST_LOG, else info
+        assert_eq!(filter_directive(None, Some("api=debug")), "api=debug");
+        assert_eq!(filter_directive(None, Some("  ")), "info");
+        assert_eq!(filter_directive(None, None), "info");
+    }
 }

@@ -345,6 +345,10 @@ def function_environment(model: tpl.StackModel, ports: Ports) -> dict[str, str]:
             "RUST_LOG": os.environ.get("FUNCTIONS_RUST_LOG", "info"),
         }
     )
+    # The template's level (AWS_LAMBDA_LOG_LEVEL) wins over RUST_LOG in the functions, as on
+    # Lambda; a developer who sets FUNCTIONS_RUST_LOG (a full filter) means it to apply.
+    if "FUNCTIONS_RUST_LOG" in os.environ:
+        env.pop("AWS_LAMBDA_LOG_LEVEL", None)
     return env
 
 

@@ -444,6 +444,10 @@ def _add_function(
     variables = ((props.get("Environment") or {}).get("Variables")) or {}
     for name, value in resolver.resolve(variables).items():
         env[name] = "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+    # Lambda hands a JSON-logging function its LoggingConfig's level as AWS_LAMBDA_LOG_LEVEL.
+    logging = resolver.resolve(props.get("LoggingConfig") or {})
+    if logging.get("LogFormat") == "JSON" and logging.get("ApplicationLogLevel"):
+        env["AWS_LAMBDA_LOG_LEVEL"] = str(logging["ApplicationLogLevel"])
     timeout = int(resolver.resolve(props.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
     memory = int(resolver.resolve(props.get("MemorySize", 128)))
     model.functions[logical_id] = Function(
