@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 
+pub mod account;
 mod journeys;
 
 pub use journeys::{

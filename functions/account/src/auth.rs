@@ -1,43 +1,42 @@
-//! Login-session authentication. Expiry is decided here, in code — DynamoDB's TTL only cleans
-//! up, possibly days late. Activity is recorded at most once a minute, so the idle timeout slides
-//! without a write on every request.
+//! What every route of this function does with credentials and sessions, on the HTTP side: the
+//! presented credential as the use cases take it, and a refused session as the answer. The
+//! session check itself (expiry decided in code, activity recorded at most once a minute) is
+//! the core's (`SessionAuth`, core/src/use_cases/account.rs).
 
-use axum::http::HeaderMap;
-use shared::api::{ApiError, CredentialKind, credential};
+use axum::http::{HeaderMap, StatusCode};
+use shared::api::{ApiError, CookiePolicy, CredentialKind, credential};
 use shared::crypto::Credential;
-use shared::ports::Session;
+use shared::use_cases::account::{Authenticated, SessionRefused};
 
-use crate::Deps;
+/// The credential of `kind` the request presents. None, or one that cannot be ours, is 401
+/// before any use case runs (so nothing is read or counted for it); the same cookie twice is
+/// 400 (`credential::presented`).
+pub fn presented(
+    headers: &HeaderMap,
+    kind: CredentialKind,
+    cookies: CookiePolicy,
+) -> Result<Credential, ApiError> {
+    credential::presented(headers, kind, cookies)?
+        .and_then(|c| Credential::parse(&c))
+        .ok_or_else(ApiError::unauthorized)
+}
 
-/// Seconds between two `last_seen` writes for one session.
-const TOUCH_EVERY: i64 = 60;
-
-/// The caller's live session, or 401.
-pub async fn session(deps: &Deps, headers: &HeaderMap) -> Result<Session, ApiError> {
-    let credential =
-        credential::presented(headers, CredentialKind::Session, deps.settings.cookies())?
-            .and_then(|c| Credential::parse(&c))
-            .ok_or_else(ApiError::unauthorized)?;
-    let now = deps.clock.now();
-    let session = deps
-        .sessions
-        .get(&credential.id)
-        .await?
-        .filter(|s| credential.matches(&s.secret_hash))
-        .ok_or_else(ApiError::unauthorized)?;
-    let idle_deadline = session.last_seen + deps.settings.session_idle_seconds;
-    if now >= session.absolute_expires_at || now >= idle_deadline {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
+/// A session route's result, or its 401: `unauthorized` for no session, `session_expired` for
+/// one past its idle or absolute expiry (so an app can tell the person why).
+pub fn live<T>(outcome: Authenticated<T>) -> Result<T, ApiError> {
+    match outcome {
+        Authenticated::Live(value) => Ok(value),
+        Authenticated::Refused(SessionRefused::Unauthorized) => Err(ApiError::unauthorized()),
+        Authenticated::Refused(SessionRefused::Expired) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
             "session_expired",
             "Your session has expired. Please log in again.",
-        ));
+        )),
     }
-    if now - session.last_seen >= TOUCH_EVERY
-        && let Err(err) = deps.control.touch(&session.id, now).await
-    {
-        // Not fatal for this request; the session just slides less.
-        tracing::warn!(error = %err, "could not record session activity");
-    }
-    Ok(session)
+}
+
+/// The pseudonym key for an analytics event, if the key ring answers. Events are best effort:
+/// no answer fails for lack of one.
+pub async fn event_key(deps: &crate::Deps) -> Option<shared::ports::PseudonymKey> {
+    deps.keys.pseudonym_key().await.ok()
 }

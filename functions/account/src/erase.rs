@@ -1,6 +1,7 @@
-//! `DELETE /v1/users`: erasure on request. Every session of the user ends now; the data itself
-//! (user record, username claim, images, the iProov user) is removed asynchronously by the
-//! erasure function, through a queue with retries and a dead-letter queue.
+//! `DELETE /v1/users`: erasure on request. The core's use case queues the erasure, then ends
+//! every session of the user (core/src/use_cases/account/request_erasure.rs); the data itself is
+//! removed asynchronously by the erasure function. This handler answers, clears the cookie and
+//! emits the analytics event.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::api::{ApiError, CredentialKind, RequestMeta};
-use shared::ports::ErasureRequested;
+use shared::use_cases::account::request_erasure::ErasureRequest;
 
 use crate::{Deps, auth};
 
@@ -19,20 +20,20 @@ pub async fn handle(
     meta: RequestMeta,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let session = auth::session(&deps, &headers).await?;
-    let request = ErasureRequested {
-        user_id: session.user_id.clone(),
-        request_id: Some(meta.request_id.clone()),
+    let credential = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
+    let outcome = deps
+        .request_erasure()
+        .run(&credential, &meta.request_id)
+        .await?;
+    let user_id = match auth::live(outcome)? {
+        ErasureRequest::Scheduled { user_id, .. } => user_id,
+        // Nothing changed: the person may retry, still logged in.
+        ErasureRequest::QueueUnavailable => {
+            return Err(ApiError::unavailable("queue_unavailable"));
+        }
     };
-    // Enqueue first: if the queue is down, nothing has changed and the person can retry.
-    deps.erasure_queue
-        .publish(&request)
-        .await
-        .map_err(|_| ApiError::unavailable("queue_unavailable"))?;
-    let revoked = deps.control.revoke_all(&session.user_id).await?;
-    tracing::info!(revoked, "erasure requested");
-    if let Ok(keys) = deps.keys.get().await {
-        shared::events::user(keys.pseudonym_key(), &session.user_id, |user| {
+    if let Some(key) = auth::event_key(&deps).await {
+        shared::events::user(key.as_ref().as_ref(), &user_id, |user| {
             shared::events::JourneyEvent::ErasureRequested { user }
         });
     }

@@ -1,7 +1,8 @@
 //! Account: login (`POST /v1/login`), my account (`GET /v1/users`), logout (`POST /v1/logout`)
-//! and erasure (`DELETE /v1/users`). Wires its adapters once, then serves.
+//! and erasure (`DELETE /v1/users`). The journeys are the core's use cases
+//! (core/src/use_cases/account.rs); this function wires their ports once, then serves, and its
+//! handlers map a request to a use case and the outcome to an answer.
 
-mod attempt;
 mod auth;
 mod erase;
 mod login;
@@ -12,28 +13,84 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use shared::config::{self, JourneySettings};
-use shared::iproov::IProovClient;
+use shared::latency_mirror::LatencyMirror;
 use shared::ports::{
-    Clock, LoginAttemptStore, SessionControl, SessionStore, SystemClock, UserStore,
+    Clock, ErasureQueue, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals,
+    RateLimiter, SessionControl, SessionStore, SystemClock, UserStore,
 };
+use shared::rate_limit::Limit;
+use shared::use_cases::account::login::Login;
+use shared::use_cases::account::request_erasure::RequestErasure;
+use shared::use_cases::account::{Logout, ReadAccount, SessionAuth};
 use shared::wiring;
 
-/// What the routes of this function need.
+/// What the routes of this function need: ports, and the settings the use cases and answers
+/// read.
 pub struct Deps {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub control: Arc<dyn SessionControl>,
     pub attempts: Arc<dyn LoginAttemptStore>,
-    pub iproov: Arc<IProovClient>,
-    pub cipher: Arc<shared::envelope::FieldCipher>,
-    pub keys: Arc<shared::adapters::secrets::CachedSecret<shared::adapters::secrets::AppKeys>>,
-    pub erasure_queue: Arc<dyn shared::ports::ErasureQueue>,
-    pub limiter: Arc<dyn shared::rate_limit::RateLimiter>,
-    pub limits: shared::rate_limit::Limits,
+    pub tokens: Arc<dyn FaceTokens>,
+    pub sealer: Arc<dyn FieldSealer>,
+    pub keys: Arc<dyn KeyRing>,
+    pub erasure_queue: Arc<dyn ErasureQueue>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub signals: Arc<dyn RateLimitSignals>,
     pub clock: Arc<dyn Clock>,
+    /// `RATE_LIMIT_LOGIN_PER_ATTEMPT`.
+    pub login_per_attempt: Limit,
     pub settings: JourneySettings,
     /// Recent durations of iProov verify-validate calls, which a decoy attempt imitates.
-    pub verify_validate_latency: shared::latency_mirror::LatencyMirror,
+    pub verify_validate_latency: LatencyMirror,
+}
+
+impl Deps {
+    fn session_auth(&self) -> SessionAuth<'_> {
+        SessionAuth {
+            sessions: self.sessions.as_ref(),
+            control: self.control.as_ref(),
+            clock: self.clock.as_ref(),
+            idle_seconds: self.settings.session_idle_seconds,
+        }
+    }
+
+    fn login(&self) -> Login<'_> {
+        Login {
+            attempts: self.attempts.as_ref(),
+            users: self.users.as_ref(),
+            sessions: self.sessions.as_ref(),
+            tokens: self.tokens.as_ref(),
+            limiter: self.limiter.as_ref(),
+            signals: self.signals.as_ref(),
+            clock: self.clock.as_ref(),
+            per_attempt: self.login_per_attempt,
+            session_idle_seconds: self.settings.session_idle_seconds,
+            session_absolute_seconds: self.settings.session_absolute_seconds,
+            validate_latency: &self.verify_validate_latency,
+        }
+    }
+
+    fn read_account(&self) -> ReadAccount<'_> {
+        ReadAccount {
+            auth: self.session_auth(),
+            users: self.users.as_ref(),
+            sealer: self.sealer.as_ref(),
+        }
+    }
+
+    fn logout(&self) -> Logout<'_> {
+        Logout {
+            auth: self.session_auth(),
+        }
+    }
+
+    fn request_erasure(&self) -> RequestErasure<'_> {
+        RequestErasure {
+            auth: self.session_auth(),
+            queue: self.erasure_queue.as_ref(),
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -47,18 +104,17 @@ async fn main() -> Result<(), lambda_http::Error> {
         sessions: sessions.clone(),
         control: sessions.clone(),
         attempts: sessions,
-        iproov: wiring::iproov(&sdk, &settings)?,
-        cipher: wiring::field_cipher(&sdk)?,
+        tokens: wiring::iproov(&sdk, &settings)?,
+        sealer: wiring::field_cipher(&sdk)?,
         keys: wiring::app_keys(&sdk, &settings)?,
         erasure_queue: wiring::erasure_queue(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
-        limits: shared::rate_limit::limits_from_env()?,
+        signals: Arc::new(shared::rate_limit::MetricSignals),
         clock: Arc::new(SystemClock),
+        login_per_attempt: shared::rate_limit::limits_from_env()?.login_per_attempt,
         settings,
         // Before the first real validate: about what one takes from a Lambda in iProov's region.
-        verify_validate_latency: shared::latency_mirror::LatencyMirror::new(
-            std::time::Duration::from_millis(300),
-        ),
+        verify_validate_latency: LatencyMirror::new(std::time::Duration::from_millis(300)),
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

@@ -10,50 +10,35 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shared::api::rfc3339;
 use shared::api::{ApiError, CredentialKind};
-use shared::ports::User;
+use shared::use_cases::account::Account;
 
 use crate::{Deps, auth};
 
-/// The account as the API shows it: never the image, never iProov ids or scores. Personal
-/// fields are opened here, for this answer only.
-pub async fn public_user(deps: &Deps, user: &User) -> Result<Value, ApiError> {
-    let (username, display_name) = tokio::try_join!(
-        deps.cipher.open("username", &user.user_id, &user.username),
-        deps.cipher
-            .open("display_name", &user.user_id, &user.display_name),
-    )
-    .map_err(|err| {
-        tracing::error!(error = %err, "could not open personal fields");
-        ApiError::unavailable("service_unavailable")
-    })?;
-    Ok(json!({
-        "user_id": user.user_id,
-        "username": username,
-        "display_name": display_name,
-        "created_at": rfc3339(user.created_at),
-    }))
+/// The account as the API shows it: never the image, never iProov ids or scores.
+pub fn public_user(account: &Account) -> Value {
+    json!({
+        "user_id": account.user_id,
+        "username": account.username,
+        "display_name": account.display_name,
+        "created_at": rfc3339(account.created_at),
+    })
 }
 
 pub async fn handle(
     State(deps): State<Arc<Deps>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let session = auth::session(&deps, &headers).await?;
-    let user = deps
-        .users
-        .get(&session.user_id)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(public_user(&deps, &user).await?))
+    let credential = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
+    let account = auth::live(deps.read_account().run(&credential).await?)?;
+    Ok(Json(public_user(&account)))
 }
 
 pub async fn logout(
     State(deps): State<Arc<Deps>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let session = auth::session(&deps, &headers).await?;
-    deps.control.revoke(&session.id).await?;
-    tracing::info!("logged out");
+    let credential = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
+    auth::live(deps.logout().run(&credential).await?)?;
     let cookie = deps.settings.cookies().clear(CredentialKind::Session);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

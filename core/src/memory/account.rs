@@ -1,0 +1,147 @@
+//! The account journeys in the in-memory world: an erasure queue that can be down, the use
+//! cases wired to [`Backends`] with production's default settings (tests change a setting with
+//! struct update syntax), and the fixtures both the login and the account tests start from.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{Backends, Outages, lock};
+use crate::crypto::Credential;
+use crate::domain::rate_limits::Limit;
+use crate::latency_mirror::LatencyMirror;
+use crate::ports::{
+    ErasureQueue, ErasureRequested, FieldSealer, Session, StoreError, User, UserStore,
+};
+use crate::use_cases::account::login::Login;
+use crate::use_cases::account::request_erasure::RequestErasure;
+use crate::use_cases::account::{Logout, ReadAccount, SessionAuth};
+
+/// `LOGIN_SESSION_IDLE_SECONDS`' default.
+pub const SESSION_IDLE_SECONDS: i64 = 15 * 60;
+/// `LOGIN_SESSION_MAX_SECONDS`' default.
+pub const SESSION_ABSOLUTE_SECONDS: i64 = 12 * 3600;
+/// `RATE_LIMIT_LOGIN_PER_ATTEMPT`'s default.
+pub const LOGIN_PER_ATTEMPT: Limit = Limit::per(5, 600);
+
+/// The erasure queue: keeps what was published; `outages.fail_next("publish", n)` takes it down
+/// for the next `n` messages.
+#[derive(Default)]
+pub struct MemoryErasureQueue {
+    published: Mutex<Vec<ErasureRequested>>,
+    pub outages: Outages,
+}
+
+impl MemoryErasureQueue {
+    /// The messages the queue took, in order.
+    pub fn published(&self) -> Vec<ErasureRequested> {
+        lock(&self.published).clone()
+    }
+}
+
+#[async_trait]
+impl ErasureQueue for MemoryErasureQueue {
+    async fn publish(&self, message: &ErasureRequested) -> Result<(), StoreError> {
+        self.outages.enter("publish").await?;
+        lock(&self.published).push(message.clone());
+        Ok(())
+    }
+}
+
+impl Backends {
+    /// The session check, with the default idle timeout.
+    pub fn session_auth(&self) -> SessionAuth<'_> {
+        SessionAuth {
+            sessions: &self.sessions,
+            control: &self.sessions,
+            clock: &self.clock,
+            idle_seconds: SESSION_IDLE_SECONDS,
+        }
+    }
+
+    /// Logging in; a decoy imitates `validate_latency`.
+    pub fn login<'a>(&'a self, validate_latency: &'a LatencyMirror) -> Login<'a> {
+        Login {
+            attempts: &self.attempts,
+            users: &self.users,
+            sessions: &self.sessions,
+            tokens: &self.verifier,
+            limiter: &self.limiter,
+            signals: &self.signals,
+            clock: &self.clock,
+            per_attempt: LOGIN_PER_ATTEMPT,
+            session_idle_seconds: SESSION_IDLE_SECONDS,
+            session_absolute_seconds: SESSION_ABSOLUTE_SECONDS,
+            validate_latency,
+        }
+    }
+
+    pub fn read_account(&self) -> ReadAccount<'_> {
+        ReadAccount {
+            auth: self.session_auth(),
+            users: &self.users,
+            sealer: &self.sealer,
+        }
+    }
+
+    pub fn logout(&self) -> Logout<'_> {
+        Logout {
+            auth: self.session_auth(),
+        }
+    }
+
+    /// Requesting an erasure through `queue` (the world has no queue of its own).
+    pub fn request_erasure<'a>(&'a self, queue: &'a MemoryErasureQueue) -> RequestErasure<'a> {
+        RequestErasure {
+            auth: self.session_auth(),
+            queue,
+        }
+    }
+
+    /// A registered user `user_id` (created at 0) whose names are sealed as the sealer seals
+    /// them, enrolled at the verifier as `iproov-{user_id}`.
+    pub async fn registered_user(&self, user_id: &str, username: &str, display_name: &str) -> User {
+        let user = User {
+            user_id: user_id.to_owned(),
+            username: self
+                .sealer
+                .seal("username", user_id, username)
+                .await
+                .expect("sealer up"),
+            display_name: self
+                .sealer
+                .seal("display_name", user_id, display_name)
+                .await
+                .expect("sealer up"),
+            iproov_user_id: format!("iproov-{user_id}"),
+            name_index: format!("name-{user_id}"),
+            image_key: None,
+            registration_id: None,
+            created_at: 0,
+        };
+        self.users.create(&user).await.expect("users up");
+        self.verifier.enrol(&user.iproov_user_id);
+        user
+    }
+
+    /// An open session `id` of `user_id`, last seen at `last_seen`, ending at
+    /// `absolute_expires_at` at the latest; returns its credential.
+    pub fn session_of(
+        &self,
+        id: &str,
+        user_id: &str,
+        last_seen: i64,
+        absolute_expires_at: i64,
+    ) -> Credential {
+        let credential = Credential::issue(id.to_owned()).expect("os rng");
+        self.sessions.open(Session {
+            id: id.to_owned(),
+            secret_hash: credential.secret_hash(),
+            user_id: user_id.to_owned(),
+            created_at: last_seen,
+            last_seen,
+            absolute_expires_at,
+        });
+        credential
+    }
+}

@@ -1,0 +1,150 @@
+//! The account function's journeys: logging in ([`login`]), and what a logged-in person does
+//! with their session — read their account ([`ReadAccount`]), log out ([`Logout`]), ask to be
+//! erased ([`request_erasure`]).
+//!
+//! Every session route starts with the same check ([`SessionAuth`]). Expiry is decided here, in
+//! code: the store's TTL only cleans up, possibly days late. Activity is recorded at most once a
+//! minute, so the idle timeout slides without a write on every request.
+//!
+//! The account is always the session's: no user id is ever taken from the request.
+
+pub mod login;
+pub mod request_erasure;
+
+use super::failure::Failure;
+use crate::crypto::Credential;
+use crate::ports::{Clock, FieldSealer, Session, SessionControl, SessionStore, User, UserStore};
+
+/// Seconds between two `last_seen` writes for one session: the idle timeout may then end up to
+/// this much early, which buys one write per minute instead of one per request.
+pub const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// Why a presented session credential opens nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRefused {
+    /// No session matches (unknown id, wrong secret, revoked), or its user is gone.
+    Unauthorized,
+    /// The session exists but is past its idle or absolute expiry.
+    Expired,
+}
+
+/// What a session route did: its result for a live session, or why the session was refused.
+#[derive(Debug)]
+pub enum Authenticated<T> {
+    Live(T),
+    Refused(SessionRefused),
+}
+
+/// The check every session route starts with.
+pub struct SessionAuth<'a> {
+    pub sessions: &'a dyn SessionStore,
+    pub control: &'a dyn SessionControl,
+    pub clock: &'a dyn Clock,
+    /// A session unused for this long is over.
+    pub idle_seconds: i64,
+}
+
+impl SessionAuth<'_> {
+    /// The live session `credential` opens. Its absolute and idle expiries are checked against
+    /// the clock; activity is recorded when the last record is a minute old or more, and a
+    /// failure to record it is only logged (the session just slides less).
+    pub async fn check(&self, credential: &Credential) -> Result<Authenticated<Session>, Failure> {
+        let now = self.clock.now();
+        let Some(session) = self
+            .sessions
+            .get(&credential.id)
+            .await?
+            .filter(|s| credential.matches(&s.secret_hash))
+        else {
+            return Ok(Authenticated::Refused(SessionRefused::Unauthorized));
+        };
+        let idle_deadline = session.last_seen + self.idle_seconds;
+        if now >= session.absolute_expires_at || now >= idle_deadline {
+            return Ok(Authenticated::Refused(SessionRefused::Expired));
+        }
+        if now - session.last_seen >= TOUCH_EVERY_SECONDS
+            && let Err(err) = self.control.touch(&session.id, now).await
+        {
+            tracing::warn!(error = %err, "could not record session activity");
+        }
+        Ok(Authenticated::Live(session))
+    }
+}
+
+/// The account as the API shows it: never the image, never the verifier's ids. Its personal
+/// fields are open, so `Debug` shows the user id only: an account printed into a log must not
+/// carry a name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Account {
+    /// `user`'s account, its personal fields opened (both at once) for one answer only; they
+    /// stay sealed everywhere else.
+    pub async fn open(sealer: &dyn FieldSealer, user: &User) -> Result<Self, Failure> {
+        let (username, display_name) = futures::try_join!(
+            sealer.open("username", &user.user_id, &user.username),
+            sealer.open("display_name", &user.user_id, &user.display_name),
+        )?;
+        Ok(Self {
+            user_id: user.user_id.clone(),
+            username,
+            display_name,
+            created_at: user.created_at,
+        })
+    }
+}
+
+/// Reading my account (`GET /v1/users`).
+pub struct ReadAccount<'a> {
+    pub auth: SessionAuth<'a>,
+    pub users: &'a dyn UserStore,
+    pub sealer: &'a dyn FieldSealer,
+}
+
+impl ReadAccount<'_> {
+    /// The session's account. A session whose user is gone (erased, its sessions not yet
+    /// ended) opens nothing, as an unknown session would.
+    pub async fn run(&self, credential: &Credential) -> Result<Authenticated<Account>, Failure> {
+        let session = match self.auth.check(credential).await? {
+            Authenticated::Live(session) => session,
+            Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
+        };
+        let Some(user) = self.users.get(&session.user_id).await? else {
+            return Ok(Authenticated::Refused(SessionRefused::Unauthorized));
+        };
+        Account::open(self.sealer, &user)
+            .await
+            .map(Authenticated::Live)
+    }
+}
+
+/// Logging out (`POST /v1/logout`): the session ends server-side, so a copy of its credential
+/// left anywhere opens nothing.
+pub struct Logout<'a> {
+    pub auth: SessionAuth<'a>,
+}
+
+impl Logout<'_> {
+    pub async fn run(&self, credential: &Credential) -> Result<Authenticated<()>, Failure> {
+        let session = match self.auth.check(credential).await? {
+            Authenticated::Live(session) => session,
+            Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
+        };
+        self.auth.control.revoke(&session.id).await?;
+        tracing::info!("logged out");
+        Ok(Authenticated::Live(()))
+    }
+}

@@ -1,0 +1,297 @@
+//! Logging in (`POST /v1/login`) with a login attempt's credential: the verifier is asked, while
+//! the person waits, whether the verify scan passed, and a pass opens a new session.
+//!
+//! Validate is asked at most once per attempt: the attempt moves `pending → validating` under a
+//! condition before the call, so a double click or a retry finds it taken. Only when the
+//! verifier provably did not process the call does the attempt go back to `pending` for another
+//! try; any other error ends it, since asking again could only find the token used up (and a
+//! maybe-used token must never be validated twice).
+//!
+//! Independent calls overlap, each pair chosen so that the answers keep the order they had one
+//! after the other: the attempt is read while its counter is hit, the user is read while the
+//! verifier validates, and a passed attempt is ended while the new session is written.
+//!
+//! A decoy attempt (opened for an unknown username in uniform mode, see `verify_login`) ends
+//! exactly as a real attempt whose scan never reached the verifier, without the verifier call
+//! but in the time of a recent real one.
+
+use std::time::Instant;
+
+use crate::crypto::Credential;
+use crate::domain::rate_limits::{self, Limit};
+use crate::domain::reasons;
+use crate::latency_mirror::LatencyMirror;
+use crate::ports::{
+    AttemptStatus, ClientContext, Clock, FaceTokens, LoginAttempt, LoginAttemptStore,
+    RateLimitSignals, RateLimiter, Session, SessionStore, StoreError, User, UserStore,
+    VerifierError,
+};
+use crate::use_cases::failure::Failure;
+use crate::use_cases::start_registration::new_id;
+
+/// The per-attempt limit's name in metrics and logs.
+pub const ATTEMPT_LIMIT: &str = "login_attempt";
+
+/// Why an attempt the verifier never judged failed: its token was refused (never scanned, or
+/// already used), or it was a decoy.
+pub const NEVER_SCANNED: &str = "validation_unknown";
+
+/// What logging in needs.
+pub struct Login<'a> {
+    pub attempts: &'a dyn LoginAttemptStore,
+    pub users: &'a dyn UserStore,
+    pub sessions: &'a dyn SessionStore,
+    pub tokens: &'a dyn FaceTokens,
+    pub limiter: &'a dyn RateLimiter,
+    pub signals: &'a dyn RateLimitSignals,
+    pub clock: &'a dyn Clock,
+    /// Logins one attempt's credential may try per window: slows guessing the attempt's secret
+    /// and hammering one attempt.
+    pub per_attempt: Limit,
+    /// The new session ends after this long unused…
+    pub session_idle_seconds: i64,
+    /// …and after this long in any case.
+    pub session_absolute_seconds: i64,
+    /// Recent durations of real verify-validate calls, which a decoy imitates.
+    pub validate_latency: &'a LatencyMirror,
+}
+
+/// A session opened by a passed login.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The session's credential, handed to the person once: only its hash is stored.
+    pub credential: Credential,
+    pub session: Session,
+    pub user: User,
+}
+
+/// How a login ended. Every outcome but `LoggedIn` leaves the person without a session.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Boxed: a session and a user are large beside the other outcomes.
+    LoggedIn(Box<LoggedIn>),
+    /// The scan failed, was never made (the verifier refused the token), or the attempt was a
+    /// decoy (whose `user_id` is empty). The attempt is over; `reason` is a sanitised code.
+    VerificationFailed { reason: String, user_id: String },
+    /// No attempt matches the credential (unknown id, or a wrong secret).
+    Unauthorized,
+    /// The attempt's token ran out before the login.
+    AttemptExpired,
+    /// The attempt had been validated, or was being validated, when it was read.
+    AttemptUsed,
+    /// Another request moved the attempt to `validating` between its read and this request's
+    /// move (a double click): that request validates, this one must not.
+    TakenMeanwhile,
+    /// The scan passed, but the user was erased after the attempt was opened.
+    UserGone,
+}
+
+impl Login<'_> {
+    /// Logs in with `credential`; `client` is what the verifier may see of the person.
+    pub async fn run(
+        &self,
+        credential: &Credential,
+        client: ClientContext<'_>,
+    ) -> Result<LoginOutcome, Failure> {
+        let now = self.clock.now();
+        let Some(attempt) = self.find_counted(credential, now).await? else {
+            return Ok(LoginOutcome::Unauthorized);
+        };
+        if attempt.status == AttemptStatus::Pending && now >= attempt.expires_at {
+            return Ok(LoginOutcome::AttemptExpired);
+        }
+        if attempt.status != AttemptStatus::Pending {
+            return Ok(LoginOutcome::AttemptUsed);
+        }
+        match self
+            .attempts
+            .transition(
+                &attempt.id,
+                AttemptStatus::Pending,
+                AttemptStatus::Validating,
+                None,
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(LoginOutcome::TakenMeanwhile),
+            Err(err) => return Err(err.into()),
+        }
+        if attempt.decoy {
+            return Ok(self.decoy(&attempt).await);
+        }
+        // The user is read while the verifier validates: the two are independent.
+        let started = Instant::now();
+        let (verdict, user) = futures::join!(
+            async {
+                let verdict = self
+                    .tokens
+                    .verify_validate(&attempt.iproov_user_id, &attempt.iproov_token, client)
+                    .await;
+                self.validate_latency.record(started.elapsed());
+                verdict
+            },
+            self.users.get(&attempt.user_id),
+        );
+        let verdict = match verdict {
+            Ok(verdict) => verdict,
+            Err(err) => return self.not_validated(&attempt, err).await,
+        };
+        if !verdict.passed {
+            let reason = reasons::sanitise_reason(verdict.reason.as_deref());
+            self.end(&attempt, AttemptStatus::Failed, Some(&reason))
+                .await;
+            tracing::info!(reason = %reason, "login verification failed");
+            return Ok(LoginOutcome::VerificationFailed {
+                reason,
+                user_id: attempt.user_id,
+            });
+        }
+        let user = match user {
+            Ok(Some(user)) => user,
+            other => {
+                // The scan passed, so the attempt is used up whatever happens next.
+                self.end(&attempt, AttemptStatus::Passed, None).await;
+                return match other {
+                    Err(err) => Err(err.into()),
+                    Ok(_) => Ok(LoginOutcome::UserGone),
+                };
+            }
+        };
+        self.open_session(&attempt, user, now)
+            .await
+            .map(|logged_in| LoginOutcome::LoggedIn(Box::new(logged_in)))
+    }
+
+    /// The attempt `credential` names, with one hit counted on its per-attempt limit.
+    ///
+    /// The counter's key is the credential's id, known before the read, so both calls run at
+    /// once. The answers keep their order: no matching attempt is `None` (never a refusal: the
+    /// limit must not tell which ids exist), then the limit. A credential with a wrong secret
+    /// counts against the attempt it names too, which only makes guessing that secret slower;
+    /// its refusal is signalled like any other, whatever the answer.
+    async fn find_counted(
+        &self,
+        credential: &Credential,
+        now: i64,
+    ) -> Result<Option<LoginAttempt>, Failure> {
+        let key = format!("login#attempt#{}", credential.id);
+        let hits = [(key.as_str(), self.per_attempt)];
+        let (limited, found) = futures::join!(
+            async {
+                rate_limits::check(self.limiter, &hits, now)
+                    .await
+                    .map_err(|refusal| Failure::refused(self.signals, ATTEMPT_LIMIT, refusal))
+            },
+            self.attempts.get(&credential.id),
+        );
+        let Some(attempt) = found?.filter(|a| credential.matches(&a.secret_hash)) else {
+            return Ok(None);
+        };
+        limited?;
+        Ok(Some(attempt))
+    }
+
+    /// A decoy ends as a real attempt whose token never saw a scan ([`Self::never_scanned`]),
+    /// without asking the verifier, in the time a real validate recently took.
+    async fn decoy(&self, attempt: &LoginAttempt) -> LoginOutcome {
+        let started = Instant::now();
+        let outcome = self.never_scanned(attempt).await;
+        self.validate_latency.imitate(started.elapsed()).await;
+        outcome
+    }
+
+    /// The verifier refused the token (or would have: a decoy): a failed verification.
+    async fn never_scanned(&self, attempt: &LoginAttempt) -> LoginOutcome {
+        self.end(attempt, AttemptStatus::Failed, Some(NEVER_SCANNED))
+            .await;
+        LoginOutcome::VerificationFailed {
+            reason: NEVER_SCANNED.to_owned(),
+            user_id: attempt.user_id.clone(),
+        }
+    }
+
+    /// The verifier gave no verdict. Not processed: the attempt goes back to `pending`, and the
+    /// same login may be tried again. Anything else (outcome unknown, refused, no such user):
+    /// the token may be used up, so the attempt ends and the person starts the login again.
+    async fn not_validated(
+        &self,
+        attempt: &LoginAttempt,
+        error: VerifierError,
+    ) -> Result<LoginOutcome, Failure> {
+        match error {
+            VerifierError::InvalidToken => Ok(self.never_scanned(attempt).await),
+            error @ VerifierError::NotProcessed { .. } => {
+                if let Err(err) = self
+                    .attempts
+                    .transition(
+                        &attempt.id,
+                        AttemptStatus::Validating,
+                        AttemptStatus::Pending,
+                        None,
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %err, "could not give the attempt back");
+                }
+                Err(Failure::Verifier {
+                    error,
+                    start_again: false,
+                })
+            }
+            error => {
+                self.end(attempt, AttemptStatus::Failed, Some(NEVER_SCANNED))
+                    .await;
+                Err(Failure::Verifier {
+                    error,
+                    start_again: true,
+                })
+            }
+        }
+    }
+
+    /// Moves a `validating` attempt to its end. Best effort: an attempt left `validating` is
+    /// just as final for a second login (it is not `pending`), so a failure is logged, not
+    /// answered.
+    async fn end(&self, attempt: &LoginAttempt, to: AttemptStatus, reason: Option<&str>) {
+        if let Err(err) = self
+            .attempts
+            .transition(&attempt.id, AttemptStatus::Validating, to, reason)
+            .await
+        {
+            tracing::warn!(error = %err, "could not record the attempt's end");
+        }
+    }
+
+    /// For a passed attempt: a new session for `user`, written while the attempt ends
+    /// (`passed`). The two items are independent and the end is best effort (see
+    /// [`Self::end`]) whatever happens to the session, so only the session's failure is
+    /// answered, as when they ran one after the other.
+    async fn open_session(
+        &self,
+        attempt: &LoginAttempt,
+        user: User,
+        now: i64,
+    ) -> Result<LoggedIn, Failure> {
+        let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
+        let session = Session {
+            id: credential.id.clone(),
+            secret_hash: credential.secret_hash(),
+            user_id: user.user_id.clone(),
+            created_at: now,
+            last_seen: now,
+            absolute_expires_at: now + self.session_absolute_seconds,
+        };
+        let ((), created) = futures::join!(
+            self.end(attempt, AttemptStatus::Passed, None),
+            self.sessions.create(&session, self.session_idle_seconds),
+        );
+        created?;
+        tracing::info!("logged in");
+        Ok(LoggedIn {
+            credential,
+            session,
+            user,
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Asking to be erased (`DELETE /v1/users`): every session of the person ends now; the data
+//! itself (user record, username claim, images, the verifier's enrolment) is removed later by
+//! the erasure use case (`erase_user`), through a queue with retries and a dead-letter queue.
+//!
+//! The request is queued first: if the queue cannot take it, nothing has changed and the person
+//! can simply try again, still logged in. Ending the sessions first would leave a person logged
+//! out with no erasure scheduled and no session to ask again with.
+
+use super::{Authenticated, SessionAuth};
+use crate::crypto::Credential;
+use crate::ports::{ErasureQueue, ErasureRequested};
+use crate::use_cases::failure::Failure;
+
+/// What requesting an erasure needs.
+pub struct RequestErasure<'a> {
+    pub auth: SessionAuth<'a>,
+    pub queue: &'a dyn ErasureQueue,
+}
+
+/// How a request from a live session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErasureRequest {
+    /// Queued, and `revoked` sessions of `user_id` ended.
+    Scheduled { user_id: String, revoked: usize },
+    /// The queue could not take the request: nothing changed, the session still works.
+    QueueUnavailable,
+}
+
+impl RequestErasure<'_> {
+    /// Queues the erasure of the session's user, tagged with `request_id` so the erasure's logs
+    /// can be traced back to this request, then ends all the user's sessions.
+    pub async fn run(
+        &self,
+        credential: &Credential,
+        request_id: &str,
+    ) -> Result<Authenticated<ErasureRequest>, Failure> {
+        let session = match self.auth.check(credential).await? {
+            Authenticated::Live(session) => session,
+            Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
+        };
+        let request = ErasureRequested {
+            user_id: session.user_id,
+            request_id: Some(request_id.to_owned()),
+        };
+        if self.queue.publish(&request).await.is_err() {
+            return Ok(Authenticated::Live(ErasureRequest::QueueUnavailable));
+        }
+        let revoked = self.auth.control.revoke_all(&request.user_id).await?;
+        tracing::info!(revoked, "erasure requested");
+        Ok(Authenticated::Live(ErasureRequest::Scheduled {
+            user_id: request.user_id,
+            revoked,
+        }))
+    }
+}
