@@ -4,7 +4,6 @@
 //! functions reach everything through one dependency.
 
 pub mod adapters;
-mod api_errors;
 pub mod config;
 pub mod env;
 pub mod envelope;

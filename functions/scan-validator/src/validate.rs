@@ -72,7 +72,10 @@ async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) ->
 async fn completed(deps: &Deps, message: &ScanSubmitted, user_id: Option<&str>) {
     shared::metrics::emit(shared::metrics::Metric::RegistrationCompleted);
     let registration_id = shared::events::RegistrationId::parse(&message.registration_id);
-    match (deps.keys.pseudonym_key().await, registration_id.zip(user_id)) {
+    match (
+        deps.keys.pseudonym_key().await,
+        registration_id.zip(user_id),
+    ) {
         (Ok(key), Some((registration_id, user_id))) => {
             let attempt = message.attempt;
             shared::events::user(key.as_ref().as_ref(), user_id, |user| {
