@@ -24,7 +24,6 @@ pub struct FunctionResult {
     pub size_arm64: Option<u64>,
     /// The first invocation of the long-lived process (cold: lazy secrets, first connections).
     pub first: Option<(String, Sample)>,
-    pub warm_invocations: u64,
 }
 
 #[derive(Default)]

@@ -91,11 +91,6 @@ impl Bench<'_> {
                 Some((route.to_owned(), sample));
         } else {
             r.samples.push(sample);
-            self.results
-                .functions
-                .entry(function)
-                .or_default()
-                .warm_invocations += 1;
         }
         Ok(payload)
     }
