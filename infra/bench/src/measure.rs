@@ -256,13 +256,18 @@ mod tests {
 
     #[test]
     fn overlapping_calls_form_one_stage_and_count_once() {
+        // given a 10 ms invocation with two overlapping calls (1–4 ms, 2–5 ms), then one more
         let t0 = Instant::now();
         let calls = [
             call(t0, "UpdateItem", 1, 4),
             call(t0, "UpdateItem", 2, 5),
             call(t0, "GetItem", 6, 8),
         ];
+
+        // when it is sampled
         let s = Sample::new(t0, t0 + Duration::from_millis(10), &calls);
+
+        // then the overlapping calls form one stage, awaited once: 4 + 2 ms awaiting, 4 ms own
         assert_eq!(s.stages.len(), 2);
         assert_eq!(s.awaiting, Duration::from_millis(6));
         assert_eq!(s.own(), Duration::from_millis(4));
@@ -271,8 +276,14 @@ mod tests {
 
     #[test]
     fn percentiles_use_nearest_rank() {
+        // given 1, 2, …, 200 ms
         let v: Vec<Duration> = (1..=200).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(100));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(198));
+
+        // when their percentiles are taken
+        let (p50, p99) = (percentile(&v, 50.0), percentile(&v, 99.0));
+
+        // then each is a sample, the one at rank ⌈p × n⌉ (no interpolation)
+        assert_eq!(p50, Duration::from_millis(100));
+        assert_eq!(p99, Duration::from_millis(198));
     }
 }

@@ -22,12 +22,9 @@ pub struct Probe {
 
 impl Probe {
     /// `--probe init`: how long each start-up step the functions take costs, in a fresh process
-    /// (one JSON line, ms). The steps as the functions take them come first (current-thread
-    /// runtime, `shared::config::aws`, two SDK clients, `IProovClient::new` (its hyper
-    /// transport with `shared::tls`); then, for comparison, what they replaced (reqwest with the
-    /// same TLS configuration, system roots loaded by the SDK's default client and by reqwest's
-    /// platform verifier) — last, so that any one-time
-    /// cost the two share (crypto provider set-up) is charged to the new steps, not the old.
+    /// (one JSON line, ms), in the order the functions take them on a current-thread runtime:
+    /// `shared::config::aws`, two SDK clients, `IProovClient::new` (its hyper transport with
+    /// `shared::tls`).
     pub fn init_steps() -> Result<(), Error> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -223,65 +223,83 @@ mod tests {
     use super::*;
     use axum::http::{HeaderValue, Method};
 
-    #[test]
-    fn aws_calls_are_named_by_service_and_operation() {
+    /// Headers of a request the SDK signed for `service`.
+    fn signed_for(service: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::AUTHORIZATION,
-            HeaderValue::from_static(
-                "AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x",
-            ),
+            HeaderValue::from_str(&format!(
+                "AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
+            ))
+            .expect("a valid header value"),
         );
+        headers
+    }
+
+    #[test]
+    fn aws_calls_are_named_by_service_and_operation() {
+        // given a DynamoDB call (a JSON protocol: the operation is in X-Amz-Target)
+        let mut headers = signed_for("dynamodb");
         headers.insert(
             "x-amz-target",
             HeaderValue::from_static("DynamoDB_20120810.GetItem"),
         );
-        assert_eq!(
-            aws_operation(&Method::POST, "/", None, &headers),
-            ("dynamodb".to_owned(), "GetItem".to_owned())
+
+        // when it is named
+        let named = aws_operation(&Method::POST, "/", None, &headers);
+
+        // then by the service of its signature and the operation
+        assert_eq!(named, ("dynamodb".to_owned(), "GetItem".to_owned()));
+    }
+
+    #[test]
+    fn s3_calls_are_named_by_method_and_path() {
+        // given S3 calls (its REST protocol: no X-Amz-Target)
+        let headers = signed_for("s3");
+
+        // when they are named
+        let put = aws_operation(
+            &Method::PUT,
+            "/bucket/faces/u/r-1.png",
+            Some("x-id=PutObject"),
+            &headers,
         );
-        headers.remove("x-amz-target");
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static(
-                "AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=x",
-            ),
+        let list = aws_operation(
+            &Method::GET,
+            "/bucket",
+            Some("versions&prefix=faces"),
+            &headers,
         );
-        assert_eq!(
-            aws_operation(
-                &Method::PUT,
-                "/bucket/faces/u/r-1.png",
-                Some("x-id=PutObject"),
-                &headers
-            )
-            .1,
-            "PutObject"
-        );
-        assert_eq!(
-            aws_operation(
-                &Method::GET,
-                "/bucket",
-                Some("versions&prefix=faces"),
-                &headers
-            )
-            .1,
-            "ListObjectVersions"
-        );
+
+        // then the operation follows from the method, whether the path names an object, and the
+        // query
+        assert_eq!(put.1, "PutObject");
+        assert_eq!(list.1, "ListObjectVersions");
     }
 
     #[test]
     fn iproov_paths_hide_ids() {
+        // given iProov paths, some with a user id or an API key in them
+        let calls = [
+            (Method::POST, "/api/v2/claim/enrol/token"),
+            (Method::DELETE, "/api/v2/users/abc"),
+            (Method::POST, "/api/v2/key/access_token"),
+        ];
+
+        // when they are named
+        let named: Vec<String> = calls
+            .iter()
+            .map(|(method, path)| iproov_operation(method, path))
+            .collect();
+
+        // then the ids are masked, so calls of one kind share a name
         assert_eq!(
-            iproov_operation(&Method::POST, "/api/v2/claim/enrol/token"),
-            "POST claim/enrol/token"
-        );
-        assert_eq!(
-            iproov_operation(&Method::DELETE, "/api/v2/users/abc"),
-            "DELETE users/*"
-        );
-        assert_eq!(
-            iproov_operation(&Method::POST, "/api/v2/key/access_token"),
-            "POST */access_token"
+            named,
+            [
+                "POST claim/enrol/token",
+                "DELETE users/*",
+                "POST */access_token"
+            ]
         );
     }
 }

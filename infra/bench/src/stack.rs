@@ -311,7 +311,13 @@ fn parse_env(text: &str) -> BTreeMap<String, String> {
 mod tests {
     #[test]
     fn env_file_values_are_unquoted() {
-        let env = super::parse_env("# x\nA=1\nB=\"\"\nC=\"a \\\"b\\\"\"\n");
+        // given an env file with a comment, a bare value, an empty quoted one and escaped quotes
+        let file = "# x\nA=1\nB=\"\"\nC=\"a \\\"b\\\"\"\n";
+
+        // when it is parsed
+        let env = super::parse_env(file);
+
+        // then the quotes and the escapes are gone
         assert_eq!(env["A"], "1");
         assert_eq!(env["B"], "");
         assert_eq!(env["C"], "a \"b\"");

@@ -1,0 +1,108 @@
+//! The performance budgets (issue #7) and the checks of one run against them: each function's
+//! init against the floor's, each route's own time and sequential round trips, memory, the
+//! arm64 bootstrap size and the validator's batch. A miss makes `make bench` exit 1.
+
+use super::{Report, mib, ratio};
+use crate::measure::ms;
+
+/// Budgets of issue #7.
+pub const INIT_RATIO_MAX: f64 = 1.5;
+pub const OWN_P99_MAX_MS: f64 = 1.0;
+pub const RSS_MAX_MIB: f64 = 32.0;
+pub const ARM64_MAX_MIB: f64 = 8.0;
+pub const BATCH_RATIO_MAX: f64 = 1.5;
+
+/// One budget applied to one subject (a function, a route, the validator).
+pub struct Check {
+    pub budget: &'static str,
+    pub subject: String,
+    pub value: String,
+    pub limit: String,
+    /// `None`: not measurable in this run.
+    pub pass: Option<bool>,
+    /// By how much, when missed.
+    pub margin: String,
+}
+
+impl Report {
+    /// Every check of this run, in the order the report lists them.
+    pub(super) fn budgets(&self) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let floor = self.floor();
+        let floor_init = ms(floor.init.p50);
+        for f in self.functions.iter().skip(1) {
+            let x = ratio(ms(f.init.p50), floor_init);
+            checks.push(Check {
+                budget: "init ≤ 1.5 × floor",
+                subject: f.name.into(),
+                value: format!("{:.2} ms = {x:.2}× floor", ms(f.init.p50)),
+                limit: format!("{:.2} ms", floor_init * INIT_RATIO_MAX),
+                pass: Some(x <= INIT_RATIO_MAX),
+                margin: format!(
+                    "+{:.2} ms ({:.0}% over)",
+                    ms(f.init.p50) - floor_init * INIT_RATIO_MAX,
+                    (x / INIT_RATIO_MAX - 1.0) * 100.0
+                ),
+            });
+        }
+        for r in self.routes.iter().skip(1) {
+            let v = ms(r.own.p99);
+            checks.push(Check {
+                budget: "warm p99 (invoke − awaiting backends) ≤ 1 ms",
+                subject: r.spec.key.into(),
+                value: format!("{v:.3} ms"),
+                limit: "1 ms".into(),
+                pass: (r.n > 0).then_some(v <= OWN_P99_MAX_MS),
+                margin: format!("+{:.3} ms", v - OWN_P99_MAX_MS),
+            });
+        }
+        for r in self.routes.iter().skip(1) {
+            checks.push(Check {
+                budget: "sequential backend round trips = documented minimum",
+                subject: r.spec.key.into(),
+                value: r.stages_mode.to_string(),
+                limit: r.spec.min_stages.to_string(),
+                pass: (r.n > 0).then_some(r.stages_mode <= r.spec.min_stages),
+                margin: format!("{} more", r.stages_mode.saturating_sub(r.spec.min_stages)),
+            });
+        }
+        for f in self.functions.iter().skip(1) {
+            checks.push(Check {
+                budget: "max RSS ≤ 32 MiB",
+                subject: f.name.into(),
+                value: format!("{:.1} MiB", f.max_rss_mib),
+                limit: "32 MiB".into(),
+                pass: Some(f.max_rss_mib <= RSS_MAX_MIB),
+                margin: format!("+{:.1} MiB", f.max_rss_mib - RSS_MAX_MIB),
+            });
+        }
+        for f in self.functions.iter().skip(1) {
+            checks.push(Check {
+                budget: "arm64 bootstrap ≤ 8 MiB",
+                subject: f.name.into(),
+                value: f
+                    .size_arm64
+                    .map_or("not built".into(), |s| format!("{:.2} MiB ({s} B)", mib(s))),
+                limit: "8 MiB (8388608 B)".into(),
+                pass: f.size_arm64.map(|s| mib(s) <= ARM64_MAX_MIB),
+                margin: f.size_arm64.map_or(String::new(), |s| {
+                    format!("+{} B", s.saturating_sub(8 * 1024 * 1024))
+                }),
+            });
+        }
+        let x = ratio(ms(self.batch.p50), ms(self.single.p50));
+        checks.push(Check {
+            budget: "validator batch of 10 ≤ 1.5 × one message",
+            subject: format!("scan-validator, iProov latency {} ms", self.latency_ms),
+            value: format!(
+                "{:.1} ms vs {:.1} ms = {x:.2}×",
+                ms(self.batch.p50),
+                ms(self.single.p50)
+            ),
+            limit: "1.5×".into(),
+            pass: (self.rounds > 0).then_some(x <= BATCH_RATIO_MAX),
+            margin: format!("+{:.2}×", x - BATCH_RATIO_MAX),
+        });
+        checks
+    }
+}

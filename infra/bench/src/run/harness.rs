@@ -1,0 +1,154 @@
+//! The harness's hands: the long-lived function processes and one invocation of a route through
+//! them, recorded as a sample with the backend calls the proxy saw meanwhile. The phases of the
+//! run (cold starts, journeys) are written in terms of these.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::Error;
+use crate::catalogue::spec;
+use crate::cli::Config;
+use crate::events::{self, HttpRequest};
+use crate::measure::Sample;
+use crate::proxy::Recorder;
+use crate::results::Results;
+use crate::runtime::Instance;
+use crate::stack::Stack;
+
+pub(super) struct Bench<'a> {
+    pub(super) cfg: &'a Config,
+    pub(super) stack: Stack,
+    pub(super) recorder: Recorder,
+    /// Lambda's environment plus the function environment, endpoints pointing at the proxies.
+    pub(super) env: BTreeMap<String, String>,
+    pub(super) instances: HashMap<&'static str, Instance>,
+    pub(super) results: Results,
+}
+
+impl Bench<'_> {
+    /// Starts a process of `function` logging to `log`; records its init figures and the
+    /// backend calls it made before asking for its first event.
+    pub(super) async fn start(
+        &mut self,
+        function: &'static str,
+        log: PathBuf,
+    ) -> Result<Instance, Error> {
+        self.recorder.drain();
+        let inst =
+            Instance::start(function, &self.cfg.bootstrap(function), &self.env, &log).await?;
+        let init_calls = self.recorder.drain().len();
+        let f = self.results.functions.entry(function).or_default();
+        f.init.push(inst.init);
+        f.init_cpu.push(inst.init_cpu);
+        f.init_rss_kb.push(inst.init_rss_kb);
+        f.init_calls += init_calls;
+        Ok(inst)
+    }
+
+    /// The long-lived process of `function`, started on first use.
+    async fn instance(&mut self, function: &'static str) -> Result<&mut Instance, Error> {
+        if !self.instances.contains_key(function) {
+            let log = self
+                .cfg
+                .local_dir
+                .join("logs")
+                .join(format!("{function}.log"));
+            let inst = self.start(function, log).await?;
+            self.instances.insert(function, inst);
+        }
+        Ok(self.instances.get_mut(function).expect("just started"))
+    }
+
+    /// Invokes `route`'s function with `event`; records the sample; returns the payload.
+    pub(super) async fn invoke(
+        &mut self,
+        route: &'static str,
+        event: Vec<u8>,
+    ) -> Result<Vec<u8>, Error> {
+        let function = spec(route).function;
+        self.instance(function).await?;
+        let stray = self.recorder.drain();
+        let inst = self.instances.get_mut(function).expect("started");
+        let first = inst.invocations() == 0;
+        let done = inst.invoke(event).await?;
+        let calls = self.recorder.drain();
+        let mut sample = Sample::new(done.answered, done.received, &calls);
+        sample.stray += stray.len();
+        sample.cpu = done.cpu;
+        sample.runq_wait = done.runq_wait;
+        let payload = done.body.to_vec();
+        let r = self.results.routes.entry(route).or_default();
+        if done.error {
+            r.unexpected.push(format!(
+                "function error: {}",
+                String::from_utf8_lossy(&payload)
+            ));
+        }
+        if first {
+            self.results.functions.entry(function).or_default().first =
+                Some((route.to_owned(), sample));
+        } else {
+            r.samples.push(sample);
+        }
+        Ok(payload)
+    }
+
+    /// An API call through `route`'s function; checks the status the route should answer.
+    pub(super) async fn http(
+        &mut self,
+        route: &'static str,
+        req: HttpRequest<'_>,
+    ) -> Result<Value, Error> {
+        let payload = self.invoke(route, events::apigw(&req)).await?;
+        let answer = events::http_answer(&payload)?;
+        if answer.status != spec(route).expect_status {
+            let note = format!("status {}: {}", answer.status, answer.body);
+            let r = self.results.routes.entry(route).or_default();
+            if r.unexpected.len() < 5 {
+                eprintln!("bench: {route}: unexpected {note}");
+            }
+            r.unexpected.push(note);
+        }
+        Ok(answer.body)
+    }
+
+    /// An SQS event of `messages` through `route`'s function; notes the messages it reports
+    /// as failed.
+    pub(super) async fn sqs(
+        &mut self,
+        route: &'static str,
+        queue: &str,
+        messages: &[Value],
+    ) -> Result<(), Error> {
+        let payload = self.invoke(route, events::sqs(queue, messages)).await?;
+        let answer: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+        let failures = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
+        if failures > 0 {
+            let note = format!("{failures} batchItemFailures: {answer}");
+            eprintln!("bench: {route}: {note}");
+            self.results
+                .routes
+                .entry(route)
+                .or_default()
+                .unexpected
+                .push(note);
+        }
+        Ok(())
+    }
+
+    /// Progress, on stdout.
+    pub(super) fn say(&self, what: &str) {
+        println!("bench: {what}");
+    }
+
+    /// Stops the long-lived processes; their peak RSS counts towards their function's.
+    pub(super) fn stop_all(&mut self) {
+        for (name, inst) in self.instances.drain() {
+            let stopped = inst.stop();
+            let f = self.results.functions.entry(name).or_default();
+            f.max_rss_kb = f.max_rss_kb.max(stopped.max_rss_kb);
+        }
+    }
+}
