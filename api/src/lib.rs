@@ -3,12 +3,14 @@
 //!
 //! It is a crate of its own, free of AWS SDK and iProov dependencies, so that a function which
 //! needs only HTTP (`health`) builds without them: `sam build HealthFunction` compiles in a few
-//! minutes and CI can afford to run it. The other functions reach it as `shared::api`.
+//! minutes and CI can afford to run it. The other functions reach it as `shared::api`. (It
+//! depends on the iProov client, for the error type it answers.)
 
 pub mod body;
 mod core_errors;
 pub mod credential;
 pub mod error;
+mod iproov_errors;
 pub mod meta;
 pub mod origin;
 pub mod registration_access;

@@ -23,7 +23,7 @@ pub struct Probe {
 impl Probe {
     /// `--probe init`: how long each start-up step the functions take costs, in a fresh process
     /// (one JSON line, ms). The steps as the functions take them come first (current-thread
-    /// runtime, `shared::config::aws`, two SDK clients, `IProovClient::new` (its hyper
+    /// runtime, `shared::config::aws`, two SDK clients, `wiring::iproov_client` (its hyper
     /// transport with `shared::tls`); then, for comparison, what they replaced (reqwest with the
     /// same TLS configuration, system roots loaded by the SDK's default client and by reqwest's
     /// platform verifier) — last, so that any one-time
@@ -45,7 +45,7 @@ impl Probe {
             let client2 = t.elapsed();
             drop((first, second));
             let t = Instant::now();
-            let iproov = shared::iproov::IProovClient::new(
+            let iproov = shared::wiring::iproov_client(
                 shared::iproov::IProovConfig::new("https://iproov.example/api/v2", "bench"),
                 std::sync::Arc::new(shared::iproov::StaticCredentials::new(
                     shared::iproov::IProovCredentials {

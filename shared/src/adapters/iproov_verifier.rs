@@ -2,10 +2,11 @@
 //! translated into the core's terms, so the scan validation use case knows nothing of HTTP,
 //! OAuth or iProov's error codes.
 
-use async_trait::async_trait;
-use onboarding_core::ports::{EnrolmentVerifier, FaceImage, ScanVerdict, VerifierError};
+use std::sync::Arc;
 
-use crate::iproov::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
+use async_trait::async_trait;
+use iproov_client::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
+use onboarding_core::ports::{EnrolmentVerifier, FaceImage, ScanVerdict, VerifierError};
 
 /// What the validator tells iProov it is (no end user is on the line when it validates).
 const VALIDATOR_CLIENT: &str = "iproov-onboarding-validator";
@@ -35,8 +36,24 @@ fn user_id(stored: &str) -> Result<IProovUserId, VerifierError> {
     })
 }
 
+/// The core's enrolment verifier, answered by the iProov client.
+///
+/// A type of this crate around the client rather than an impl on the client itself: the port
+/// (`onboarding-core`) and the client (`iproov-client`) live in two other crates, and Rust lets
+/// only a crate that owns one of them, or owns the implementing type, write the impl.
+#[derive(Debug, Clone)]
+pub struct IProovVerifier {
+    client: Arc<IProovClient>,
+}
+
+impl IProovVerifier {
+    pub fn new(client: Arc<IProovClient>) -> Self {
+        Self { client }
+    }
+}
+
 #[async_trait]
-impl EnrolmentVerifier for IProovClient {
+impl EnrolmentVerifier for IProovVerifier {
     async fn enrol_validate(
         &self,
         verifier_user_id: &str,
@@ -50,7 +67,9 @@ impl EnrolmentVerifier for IProovClient {
             client_ip: None,
             client: VALIDATOR_CLIENT,
         };
-        let outcome = IProovClient::enrol_validate(self, request)
+        let outcome = self
+            .client
+            .enrol_validate(request)
             .await
             .map_err(verifier_error)?;
         Ok(ScanVerdict {
@@ -68,7 +87,10 @@ impl EnrolmentVerifier for IProovClient {
         let Ok(user_id) = user_id(verifier_user_id) else {
             return Err(VerifierError::NotFound);
         };
-        self.delete_user(&user_id).await.map_err(verifier_error)
+        self.client
+            .delete_user(&user_id)
+            .await
+            .map_err(verifier_error)
     }
 }
 
