@@ -3,9 +3,10 @@
 //!
 //! It lives here, not beside the iProov client in `shared`, because Rust lets only the crate
 //! of `ApiError` or the crate of `IProovError` implement this conversion, and the client's
-//! crate knows nothing of the HTTP layer.
+//! crate knows nothing of the HTTP layer. This crate depends on the error type alone
+//! (`iproov-error`), not on the client, so `health` still builds without an HTTP client or TLS.
 
-use iproov_client::IProovError;
+use iproov_error::IProovError;
 
 use crate::error::ApiError;
 

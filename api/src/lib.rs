@@ -4,7 +4,7 @@
 //! It is a crate of its own, free of AWS SDK and iProov dependencies, so that a function which
 //! needs only HTTP (`health`) builds without them: `sam build HealthFunction` compiles in a few
 //! minutes and CI can afford to run it. The other functions reach it as `shared::api`. (It
-//! depends on the iProov client, for the error type it answers.)
+//! knows iProov's error type, `iproov-error`, to answer it; not the client.)
 
 pub mod body;
 mod core_errors;

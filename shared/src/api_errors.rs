@@ -1,8 +1,8 @@
 //! How failures of this crate's adapters become API answers: each is logged with a stable code
 //! (never the data involved) and answered as a retryable 503. They live here rather than in the
 //! `api` crate, which knows nothing of secrets. (Storage failures are a core port's error, so
-//! `api` maps those itself: api/src/core_errors.rs; iProov failures too, since the client became
-//! a crate `api` can depend on: api/src/iproov_errors.rs.)
+//! `api` maps those itself: api/src/core_errors.rs; so are iProov failures, whose type lives in
+//! a crate of its own that `api` can depend on: api/src/iproov_errors.rs.)
 
 use crate::api::ApiError;
 
