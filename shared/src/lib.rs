@@ -8,12 +8,16 @@ pub mod config;
 pub mod env;
 pub mod envelope;
 pub mod events;
-pub mod iproov;
 pub mod metrics;
 pub mod rate_limit;
 pub mod sqs_batch;
 pub mod tls;
 pub mod wiring;
+
+/// The iProov client is a crate of its own (it builds and is tested without AWS); functions
+/// keep reaching it as `shared::iproov`, and `wiring` builds it with this crate's TLS roots
+/// and metrics.
+pub use iproov_client as iproov;
 
 pub use api::registration_access;
 /// The HTTP layer lives in its own crate (so `health` builds without the AWS SDKs); the other

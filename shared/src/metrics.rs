@@ -20,10 +20,9 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde_json::{Map, Value, json};
-
-use crate::iproov::IProovError;
+use iproov_client::{CallObserver, CallReport, IProovError};
 use onboarding_core::domain::reasons::Reason;
+use serde_json::{Map, Value, json};
 
 /// The namespace the alarms and the dashboard read when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "IProovOnboarding";
@@ -466,6 +465,19 @@ impl Metrics {
     }
 }
 
+/// The iProov client reports each call it made here (it knows no metrics code of its own:
+/// `wiring::iproov_client` hands it the process's emitter), and each report becomes one
+/// [`Metric::IProovCall`] line: calls, errors and latency by endpoint.
+impl CallObserver for Metrics {
+    fn call_ended(&self, call: &CallReport<'_>) {
+        self.emit(Metric::IProovCall {
+            endpoint: call.endpoint,
+            result: call.result,
+            latency_ms: call.elapsed.as_secs_f64() * 1000.0,
+        });
+    }
+}
+
 fn now_ms() -> i64 {
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
@@ -473,8 +485,9 @@ fn now_ms() -> i64 {
 
 static GLOBAL: OnceLock<Metrics> = OnceLock::new();
 
-/// The process-wide emitter, built from the environment on first use. For code deep in the
-/// shared library (the iProov client) that has no handle passed down to it.
+/// The process-wide emitter, built from the environment on first use. For code that has no
+/// handle passed down to it (the rate limiter, the handlers); the iProov client is given it
+/// when it is built (`wiring::iproov_client`).
 pub fn global() -> &'static Metrics {
     GLOBAL.get_or_init(Metrics::from_env)
 }
@@ -696,6 +709,40 @@ mod tests {
             dimension_sets(&roots[2], "IProovLatencyMs"),
             vec![vec!["Environment"], vec!["Environment", "Endpoint"]]
         );
+    }
+
+    #[test]
+    fn the_iproov_clients_call_reports_become_iproov_call_lines() {
+        // given the emitter as the iProov client's observer
+        let (metrics, lines) = emitter();
+        let observer: &dyn CallObserver = &metrics;
+        let down = IProovError::Unavailable { status: 503 };
+        // when the client reports a failed and a successful call
+        observer.call_ended(&CallReport {
+            endpoint: "enrol_token",
+            result: Err(&down),
+            elapsed: std::time::Duration::from_millis(1500),
+        });
+        observer.call_ended(&CallReport {
+            endpoint: "enrol_validate",
+            result: Ok(()),
+            elapsed: std::time::Duration::from_micros(812_500),
+        });
+        // then each is one IProovCall line, with its latency in milliseconds
+        let roots: Vec<Value> = lines.lines().iter().map(|l| validate_emf(l)).collect();
+        assert_eq!(roots.len(), 2);
+        assert_eq!(
+            (&roots[0]["Endpoint"], &roots[0]["Code"]),
+            (&json!("enrol_token"), &json!("unavailable"))
+        );
+        assert_eq!(roots[0]["IProovErrors"], 1.0);
+        assert_eq!(roots[0]["IProovLatencyMs"], 1500.0);
+        assert_eq!(
+            (&roots[1]["Endpoint"], &roots[1]["Code"]),
+            (&json!("enrol_validate"), &json!("ok"))
+        );
+        assert_eq!(roots[1]["IProovCalls"], 1.0);
+        assert_eq!(roots[1]["IProovLatencyMs"], 812.5);
     }
 
     #[test]

@@ -55,8 +55,9 @@ fn roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// The rustls configuration of the iProov client's transport (`iproov/http.rs`): aws-lc,
-/// TLS 1.2 and 1.3, the compiled-in roots, no client certificate.
+/// The rustls configuration of the iProov client's transport (the `iproov-client` crate takes
+/// it from its caller, `wiring::iproov_client`): aws-lc, TLS 1.2 and 1.3, the compiled-in
+/// roots, no client certificate.
 pub fn client_config() -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
@@ -196,11 +197,17 @@ mod tests {
         let config = client_config();
         // then it presents no client certificate
         assert!(!config.client_auth_cert_resolver.has_certs());
-        // and the transport's TLS connector takes it as is
-        let _connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_only()
-            .enable_http1()
-            .build();
+        // and the client's transport takes it as is, as the functions build it
+        let credentials = iproov_client::IProovCredentials {
+            api_key: String::new(),
+            secret: String::new(),
+            oauth_client_id: String::new(),
+            oauth_client_secret: String::new(),
+        };
+        let _client = crate::wiring::iproov_client(
+            iproov_client::IProovConfig::new("https://iproov.example/api/v2", "tls-test"),
+            Arc::new(iproov_client::StaticCredentials::new(credentials)),
+        )
+        .unwrap();
     }
 }

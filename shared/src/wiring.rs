@@ -4,15 +4,16 @@
 use std::sync::Arc;
 
 use aws_types::SdkConfig;
+use iproov_client::{AssuranceType, CredentialSource, IProovClient, IProovConfig, IProovError};
 
 use crate::adapters::images::S3Images;
+use crate::adapters::iproov_verifier::IProovVerifier;
 use crate::adapters::queue::SqsQueue;
 use crate::adapters::registrations::DynamoRegistrations;
 use crate::adapters::secrets::{AppKeys, CachedSecret, SecretsManagerCredentials};
 use crate::adapters::sessions::DynamoSessions;
 use crate::adapters::users::DynamoUsers;
 use crate::config::{ConfigError, JourneySettings, optional, required};
-use crate::iproov::{AssuranceType, IProovClient, IProovConfig};
 
 /// One DynamoDB client per process, shared by every table adapter: each `Client::new` builds
 /// its own configuration and connection pool, which a cold start should pay for once.
@@ -94,11 +95,12 @@ pub fn app_keys(
     )))
 }
 
-/// The iProov client, with credentials from Secrets Manager (fetched on first use).
+/// The iProov client, with credentials from Secrets Manager (fetched on first use), as the
+/// core's verifier ports (`FaceTokens`, `EnrolmentVerifier`; see `adapters::iproov_verifier`).
 pub fn iproov(
     sdk: &SdkConfig,
     settings: &JourneySettings,
-) -> Result<Arc<IProovClient>, ConfigError> {
+) -> Result<Arc<IProovVerifier>, ConfigError> {
     let mut config = IProovConfig::new(
         required("IPROOV_BASE_URL")?,
         optional("IPROOV_RESOURCE").unwrap_or_else(|| "iproov-onboarding".to_owned()),
@@ -120,8 +122,8 @@ pub fn iproov(
         required("IPROOV_SECRET_ID")?,
         settings.secrets_ttl,
     );
-    IProovClient::new(config, Arc::new(credentials))
-        .map(Arc::new)
+    iproov_client(config, Arc::new(credentials))
+        .map(|client| Arc::new(IProovVerifier::new(Arc::new(client))))
         .map_err(|err| {
             // The message names the setting at fault (a URL field, a proxy variable), never a
             // value.
@@ -131,6 +133,23 @@ pub fn iproov(
                 "the iProov client could not be built (see the log line before)",
             )
         })
+}
+
+/// The iProov client as every function builds it, whatever its credentials: its connections
+/// trust the roots compiled into this crate (`tls.rs`: no certificate file read at start, plus
+/// `TLS_EXTRA_ROOTS_FILE`), and each call it makes becomes the `IProovCalls`, `IProovErrors` and
+/// `IProovLatencyMs` metrics the alarms read (`metrics.rs`). The client crate knows neither;
+/// this is where they are handed to it.
+pub fn iproov_client(
+    config: IProovConfig,
+    credentials: Arc<dyn CredentialSource>,
+) -> Result<IProovClient, IProovError> {
+    IProovClient::new(
+        config,
+        credentials,
+        crate::tls::client_config(),
+        Arc::new(crate::metrics::global().clone()),
+    )
 }
 
 pub fn rate_limiter(

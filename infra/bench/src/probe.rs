@@ -23,8 +23,8 @@ pub struct Probe {
 impl Probe {
     /// `--probe init`: how long each start-up step the functions take costs, in a fresh process
     /// (one JSON line, ms), in the order the functions take them on a current-thread runtime:
-    /// `shared::config::aws`, two SDK clients, `IProovClient::new` (its hyper transport with
-    /// `shared::tls`).
+    /// `shared::config::aws`, two SDK clients, `wiring::iproov_client` (its hyper
+    /// transport with `shared::tls`).
     pub fn init_steps() -> Result<(), Error> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -42,7 +42,7 @@ impl Probe {
             let client2 = t.elapsed();
             drop((first, second));
             let t = Instant::now();
-            let iproov = shared::iproov::IProovClient::new(
+            let iproov = shared::wiring::iproov_client(
                 shared::iproov::IProovConfig::new("https://iproov.example/api/v2", "bench"),
                 std::sync::Arc::new(shared::iproov::StaticCredentials::new(
                     shared::iproov::IProovCredentials {

@@ -2,12 +2,13 @@
 //! translated into the core's terms, so the scan validation use case knows nothing of HTTP,
 //! OAuth or iProov's error codes.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use iproov_client::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
 use onboarding_core::ports::{
     ClientContext, EnrolmentVerifier, FaceImage, FaceTokens, ScanVerdict, VerifierError,
 };
-
-use crate::iproov::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
 
 /// What the validator tells iProov it is (no end user is on the line when it validates).
 const VALIDATOR_CLIENT: &str = "iproov-onboarding-validator";
@@ -37,7 +38,23 @@ fn user_id(stored: &str) -> Result<IProovUserId, VerifierError> {
     })
 }
 
-fn verdict(outcome: crate::iproov::ValidateOutcome) -> ScanVerdict {
+/// The core's verifier ports, answered by the iProov client.
+///
+/// A type of this crate around the client rather than an impl on the client itself: the port
+/// (`onboarding-core`) and the client (`iproov-client`) live in two other crates, and Rust lets
+/// only a crate that owns one of them, or owns the implementing type, write the impl.
+#[derive(Debug, Clone)]
+pub struct IProovVerifier {
+    client: Arc<IProovClient>,
+}
+
+impl IProovVerifier {
+    pub fn new(client: Arc<IProovClient>) -> Self {
+        Self { client }
+    }
+}
+
+fn verdict(outcome: iproov_client::ValidateOutcome) -> ScanVerdict {
     ScanVerdict {
         passed: outcome.passed,
         reason: outcome.reason,
@@ -49,7 +66,7 @@ fn verdict(outcome: crate::iproov::ValidateOutcome) -> ScanVerdict {
 }
 
 #[async_trait]
-impl FaceTokens for IProovClient {
+impl FaceTokens for IProovVerifier {
     fn verifier_user_id(&self, pseudonym_key: &[u8], user_id: &str) -> String {
         IProovUserId::derive(pseudonym_key, user_id)
             .as_str()
@@ -57,18 +74,22 @@ impl FaceTokens for IProovClient {
     }
 
     fn sdk_base_url(&self) -> String {
-        IProovClient::sdk_base_url(self)
+        self.client.sdk_base_url()
     }
 
     async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
-        let claim = IProovClient::enrol_token(self, &user_id(verifier_user_id)?)
+        let claim = self
+            .client
+            .enrol_token(&user_id(verifier_user_id)?)
             .await
             .map_err(verifier_error)?;
         Ok(claim.token.expose().to_owned())
     }
 
     async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
-        let claim = IProovClient::verify_token(self, &user_id(verifier_user_id)?)
+        let claim = self
+            .client
+            .verify_token(&user_id(verifier_user_id)?)
             .await
             .map_err(verifier_error)?;
         Ok(claim.token.expose().to_owned())
@@ -88,7 +109,8 @@ impl FaceTokens for IProovClient {
             client_ip: client.ip,
             client: client.user_agent,
         };
-        IProovClient::verify_validate(self, request)
+        self.client
+            .verify_validate(request)
             .await
             .map(verdict)
             .map_err(verifier_error)
@@ -96,7 +118,7 @@ impl FaceTokens for IProovClient {
 }
 
 #[async_trait]
-impl EnrolmentVerifier for IProovClient {
+impl EnrolmentVerifier for IProovVerifier {
     async fn enrol_validate(
         &self,
         verifier_user_id: &str,
@@ -110,7 +132,8 @@ impl EnrolmentVerifier for IProovClient {
             client_ip: None,
             client: VALIDATOR_CLIENT,
         };
-        IProovClient::enrol_validate(self, request)
+        self.client
+            .enrol_validate(request)
             .await
             .map(verdict)
             .map_err(verifier_error)
@@ -121,7 +144,10 @@ impl EnrolmentVerifier for IProovClient {
         let Ok(user_id) = user_id(verifier_user_id) else {
             return Err(VerifierError::NotFound);
         };
-        self.delete_user(&user_id).await.map_err(verifier_error)
+        self.client
+            .delete_user(&user_id)
+            .await
+            .map_err(verifier_error)
     }
 }
 

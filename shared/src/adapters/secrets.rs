@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
+use iproov_client::{CredentialSource, IProovCredentials, IProovError};
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
-
-use crate::iproov::{CredentialSource, IProovCredentials, IProovError};
 
 /// Why a secret could not be had. Never carries the secret's content.
 #[derive(Debug, thiserror::Error)]

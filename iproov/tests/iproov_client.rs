@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use iproov_client::{
+    AssuranceType, ClaimToken, Fallback, Frame, IProovConfig, IProovError, StaticCredentials,
+    Token, ValidateOutcome, ValidateRequest,
+};
 use iproov_mock::*;
 use serde_json::json;
-use shared::iproov::{
-    AssuranceType, ClaimToken, Fallback, Frame, IProovClient, IProovConfig, IProovError,
-    StaticCredentials, Token, ValidateOutcome, ValidateRequest,
-};
 
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF-face-pixels";
 
@@ -491,7 +491,7 @@ async fn error_answers_map_to_typed_errors() {
     // GIVEN a client that does not retry transient failures
     let mock = Mock::start().await;
     let client = client_with(IProovConfig {
-        retry: shared::iproov::RetryPolicy {
+        retry: iproov_client::RetryPolicy {
             max_attempts: 1,
             ..config(&mock.base_url()).retry
         },
@@ -675,7 +675,7 @@ fn misconfiguration_fails_at_construction() {
         "http://iproov.example/api/v2",
         "https://k:s@iproov.example/api/v2",
     ] {
-        let err = IProovClient::new(config(bad), creds.clone()).unwrap_err();
+        let err = new_client(config(bad), creds.clone()).unwrap_err();
         assert_eq!(err.code(), "config", "{bad}");
     }
 }

@@ -38,6 +38,7 @@ use super::credentials::{CredentialSource, IProovCredentials};
 use super::error::{self, Endpoint, IProovError};
 use super::http::{Http, Outgoing};
 use super::oauth::{AccessToken, CachedToken, OAuthCache};
+use super::observer::{CallObserver, CallReport};
 use super::retry::{Budget, millis};
 use super::token::{ClaimToken, Token};
 use super::user_id::IProovUserId;
@@ -71,6 +72,7 @@ pub struct IProovClient {
     config: IProovConfig,
     credentials: Arc<dyn CredentialSource>,
     oauth: OAuthCache,
+    observer: Arc<dyn CallObserver>,
 }
 
 impl fmt::Debug for IProovClient {
@@ -84,16 +86,25 @@ impl fmt::Debug for IProovClient {
 }
 
 impl IProovClient {
-    /// Checks the configuration and builds the single HTTP client (rustls with the roots of
-    /// `crate::tls`, connect and call timeouts, no redirects, no transparent retries: retrying
-    /// is decided here, per endpoint).
+    /// Checks the configuration and builds the single HTTP client (connect and call timeouts,
+    /// no redirects, no transparent retries: retrying is decided here, per endpoint).
+    ///
+    /// `tls` is the rustls configuration of every connection to iProov: its crypto provider,
+    /// protocol versions and trust anchors are the caller's choice, because where roots come
+    /// from is a deployment decision (the backend compiles Mozilla's in, so that no certificate
+    /// file is read at start, and adds a private CA when asked). It must present no client
+    /// certificate unless iProov is reached through a proxy that wants one.
+    ///
+    /// `observer` hears about every call once it ended (see [`CallObserver`]); the backend
+    /// turns that into its iProov metrics and alarms.
     pub fn new(
         config: IProovConfig,
         credentials: Arc<dyn CredentialSource>,
+        tls: rustls::ClientConfig,
+        observer: Arc<dyn CallObserver>,
     ) -> Result<Self, IProovError> {
         let (base, sdk_base_url) = config.validate()?;
-        // Compiled-in roots, shared with the SDK's stack: no certificate files at start.
-        let http = Http::new(config.connect_timeout, POOL_IDLE, USER_AGENT)?;
+        let http = Http::new(tls, config.connect_timeout, POOL_IDLE, USER_AGENT)?;
         Ok(Self {
             http,
             base,
@@ -101,6 +112,7 @@ impl IProovClient {
             config,
             credentials,
             oauth: OAuthCache::default(),
+            observer,
         })
     }
 
@@ -322,8 +334,8 @@ impl IProovClient {
         })
     }
 
-    /// Sends one logical call and records it (count, errors by code, latency including retries)
-    /// as a CloudWatch metric.
+    /// Sends one logical call and reports it (endpoint, result, time including retries) to the
+    /// observer, which the backend turns into its iProov metrics.
     async fn execute(
         &self,
         endpoint: Endpoint,
@@ -332,10 +344,10 @@ impl IProovClient {
     ) -> Result<Vec<u8>, IProovError> {
         let started = std::time::Instant::now();
         let result = self.execute_attempts(endpoint, budget, build).await;
-        crate::metrics::emit(crate::metrics::Metric::IProovCall {
+        self.observer.call_ended(&CallReport {
             endpoint: endpoint.name(),
             result: result.as_ref().map(|_| ()),
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            elapsed: started.elapsed(),
         });
         result
     }

@@ -1,8 +1,9 @@
-//! Typed failures of the iProov client, and the mapping from iProov's HTTP answers to them.
+//! The client's typed failures, and the mapping from iProov's HTTP answers to them.
 //!
 //! Errors carry no secret, token, user id, URL or response text: they end up in logs, metrics
 //! and API answers. That is also why no variant wraps an HTTP client error (its `Display` may carry
-//! the request URL, which may hold the API key or a claim token).
+//! the request URL, which may hold the API key or a claim token). Callers outside the client see
+//! them through the core's verifier ports (shared/src/adapters/iproov_verifier.rs), never raw.
 
 use serde::Deserialize;
 
@@ -64,7 +65,7 @@ pub enum IProovError {
     /// without any secret material.
     #[error("iProov credentials unavailable: {0}")]
     Credentials(String),
-    /// The client was configured wrongly; raised at start-up by [`super::IProovClient::new`].
+    /// The client was configured wrongly; raised at start-up, when the client is built.
     #[error("iProov client misconfigured: {0}")]
     Config(String),
 }

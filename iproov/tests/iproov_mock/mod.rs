@@ -13,11 +13,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-use shared::iproov::{
-    IProovClient, IProovConfig, IProovCredentials, IProovUserId, RetryPolicy, StaticCredentials,
-    Token, ValidateRequest,
+use iproov_client::{
+    CallObserver, CallReport, CredentialSource, IProovClient, IProovConfig, IProovCredentials,
+    IProovError, IProovUserId, RetryPolicy, StaticCredentials, Token, ValidateRequest,
 };
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -288,8 +288,54 @@ pub fn config(base_url: &str) -> IProovConfig {
     }
 }
 
+/// The TLS configuration of the tests' clients: no trust anchor at all, because they only
+/// speak plain HTTP to servers on loopback.
+pub fn tls() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("aws-lc supports the default protocol versions")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth()
+}
+
+/// One call as the client reported it: endpoint, `ok` or the error code, elapsed time.
+pub type Report = (&'static str, String, Duration);
+
+/// Keeps the client's call reports, for the tests of what it reports.
+#[derive(Default)]
+pub struct Reports(Mutex<Vec<Report>>);
+
+impl Reports {
+    pub fn taken(&self) -> Vec<Report> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl CallObserver for Reports {
+    fn call_ended(&self, call: &CallReport<'_>) {
+        let code = match call.result {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e.code().to_owned(),
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push((call.endpoint, code, call.elapsed));
+    }
+}
+
+/// A client with the tests' TLS configuration, whose reports nobody reads.
+pub fn new_client(
+    config: IProovConfig,
+    credentials: Arc<dyn CredentialSource>,
+) -> Result<IProovClient, IProovError> {
+    IProovClient::new(config, credentials, tls(), Arc::new(Reports::default()))
+}
+
 pub fn client_with(config: IProovConfig) -> IProovClient {
-    IProovClient::new(config, Arc::new(StaticCredentials::new(credentials()))).expect("client")
+    new_client(config, Arc::new(StaticCredentials::new(credentials()))).expect("client")
 }
 
 pub fn client(mock: &Mock) -> IProovClient {

@@ -1,6 +1,6 @@
 //! Client of iProov's REST API v2: the only code in the project that talks to iProov.
 //!
-//! It exists as one module so that the rules iProov imposes live in one place:
+//! It exists as one crate so that the rules iProov imposes live in one place:
 //! * secrets go in request bodies (or where the contract demands otherwise), never in logs;
 //! * validate consumes its token and is never re-sent once it may have reached iProov;
 //! * token calls back off with full jitter on 429, 5xx and network failures, protecting the
@@ -8,8 +8,14 @@
 //! * answers are read tolerantly, because iProov adds fields and switches some on per customer;
 //! * iProov only ever sees a pseudonymous user id ([`IProovUserId`]) and an IPv4 address.
 //!
-//! Build one [`IProovClient`] per process from an [`IProovConfig`] and a [`CredentialSource`],
-//! and share it.
+//! Build one [`IProovClient`] per process from an [`IProovConfig`], a [`CredentialSource`], the
+//! rustls configuration its connections use and a [`CallObserver`], and share it.
+//!
+//! It is a crate of its own, knowing neither AWS nor the backend it serves, so that it builds
+//! and is tested against the iProov sandbox alone. What it needs from its owner is injected
+//! rather than reached for: the TLS trust anchors (in a ready `rustls::ClientConfig`; the backend
+//! compiles Mozilla's roots in), the credentials (the backend reads them from Secrets Manager)
+//! and somewhere to report each call (the backend turns reports into CloudWatch metrics).
 
 mod client;
 mod config;
@@ -18,6 +24,7 @@ mod error;
 mod frame;
 mod http;
 mod oauth;
+mod observer;
 mod retry;
 mod token;
 mod user_id;
@@ -29,6 +36,7 @@ pub use config::{AssuranceType, IProovConfig};
 pub use credentials::{CredentialSource, IProovCredentials, StaticCredentials};
 pub use error::IProovError;
 pub use frame::Frame;
+pub use observer::{CallObserver, CallReport};
 pub use retry::RetryPolicy;
 pub use token::{ClaimToken, Fallback, Token};
 pub use user_id::IProovUserId;

@@ -11,12 +11,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use iproov_mock::*;
-use serde_json::json;
-use shared::iproov::{
+use iproov_client::{
     CredentialSource, IProovClient, IProovCredentials, IProovError, IProovUserId, Token,
     ValidateRequest,
 };
+use iproov_mock::*;
+use serde_json::json;
 
 fn user() -> IProovUserId {
     IProovUserId::derive(b"pseudonymisation-key", "our-user-9")
@@ -54,7 +54,7 @@ impl CredentialSource for RotatingCredentials {
 
 fn rotating_client(mock: &Mock) -> (IProovClient, Arc<RotatingCredentials>) {
     let source = Arc::new(RotatingCredentials::default());
-    let client = IProovClient::new(config(&mock.base_url()), source.clone()).unwrap();
+    let client = new_client(config(&mock.base_url()), source.clone()).unwrap();
     (client, source)
 }
 
@@ -150,7 +150,7 @@ async fn an_unavailable_credential_store_fails_the_call_without_contacting_iproo
         }
     }
     let mock = Mock::start().await;
-    let client = IProovClient::new(config(&mock.base_url()), Arc::new(Down)).unwrap();
+    let client = new_client(config(&mock.base_url()), Arc::new(Down)).unwrap();
     let err = client.enrol_token(&user()).await.unwrap_err();
     assert_eq!(err.code(), "credentials");
     assert!(err.is_retryable());

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use iproov_client::{
+    CallObserver, CallReport, IProovClient, IProovConfig, IProovCredentials, IProovError,
+    IProovUserId, RetryPolicy, StaticCredentials, Token, ValidateRequest,
+};
 use iproov_sandbox::{SandboxConfig, serve, token_fingerprint};
 use serde_json::{Value, json};
-use shared::iproov::{
-    IProovClient, IProovConfig, IProovCredentials, IProovError, IProovUserId, RetryPolicy,
-    StaticCredentials, Token, ValidateRequest,
-};
 use tokio::net::TcpListener;
 
 /// A sandbox on a free loopback port, and a client configured for it.
@@ -42,6 +42,24 @@ fn client_config(root: &str) -> IProovConfig {
     }
 }
 
+/// The sandbox speaks plain HTTP on loopback: the client needs no trust anchor.
+fn tls() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth()
+}
+
+/// The contract is about what iProov sees and answers, not about what the client reports.
+struct Unobserved;
+
+impl CallObserver for Unobserved {
+    fn call_ended(&self, _: &CallReport<'_>) {}
+}
+
 impl Stack {
     async fn start() -> Self {
         Self::start_with(sandbox_credentials()).await
@@ -54,6 +72,8 @@ impl Stack {
         let client = IProovClient::new(
             client_config(&root),
             Arc::new(StaticCredentials::new(credentials)),
+            tls(),
+            Arc::new(Unobserved),
         )
         .unwrap();
         Self {

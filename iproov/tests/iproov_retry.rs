@@ -6,11 +6,9 @@ mod iproov_mock;
 
 use std::time::{Duration, Instant};
 
+use iproov_client::{IProovConfig, IProovError, IProovUserId, RetryPolicy, Token, ValidateRequest};
 use iproov_mock::*;
 use serde_json::json;
-use shared::iproov::{
-    IProovConfig, IProovError, IProovUserId, RetryPolicy, Token, ValidateRequest,
-};
 
 fn user() -> IProovUserId {
     IProovUserId::derive(b"pseudonymisation-key", "our-user-7")

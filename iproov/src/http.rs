@@ -1,5 +1,5 @@
-//! The HTTP transport of the iProov client: hyper's pooled HTTP/1.1 client, rustls with the
-//! compiled-in roots (`crate::tls`), and the egress proxy from the environment.
+//! The HTTP transport of the iProov client: hyper's pooled HTTP/1.1 client, rustls configured by
+//! the caller (`IProovClient::new`), and the egress proxy from the environment.
 //!
 //! Why not a higher-level HTTP client: the AWS SDK already links hyper, hyper-util and
 //! hyper-rustls into every function, and what the iProov client needs from HTTP is small (a
@@ -159,9 +159,11 @@ pub(crate) struct Http {
 }
 
 impl Http {
-    /// `connect_timeout` bounds everything before the request is written (TCP, proxy tunnel,
-    /// TLS); idle pooled connections are closed after `pool_idle`.
+    /// `tls` is used as given for every HTTPS connection; `connect_timeout` bounds everything
+    /// before the request is written (TCP, proxy tunnel, TLS); idle pooled connections are
+    /// closed after `pool_idle`.
     pub(crate) fn new(
+        tls: rustls::ClientConfig,
         connect_timeout: Duration,
         pool_idle: Duration,
         user_agent: &'static str,
@@ -175,6 +177,7 @@ impl Http {
             )));
         }
         Ok(Self::with_proxies(
+            tls,
             connect_timeout,
             pool_idle,
             user_agent,
@@ -183,6 +186,7 @@ impl Http {
     }
 
     fn with_proxies(
+        tls: rustls::ClientConfig,
         connect_timeout: Duration,
         pool_idle: Duration,
         user_agent: &'static str,
@@ -196,7 +200,7 @@ impl Http {
             proxies: Arc::new(proxies),
         };
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(crate::tls::client_config())
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(direct);
@@ -464,8 +468,26 @@ mod tests {
         .await
     }
 
+    /// No trust anchor at all: these tests speak plain HTTP, or stop at the proxy's refusal
+    /// before a TLS handshake could start.
+    fn tls() -> rustls::ClientConfig {
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+    }
+
     fn client(connect_timeout: Duration, proxies: Matcher) -> Http {
-        Http::with_proxies(connect_timeout, Duration::from_secs(1), "agent/1", proxies)
+        Http::with_proxies(
+            tls(),
+            connect_timeout,
+            Duration::from_secs(1),
+            "agent/1",
+            proxies,
+        )
     }
 
     async fn get(http: &Http, raw: &str, max_body: usize) -> Result<Answer, IProovError> {
