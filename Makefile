@@ -131,7 +131,7 @@ invoke: venv
 # Property tests of every input reader (usernames, display names, JSON bodies, credentials)
 # with many more cases than `cargo test` runs; bounded (about 25 s).
 fuzz:
-	PROPTEST_CASES=20000 cargo test -q -p shared --test fuzz_input
+	PROPTEST_CASES=20000 cargo test -q -p aws-adapters --test fuzz_input
 
 clean-local: down
 	rm -rf .local

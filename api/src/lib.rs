@@ -3,7 +3,7 @@
 //!
 //! It is a crate of its own, free of AWS SDK and iProov dependencies, so that a function which
 //! needs only HTTP (`health`) builds without them: `sam build HealthFunction` compiles in a few
-//! minutes and CI can afford to run it. The other functions reach it as `shared::api`. It
+//! minutes and CI can afford to run it. The other functions reach it as `aws_adapters::api`. It
 //! answers the core's failures (`core_errors.rs`), never an adapter's own error type.
 
 pub mod body;

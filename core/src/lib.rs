@@ -3,10 +3,10 @@
 //! - `domain`: entities and rules (usernames, display names, the registration record and its
 //!   states, sealed personal fields, failure hints);
 //! - `ports`: every capability the journeys need from the outside world, as traits (stores,
-//!   queues, the clock), implemented by the AWS adapters in `shared` and by in-memory adapters
-//!   in tests;
-//! - `use_cases`: the steps of the journeys, returning domain outcomes (so far: validating a
-//!   submitted scan);
+//!   queues, the verifier, the key ring, the clock), implemented by the AWS adapters (`aws/`)
+//!   and by the in-memory adapters in `memory`;
+//! - `use_cases`: the steps of the journeys, each returning a domain outcome or a shared
+//!   `Failure`; handlers only translate;
 //! - `memory`: in-memory adapters of the ports, for the use cases' unit tests;
 //! - `crypto`: credentials (`<id>.<secret>`, hashed at rest) and keyed hashes (blind indexes,
 //!   pseudonyms): pure computation, so the rules that use them stay testable here;

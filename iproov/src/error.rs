@@ -3,7 +3,7 @@
 //! Errors carry no secret, token, user id, URL or response text: they end up in logs, metrics
 //! and API answers. That is also why no variant wraps an HTTP client error (its `Display` may carry
 //! the request URL, which may hold the API key or a claim token). Callers outside the client see
-//! them through the core's verifier ports (shared/src/adapters/iproov_verifier.rs), never raw.
+//! them through the core's verifier ports (aws/src/adapters/iproov_verifier.rs), never raw.
 
 use serde::Deserialize;
 

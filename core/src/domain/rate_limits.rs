@@ -15,7 +15,7 @@
 //!    blocking it would hand every attacker a lock-out button.
 //!
 //! The HTTP layer turns a [`Refusal`] into 429 or 503 and emits the metrics
-//! (shared/src/rate_limit.rs).
+//! (aws/src/rate_limit.rs).
 
 use std::net::IpAddr;
 use std::str::FromStr;

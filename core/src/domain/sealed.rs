@@ -1,6 +1,6 @@
 //! A personal field as stored: sealed (envelope-encrypted) by the HTTP-side functions, copied
 //! unopened by the others. The domain carries it as an opaque value; only the envelope adapter
-//! (shared/src/envelope.rs) can make or open one.
+//! (aws/src/envelope.rs) can make or open one.
 
 /// A sealed value as stored: `v1.<encrypted data key>.<nonce + ciphertext + tag>`.
 #[derive(Clone, PartialEq, Eq)]

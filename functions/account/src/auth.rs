@@ -3,10 +3,10 @@
 //! session check itself (expiry decided in code, activity recorded at most once a minute) is
 //! the core's (`SessionAuth`, core/src/use_cases/account.rs).
 
+use api::{ApiError, CookiePolicy, CredentialKind, credential};
 use axum::http::{HeaderMap, StatusCode};
-use shared::api::{ApiError, CookiePolicy, CredentialKind, credential};
-use shared::crypto::Credential;
-use shared::use_cases::account::{Authenticated, SessionRefused};
+use onboarding_core::crypto::Credential;
+use onboarding_core::use_cases::account::{Authenticated, SessionRefused};
 
 /// The credential of `kind` the request presents. None, or one that cannot be ours, is 401
 /// before any use case runs (so nothing is read or counted for it); the same cookie twice is
@@ -37,6 +37,6 @@ pub fn live<T>(outcome: Authenticated<T>) -> Result<T, ApiError> {
 
 /// The pseudonym key for an analytics event, if the key ring answers. Events are best effort:
 /// no answer fails for lack of one.
-pub async fn event_key(deps: &crate::Deps) -> Option<shared::ports::PseudonymKey> {
+pub async fn event_key(deps: &crate::Deps) -> Option<onboarding_core::ports::PseudonymKey> {
     deps.keys.pseudonym_key().await.ok()
 }

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
+use api::{ApiError, CredentialKind, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::use_cases::account::request_erasure::ErasureRequest;
 use serde_json::json;
-use shared::api::{ApiError, CredentialKind, RequestMeta};
-use shared::use_cases::account::request_erasure::ErasureRequest;
 
 use crate::{Deps, auth};
 
@@ -33,8 +33,8 @@ pub async fn handle(
         }
     };
     if let Some(key) = auth::event_key(&deps).await {
-        shared::events::user(key.as_ref().as_ref(), &user_id, |user| {
-            shared::events::JourneyEvent::ErasureRequested { user }
+        aws_adapters::events::user(key.as_ref().as_ref(), &user_id, |user| {
+            aws_adapters::events::JourneyEvent::ErasureRequested { user }
         });
     }
     let cookie = deps.settings.cookies().clear(CredentialKind::Session);

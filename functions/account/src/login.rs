@@ -5,18 +5,18 @@
 
 use std::sync::Arc;
 
+use api::rfc3339;
+use api::{ApiError, CredentialKind, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
+use onboarding_core::domain::reasons;
+use onboarding_core::ports::ClientContext;
+use onboarding_core::use_cases::Failure;
+use onboarding_core::use_cases::account::Account;
+use onboarding_core::use_cases::account::login::{LoggedIn, LoginOutcome};
 use serde_json::json;
-use shared::api::rfc3339;
-use shared::api::{ApiError, CredentialKind, RequestMeta};
-use shared::domain::reasons;
-use shared::ports::ClientContext;
-use shared::use_cases::Failure;
-use shared::use_cases::account::Account;
-use shared::use_cases::account::login::{LoggedIn, LoginOutcome};
 
 use crate::me::public_user;
 use crate::{Deps, auth};
@@ -92,10 +92,10 @@ async fn answer_logged_in(
         session,
         user,
     } = logged_in;
-    shared::metrics::emit(shared::metrics::Metric::LoginPassed);
+    aws_adapters::metrics::emit(aws_adapters::metrics::Metric::LoginPassed);
     if let Some(key) = auth::event_key(deps).await {
-        shared::events::user(key.as_ref().as_ref(), &user.user_id, |user| {
-            shared::events::JourneyEvent::LoggedIn { user }
+        aws_adapters::events::user(key.as_ref().as_ref(), &user.user_id, |user| {
+            aws_adapters::events::JourneyEvent::LoggedIn { user }
         });
     }
     let account = Account::open(deps.sealer.as_ref(), &user).await?;
@@ -128,11 +128,11 @@ async fn answer_logged_in(
 /// decoy has no user, so it counts in the metric but makes no event (`events::user` derives
 /// none from an empty id).
 async fn login_failed(deps: &Deps, user_id: &str, reason: &str) {
-    let reason = shared::events::Reason::from_code(reason);
-    shared::metrics::emit(shared::metrics::Metric::LoginFailed { reason });
+    let reason = aws_adapters::events::Reason::from_code(reason);
+    aws_adapters::metrics::emit(aws_adapters::metrics::Metric::LoginFailed { reason });
     if let Some(key) = auth::event_key(deps).await {
-        shared::events::user(key.as_ref().as_ref(), user_id, |user| {
-            shared::events::JourneyEvent::LoginFailed { user, reason }
+        aws_adapters::events::user(key.as_ref().as_ref(), user_id, |user| {
+            aws_adapters::events::JourneyEvent::LoginFailed { user, reason }
         });
     }
 }

@@ -10,19 +10,19 @@ mod me;
 
 use std::sync::Arc;
 
+use aws_adapters::config::{self, JourneySettings};
+use aws_adapters::rate_limit::Limit;
+use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
-use shared::config::{self, JourneySettings};
-use shared::latency_mirror::LatencyMirror;
-use shared::ports::{
+use onboarding_core::latency_mirror::LatencyMirror;
+use onboarding_core::ports::{
     Clock, ErasureQueue, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals,
     RateLimiter, SessionControl, SessionStore, SystemClock, UserStore,
 };
-use shared::rate_limit::Limit;
-use shared::use_cases::account::login::Login;
-use shared::use_cases::account::request_erasure::RequestErasure;
-use shared::use_cases::account::{Logout, ReadAccount, SessionAuth};
-use shared::wiring;
+use onboarding_core::use_cases::account::login::Login;
+use onboarding_core::use_cases::account::request_erasure::RequestErasure;
+use onboarding_core::use_cases::account::{Logout, ReadAccount, SessionAuth};
 
 /// What the routes of this function need: ports, and the settings the use cases and answers
 /// read.
@@ -95,7 +95,7 @@ impl Deps {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
+    api::telemetry::init();
     let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let sessions = wiring::sessions(&sdk)?;
@@ -109,9 +109,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys: wiring::app_keys(&sdk, &settings)?,
         erasure_queue: wiring::erasure_queue(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
-        signals: Arc::new(shared::rate_limit::MetricSignals),
+        signals: Arc::new(aws_adapters::rate_limit::MetricSignals),
         clock: Arc::new(SystemClock),
-        login_per_attempt: shared::rate_limit::limits_from_env()?.login_per_attempt,
+        login_per_attempt: aws_adapters::rate_limit::limits_from_env()?.login_per_attempt,
         settings,
         // Before the first real validate: about what one takes from a Lambda in iProov's region.
         verify_validate_latency: LatencyMirror::new(std::time::Duration::from_millis(300)),
@@ -122,5 +122,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/users", get(me::handle).delete(erase::handle))
         .route("/v1/logout", post(me::logout))
         .with_state(deps);
-    shared::api::server::run(routes, origins).await
+    api::server::run(routes, origins).await
 }

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
+use api::rfc3339;
+use api::{ApiError, CredentialKind};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::use_cases::account::Account;
 use serde_json::{Value, json};
-use shared::api::rfc3339;
-use shared::api::{ApiError, CredentialKind};
-use shared::use_cases::account::Account;
 
 use crate::{Deps, auth};
 

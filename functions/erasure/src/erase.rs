@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use shared::ports::{
+use aws_adapters::sqs_batch::{Delivery, Disposition};
+use onboarding_core::ports::{
     EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl, UserStore,
 };
-use shared::sqs_batch::{Delivery, Disposition};
-use shared::use_cases::erase_user::{EraseUser, Erased};
+use onboarding_core::use_cases::erase_user::{EraseUser, Erased};
 use tracing::Instrument;
 
 pub struct Deps {

@@ -5,14 +5,14 @@ mod erase;
 
 use std::sync::Arc;
 
+use aws_adapters::config::{self, JourneySettings};
+use aws_adapters::sqs_batch;
+use aws_adapters::wiring;
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::config::{self, JourneySettings};
-use shared::sqs_batch;
-use shared::wiring;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
+    api::telemetry::init();
     let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let sessions = wiring::sessions(&sdk)?;

@@ -6,13 +6,15 @@ mod submit;
 
 use std::sync::Arc;
 
+use aws_adapters::config::{self, JourneySettings};
+use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
-use shared::config::{self, JourneySettings};
-use shared::ports::{Clock, KeyRing, RegistrationStore, ScanQueue, SessionStore, SystemClock};
-use shared::use_cases::registration_status::RegistrationStatusQuery;
-use shared::use_cases::submit_scan::SubmitScan;
-use shared::wiring;
+use onboarding_core::ports::{
+    Clock, KeyRing, RegistrationStore, ScanQueue, SessionStore, SystemClock,
+};
+use onboarding_core::use_cases::registration_status::RegistrationStatusQuery;
+use onboarding_core::use_cases::submit_scan::SubmitScan;
 
 /// What the routes of this function need: ports only.
 pub struct Deps {
@@ -48,7 +50,7 @@ impl Deps {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
+    api::telemetry::init();
     let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let deps = Arc::new(Deps {
@@ -64,5 +66,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/users/registration", get(status::handle))
         .route("/v1/users", post(submit::handle))
         .with_state(deps);
-    shared::api::server::run(routes, origins).await
+    api::server::run(routes, origins).await
 }

@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
+use api::registration_access;
+use api::rfc3339;
+use api::{ApiError, CredentialKind, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use shared::api::rfc3339;
-use shared::api::{ApiError, CredentialKind, RequestMeta};
-use shared::registration_access;
 
 use crate::Deps;
 

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
+use api::registration_access;
+use api::{ApiError, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::domain::RegistrationStatus;
+use onboarding_core::use_cases::submit_scan::SubmitOutcome;
 use serde_json::json;
-use shared::api::{ApiError, RequestMeta};
-use shared::domain::RegistrationStatus;
-use shared::registration_access;
-use shared::use_cases::submit_scan::SubmitOutcome;
 
 use crate::Deps;
 
@@ -55,8 +55,8 @@ pub async fn handle(
     }
     let attempt = registration.attempt;
     tracing::info!(registration_id = %registration.id, attempt, "scan submitted");
-    shared::events::registration(&registration.id, |registration_id| {
-        shared::events::JourneyEvent::ScanSubmitted {
+    aws_adapters::events::registration(&registration.id, |registration_id| {
+        aws_adapters::events::JourneyEvent::ScanSubmitted {
             registration_id,
             attempt,
         }

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use shared::config::JourneySettings;
-use shared::ports::{
+use aws_adapters::config::JourneySettings;
+use aws_adapters::sqs_batch::{Delivery, Disposition};
+use onboarding_core::ports::{
     Clock, EnrolmentVerifier, ImageStore, KeyRing, RegistrationStore, ScanSubmitted, UserStore,
 };
-use shared::sqs_batch::{Delivery, Disposition};
-use shared::use_cases::validate_scan::{ScanValidated, ValidateScan};
+use onboarding_core::use_cases::validate_scan::{ScanValidated, ValidateScan};
 use tracing::Instrument;
 
 /// What this consumer needs: ports only.
@@ -50,7 +50,7 @@ async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) ->
     };
     if let (Some(sent), true) = (sent_ms, validation.verifier_answered) {
         let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        shared::metrics::emit(shared::metrics::Metric::ValidationLag {
+        aws_adapters::metrics::emit(aws_adapters::metrics::Metric::ValidationLag {
             lag_ms: (now_ms as f64) - (sent as f64),
         });
     }
@@ -70,16 +70,16 @@ async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) ->
 
 /// Metric and analytics event for a completed registration (pseudonymous ids only).
 async fn completed(deps: &Deps, message: &ScanSubmitted, user_id: Option<&str>) {
-    shared::metrics::emit(shared::metrics::Metric::RegistrationCompleted);
-    let registration_id = shared::events::RegistrationId::parse(&message.registration_id);
+    aws_adapters::metrics::emit(aws_adapters::metrics::Metric::RegistrationCompleted);
+    let registration_id = aws_adapters::events::RegistrationId::parse(&message.registration_id);
     match (
         deps.keys.pseudonym_key().await,
         registration_id.zip(user_id),
     ) {
         (Ok(key), Some((registration_id, user_id))) => {
             let attempt = message.attempt;
-            shared::events::user(key.as_ref().as_ref(), user_id, |user| {
-                shared::events::JourneyEvent::RegistrationCompleted {
+            aws_adapters::events::user(key.as_ref().as_ref(), user_id, |user| {
+                aws_adapters::events::JourneyEvent::RegistrationCompleted {
                     registration_id,
                     attempt,
                     user,
@@ -93,11 +93,11 @@ async fn completed(deps: &Deps, message: &ScanSubmitted, user_id: Option<&str>) 
 
 /// Metric and analytics event for a failed attempt (a reason code, never free text).
 fn failed(message: &ScanSubmitted, reason: &str) {
-    let reason = shared::events::Reason::from_code(reason);
-    shared::metrics::emit(shared::metrics::Metric::RegistrationFailed { reason });
+    let reason = aws_adapters::events::Reason::from_code(reason);
+    aws_adapters::metrics::emit(aws_adapters::metrics::Metric::RegistrationFailed { reason });
     let attempt = message.attempt;
-    shared::events::registration(&message.registration_id, |registration_id| {
-        shared::events::JourneyEvent::RegistrationFailed {
+    aws_adapters::events::registration(&message.registration_id, |registration_id| {
+        aws_adapters::events::JourneyEvent::RegistrationFailed {
             registration_id,
             attempt,
             reason,

@@ -7,19 +7,19 @@ mod verify_login;
 
 use std::sync::Arc;
 
+use aws_adapters::config::{self, JourneySettings};
+use aws_adapters::rate_limit::Limits;
+use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::post;
-use shared::config::{self, JourneySettings};
-use shared::latency_mirror::LatencyMirror;
-use shared::ports::{
+use onboarding_core::latency_mirror::LatencyMirror;
+use onboarding_core::ports::{
     Clock, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals, RateLimiter,
     RegistrationStore, SystemClock, UserStore,
 };
-use shared::rate_limit::Limits;
-use shared::use_cases::start_registration::StartRegistration;
-use shared::use_cases::token_route::{RouteLimits, TokenRouteGuard};
-use shared::use_cases::verify_login::VerifyLogin;
-use shared::wiring;
+use onboarding_core::use_cases::start_registration::StartRegistration;
+use onboarding_core::use_cases::token_route::{RouteLimits, TokenRouteGuard};
+use onboarding_core::use_cases::verify_login::VerifyLogin;
 
 /// What the routes of this function need: ports only.
 pub struct Deps {
@@ -108,7 +108,7 @@ fn unknown_username_uniform() -> Result<bool, config::ConfigError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
+    api::telemetry::init();
     let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let deps = Arc::new(Deps {
@@ -119,8 +119,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys: wiring::app_keys(&sdk, &settings)?,
         sealer: wiring::field_cipher(&sdk)?,
         limiter: wiring::rate_limiter(&sdk)?,
-        signals: Arc::new(shared::rate_limit::MetricSignals),
-        limits: shared::rate_limit::limits_from_env()?,
+        signals: Arc::new(aws_adapters::rate_limit::MetricSignals),
+        limits: aws_adapters::rate_limit::limits_from_env()?,
         clock: Arc::new(SystemClock),
         settings,
         uniform_unknown_username: unknown_username_uniform()?,
@@ -131,5 +131,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/users/registration", post(start_registration::handle))
         .route("/v1/verify-login", post(verify_login::handle))
         .with_state(deps);
-    shared::api::server::run(routes, origins).await
+    api::server::run(routes, origins).await
 }

@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
+use api::registration_access::{self, Access};
+use api::rfc3339;
+use api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use shared::api::rfc3339;
-use shared::api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
-use shared::domain::{DisplayName, RegistrationStatus, Username};
-use shared::registration_access::{self, Access};
-use shared::use_cases::start_registration::{
+use onboarding_core::domain::{DisplayName, RegistrationStatus, Username};
+use onboarding_core::use_cases::start_registration::{
     AttemptKind, IssuedAttempt, RegistrationRequest, StartOutcome,
 };
+use serde_json::json;
 
 use crate::Deps;
 
@@ -120,9 +120,9 @@ fn issued_answer(deps: &Deps, issued: &IssuedAttempt, now: i64, browser: bool) -
         AttemptKind::Repeat => {}
     }
     if issued.kind != AttemptKind::Repeat {
-        shared::metrics::emit(shared::metrics::Metric::RegistrationStarted);
-        shared::events::registration(&registration.id, |registration_id| {
-            shared::events::JourneyEvent::RegistrationStarted {
+        aws_adapters::metrics::emit(aws_adapters::metrics::Metric::RegistrationStarted);
+        aws_adapters::events::registration(&registration.id, |registration_id| {
+            aws_adapters::events::JourneyEvent::RegistrationStarted {
                 registration_id,
                 attempt,
             }

@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
+use api::rfc3339;
+use api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::domain::Username;
+use onboarding_core::use_cases::verify_login::{OpenedAttempt, VerifyLoginOutcome};
 use serde_json::json;
-use shared::api::rfc3339;
-use shared::api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
-use shared::domain::Username;
-use shared::use_cases::verify_login::{OpenedAttempt, VerifyLoginOutcome};
 
 use crate::Deps;
 

@@ -23,8 +23,8 @@ pub struct Probe {
 impl Probe {
     /// `--probe init`: how long each start-up step the functions take costs, in a fresh process
     /// (one JSON line, ms), in the order the functions take them on a current-thread runtime:
-    /// `shared::config::aws`, two SDK clients, `wiring::iproov_client` (its hyper
-    /// transport with `shared::tls`).
+    /// `aws_adapters::config::aws`, two SDK clients, `wiring::iproov_client` (its hyper
+    /// transport with `aws_adapters::tls`).
     pub fn init_steps() -> Result<(), Error> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -32,7 +32,7 @@ impl Probe {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let steps = rt.block_on(async {
             let t = Instant::now();
-            let sdk = shared::config::aws();
+            let sdk = aws_adapters::config::aws();
             let load = t.elapsed();
             let t = Instant::now();
             let first = aws_sdk_dynamodb::Client::new(&sdk);
@@ -42,10 +42,10 @@ impl Probe {
             let client2 = t.elapsed();
             drop((first, second));
             let t = Instant::now();
-            let iproov = shared::wiring::iproov_client(
-                shared::iproov::IProovConfig::new("https://iproov.example/api/v2", "bench"),
-                std::sync::Arc::new(shared::iproov::StaticCredentials::new(
-                    shared::iproov::IProovCredentials {
+            let iproov = aws_adapters::wiring::iproov_client(
+                iproov_client::IProovConfig::new("https://iproov.example/api/v2", "bench"),
+                std::sync::Arc::new(iproov_client::StaticCredentials::new(
+                    iproov_client::IProovCredentials {
                         api_key: String::new(),
                         secret: String::new(),
                         oauth_client_id: String::new(),

@@ -80,12 +80,12 @@ impl Report {
             for (k, v) in &self.init_steps {
                 let label = match k.as_str() {
                     "sdk_config_ms" => {
-                        "`shared::config::aws()`: SDK configuration from the environment, compiled-in TLS roots"
+                        "`aws_adapters::config::aws()`: SDK configuration from the environment, compiled-in TLS roots"
                     }
                     "first_sdk_client_ms" => "first `aws_sdk_dynamodb::Client::new(&sdk)`",
                     "second_sdk_client_ms" => "another SDK client from the same config",
                     "iproov_client_ms" => {
-                        "`IProovClient::new` (hyper transport, `shared::tls::client_config()`)"
+                        "`IProovClient::new` (hyper transport, `aws_adapters::tls::client_config()`)"
                     }
                     other => other,
                 };

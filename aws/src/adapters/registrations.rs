@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::dynamo::{Item, get_bool, get_n, get_s, map_err, n, opt_n, opt_s, s};
-use crate::domain::registration::Outcome;
-use crate::domain::{Registration, RegistrationStatus};
 use crate::envelope::Sealed;
-use crate::ports::{RegistrationStore, StoreError};
+use onboarding_core::domain::registration::Outcome;
+use onboarding_core::domain::{Registration, RegistrationStatus};
+use onboarding_core::ports::{RegistrationStore, StoreError};
 
 /// DynamoDB-backed [`RegistrationStore`].
 pub struct DynamoRegistrations {

@@ -38,7 +38,7 @@ where
     F: Fn(M, Delivery) -> Fut,
     Fut: Future<Output = Disposition>,
 {
-    let cold_start = crate::telemetry::take_cold_start();
+    let cold_start = api::telemetry::take_cold_start();
     let handle = &handle;
     let results = join_all(event.records.into_iter().map(|record| {
         let message_id = record.message_id.clone().unwrap_or_default();

@@ -6,7 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use futures::TryStreamExt;
 
-use crate::ports::{ImageStore, StoreError};
+use onboarding_core::ports::{ImageStore, StoreError};
 
 /// Object deletes kept in flight at once by [`S3Images::delete_all_versions`].
 const MAX_DELETES_IN_FLIGHT: usize = 16;

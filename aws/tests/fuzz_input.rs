@@ -4,10 +4,10 @@
 //!
 //! `make fuzz` runs them with many more cases (`PROPTEST_CASES`).
 
+use api::body::{FieldReader, parse_object};
+use onboarding_core::crypto::Credential;
+use onboarding_core::domain::{DisplayName, Username};
 use proptest::prelude::*;
-use shared::api::body::{FieldReader, parse_object};
-use shared::crypto::Credential;
-use shared::domain::{DisplayName, Username};
 
 /// Strings that mix ASCII, look-alikes, controls, bidi overrides, wide and combining characters.
 fn hostile_text() -> impl Strategy<Value = String> {

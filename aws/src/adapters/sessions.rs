@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::dynamo::{Item, get_bool, get_n, get_s, map_err, n, s};
-use crate::ports::{Session, SessionStore, StoreError};
+use onboarding_core::ports::{Session, SessionStore, StoreError};
 
 /// Deletes `revoke_all` keeps in flight at once: enough for every item of a normal user in one
 /// round trip, few enough not to spike the table's write capacity or the process's sockets.
@@ -88,7 +88,7 @@ impl SessionStore for DynamoSessions {
 }
 
 #[async_trait]
-impl crate::ports::SessionControl for DynamoSessions {
+impl onboarding_core::ports::SessionControl for DynamoSessions {
     async fn touch(&self, id: &str, now: i64) -> Result<(), StoreError> {
         self.client
             .update_item()
@@ -133,7 +133,7 @@ impl crate::ports::SessionControl for DynamoSessions {
             revoked += ids.len();
             futures::stream::iter(ids.into_iter().map(Ok))
                 .try_for_each_concurrent(MAX_DELETES_IN_FLIGHT, |id| async move {
-                    crate::ports::SessionControl::revoke(self, &id).await
+                    onboarding_core::ports::SessionControl::revoke(self, &id).await
                 })
                 .await?;
             match out.last_evaluated_key {
@@ -146,8 +146,11 @@ impl crate::ports::SessionControl for DynamoSessions {
 }
 
 #[async_trait]
-impl crate::ports::LoginAttemptStore for DynamoSessions {
-    async fn create(&self, attempt: &crate::ports::LoginAttempt) -> Result<(), StoreError> {
+impl onboarding_core::ports::LoginAttemptStore for DynamoSessions {
+    async fn create(
+        &self,
+        attempt: &onboarding_core::ports::LoginAttempt,
+    ) -> Result<(), StoreError> {
         let mut item = Item::new();
         item.insert("pk".into(), s(&attempt.id));
         item.insert("kind".into(), s("attempt"));
@@ -167,7 +170,10 @@ impl crate::ports::LoginAttemptStore for DynamoSessions {
         self.put_new(item).await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<crate::ports::LoginAttempt>, StoreError> {
+    async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<onboarding_core::ports::LoginAttempt>, StoreError> {
         let Some(item) = self.get_kind(id, "attempt").await? else {
             return Ok(None);
         };
@@ -177,13 +183,13 @@ impl crate::ports::LoginAttemptStore for DynamoSessions {
         } else {
             (get_s(&item, "user_id")?, get_s(&item, "iproov_user_id")?)
         };
-        Ok(Some(crate::ports::LoginAttempt {
+        Ok(Some(onboarding_core::ports::LoginAttempt {
             id: get_s(&item, "pk")?,
             secret_hash: get_s(&item, "secret_hash")?,
             user_id,
             iproov_user_id,
             iproov_token: get_s(&item, "iproov_token")?,
-            status: crate::ports::AttemptStatus::parse(&get_s(&item, "status")?)
+            status: onboarding_core::ports::AttemptStatus::parse(&get_s(&item, "status")?)
                 .ok_or(StoreError::Corrupt("status"))?,
             expires_at: get_n(&item, "expires_at")?,
             created_at: get_n(&item, "created_at")?,
@@ -194,8 +200,8 @@ impl crate::ports::LoginAttemptStore for DynamoSessions {
     async fn transition(
         &self,
         id: &str,
-        from: crate::ports::AttemptStatus,
-        to: crate::ports::AttemptStatus,
+        from: onboarding_core::ports::AttemptStatus,
+        to: onboarding_core::ports::AttemptStatus,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut req = self

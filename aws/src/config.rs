@@ -126,15 +126,15 @@ pub struct JourneySettings {
 
 impl JourneySettings {
     /// Cookie attributes for credentials set by this deployment.
-    pub fn cookies(&self) -> crate::api::CookiePolicy {
-        crate::api::CookiePolicy {
+    pub fn cookies(&self) -> api::CookiePolicy {
+        api::CookiePolicy {
             secure: self.secure_cookies,
         }
     }
 
     /// The origin check of cookie-authenticated state-changing requests.
-    pub fn origins(&self) -> crate::api::OriginPolicy {
-        crate::api::OriginPolicy::from_list(&self.allowed_origins)
+    pub fn origins(&self) -> api::OriginPolicy {
+        api::OriginPolicy::from_list(&self.allowed_origins)
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ports::StoreError;
+use onboarding_core::ports::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
 

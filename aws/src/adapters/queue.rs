@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use serde::Serialize;
 
-use crate::ports::{ErasureQueue, ErasureRequested, ScanQueue, ScanSubmitted, StoreError};
+use onboarding_core::ports::{
+    ErasureQueue, ErasureRequested, ScanQueue, ScanSubmitted, StoreError,
+};
 
 /// One SQS queue; which messages it carries is decided by the port it is wired as.
 pub struct SqsQueue {

@@ -187,8 +187,8 @@ impl FieldCipher {
         plaintext: &str,
     ) -> Result<Sealed, EnvelopeError> {
         let (key, stored_key) = self.sealing_key().await?;
-        let nonce_bytes =
-            crate::crypto::random_bytes::<NONCE_LEN>().map_err(|_| EnvelopeError::Corrupt)?;
+        let nonce_bytes = onboarding_core::crypto::random_bytes::<NONCE_LEN>()
+            .map_err(|_| EnvelopeError::Corrupt)?;
         let mut in_out = plaintext.as_bytes().to_vec();
         key.seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce_bytes),

@@ -33,7 +33,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `{ $.analytics = "onboarding_event" }`, so no other log line can reach the analytics store.
 pub const MARKER: &str = "onboarding_event";
 
-/// Purpose label of the analytics pseudonym (see [`crate::crypto::hmac`]).
+/// Purpose label of the analytics pseudonym (see [`onboarding_core::crypto::hmac`]).
 const ANALYTICS_USER_PURPOSE: &str = "analytics-user-v1";
 
 // ----- the closed vocabulary of failure reasons ----------------------------------------------
@@ -76,7 +76,7 @@ impl AnalyticsUserId {
     /// digits); `None` otherwise, so a username can never be hashed into one by mistake.
     pub fn derive(pseudonym_key: &[u8], user_id: &str) -> Option<Self> {
         is_hex(user_id, 32).then(|| {
-            Self(crate::crypto::keyed_hash(
+            Self(onboarding_core::crypto::keyed_hash(
                 pseudonym_key,
                 ANALYTICS_USER_PURPOSE,
                 user_id,
@@ -474,7 +474,7 @@ mod tests {
         // Not the iProov pseudonym or any other keyed hash of the same id.
         assert_ne!(
             a.as_str(),
-            crate::crypto::keyed_hash(KEY, "iproov-user", USER)
+            onboarding_core::crypto::keyed_hash(KEY, "iproov-user", USER)
         );
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
 use crate::envelope::Sealed;
-use crate::ports::{NameClaim, StoreError, User, UserCreated, UserStore};
+use onboarding_core::ports::{NameClaim, StoreError, User, UserCreated, UserStore};
 
 pub struct DynamoUsers {
     client: Client,

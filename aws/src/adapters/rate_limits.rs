@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::dynamo::{map_err, n, opt_n, s};
-use crate::ports::StoreError;
 use crate::rate_limit::{Decision, Limit, RateLimiter, window};
+use onboarding_core::ports::StoreError;
 
 pub struct DynamoRateLimiter {
     client: Client,
