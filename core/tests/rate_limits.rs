@@ -3,10 +3,9 @@
 
 use std::net::IpAddr;
 
-use onboarding_core::domain::rate_limits::{
-    Limit, Refusal, TokenRouteHits, check, check_token_route, client_network, window,
-};
+use onboarding_core::domain::rate_limits::{Limit, client_network, window};
 use onboarding_core::memory::MemoryRateLimiter;
+use onboarding_core::use_cases::limits::{Refusal, TokenRouteHits, check, check_token_route};
 
 const TWO_PER_MINUTE: Limit = Limit::per(2, 60);
 

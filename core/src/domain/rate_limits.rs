@@ -1,11 +1,12 @@
-//! Rate limits that protect the iProov quota and resist brute force: the rules. Counters live
-//! behind the [`RateLimiter`] port (DynamoDB in production: fixed windows, atomic `ADD`, shared
-//! by every function instance). Keys are keyed hashes: an IP address or username is personal
-//! data and is never stored.
+//! Rate limits that protect the iProov quota and resist brute force: the values (limits,
+//! decisions, client networks, windows). Counters live behind the `RateLimiter` port (DynamoDB
+//! in production: fixed windows, atomic `ADD`, shared by every function instance), and the
+//! checks that hit them are `use_cases::limits`. Keys are keyed hashes: an IP address or
+//! username is personal data and is never stored.
 //!
 //! On the token routes a username's budget must not be something a stranger can spend: if it
 //! were one counter per username, ten requests from anywhere would lock the person out. So
-//! ([`check_token_route`]):
+//! (`use_cases::limits::check_token_route`):
 //! 1. the caller's IP limit is checked first, and a caller over it spends nothing else;
 //! 2. the username limit is counted per username *and client network* (IPv4 /24, IPv6 /48): a
 //!    client exhausts only its own network's budget for that name, and the person, from their
@@ -14,13 +15,11 @@
 //!    blocking: a distributed guess at one name is an operator's matter (an alarm), and
 //!    blocking it would hand every attacker a lock-out button.
 //!
-//! The HTTP layer turns a [`Refusal`] into 429 or 503 and emits the metrics
-//! (aws/src/rate_limit.rs).
+//! A refusal becomes a `Failure` (use_cases/failure.rs), 429 or 503 in the HTTP layer
+//! (api/src/core_errors.rs), and a metric through the rate-limit signals port.
 
 use std::net::IpAddr;
 use std::str::FromStr;
-
-use crate::ports::{RateLimiter, StoreError};
 
 /// `limit` hits per `window_seconds`, written `limit/window_seconds` in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,84 +73,6 @@ pub struct Limits {
 pub enum Decision {
     Allowed,
     Limited { retry_after: u32 },
-}
-
-/// Why a request may not go on.
-#[derive(Debug)]
-pub enum Refusal {
-    /// Over a limit: come back after this many seconds.
-    Limited { retry_after: u32 },
-    /// The counters cannot be reached. The limits guard a paid quota, so they fail closed.
-    Unavailable(StoreError),
-}
-
-/// Counts hits on several keys at once (concurrently); refused if any is over its limit (with
-/// the longest wait), or if any counter cannot be reached.
-pub async fn check(
-    limiter: &dyn RateLimiter,
-    hits: &[(&str, Limit)],
-    now: i64,
-) -> Result<(), Refusal> {
-    let decisions = futures::future::join_all(
-        hits.iter()
-            .map(|(key, limit)| limiter.hit(key, *limit, now)),
-    )
-    .await;
-    let mut retry_after = 0;
-    for decision in decisions {
-        if let Decision::Limited { retry_after: r } = decision.map_err(Refusal::Unavailable)? {
-            retry_after = retry_after.max(r);
-        }
-    }
-    if retry_after > 0 {
-        return Err(Refusal::Limited { retry_after });
-    }
-    Ok(())
-}
-
-/// The counters of one request to a token route (keys already hashed by the caller).
-pub struct TokenRouteHits<'a> {
-    /// The route's name in metrics and logs (`registration`, `login`).
-    pub route: &'static str,
-    pub ip: (&'a str, Limit),
-    pub username_from_network: (&'a str, Limit),
-    pub username_overall: (&'a str, Limit),
-}
-
-/// What the token-route check found: whether the request may go on, and whether the username
-/// passed its ceiling across networks (reported either way, so the alarm sees every attempt).
-#[derive(Debug)]
-pub struct TokenRouteCheck {
-    pub outcome: Result<(), Refusal>,
-    pub ceiling_passed: bool,
-}
-
-/// Applies a token route's limits in the order the module explains: the IP limit first (a
-/// refusal without touching the username counters), then the username from this network while
-/// the username overall is counted.
-pub async fn check_token_route(
-    limiter: &dyn RateLimiter,
-    hits: &TokenRouteHits<'_>,
-    now: i64,
-) -> TokenRouteCheck {
-    if let Err(refused) = check(limiter, &[hits.ip], now).await {
-        return TokenRouteCheck {
-            outcome: Err(refused),
-            ceiling_passed: false,
-        };
-    }
-    let from_network = [hits.username_from_network];
-    let (network, overall) = futures::join!(
-        check(limiter, &from_network, now),
-        limiter.hit(hits.username_overall.0, hits.username_overall.1, now),
-    );
-    if let Err(err) = &overall {
-        tracing::warn!(error = %err, "username ceiling counter unavailable");
-    }
-    TokenRouteCheck {
-        outcome: network,
-        ceiling_passed: matches!(overall, Ok(Decision::Limited { .. })),
-    }
 }
 
 /// The client network an address belongs to, as the username limit counts it: the /24 of an

@@ -3,7 +3,7 @@
 //! own outcome type, never one of these. The HTTP layer maps each of these to one answer
 //! (api/src/core_errors.rs), so every route answers the same failure the same way.
 
-use crate::domain::rate_limits::Refusal;
+use super::limits::Refusal;
 use crate::ports::{KeysUnavailable, RateLimitSignals, SealError, StoreError, VerifierError};
 
 #[derive(Debug, thiserror::Error)]

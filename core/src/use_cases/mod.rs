@@ -5,6 +5,7 @@ pub mod account;
 pub mod biometric_data;
 pub mod erase_user;
 pub mod failure;
+pub mod limits;
 pub mod registration_status;
 pub mod start_registration;
 pub mod submit_scan;

@@ -9,8 +9,9 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use super::failure::Failure;
+use super::limits::{self, TokenRouteHits};
 use crate::crypto::keyed_hash;
-use crate::domain::rate_limits::{self, Limit, TokenRouteHits, client_network};
+use crate::domain::rate_limits::{Limit, client_network};
 use crate::ports::{RateLimitSignals, RateLimiter};
 
 /// One token route's limits.
@@ -73,10 +74,8 @@ impl TokenRouteGuard<'_> {
             username_from_network: (&keys.username_from_network, limits.per_username),
             username_overall: (&keys.username_overall, limits.username_ceiling),
         };
-        let (check, found) = futures::join!(
-            rate_limits::check_token_route(self.limiter, &hits, now),
-            lookup
-        );
+        let (check, found) =
+            futures::join!(limits::check_token_route(self.limiter, &hits, now), lookup);
         if check.ceiling_passed {
             self.signals.username_ceiling_passed(limits.route);
         }

@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use crate::crypto::Credential;
-use crate::domain::rate_limits::{self, Limit};
+use crate::domain::rate_limits::Limit;
 use crate::domain::reasons;
 use crate::latency_mirror::LatencyMirror;
 use crate::ports::{
@@ -27,6 +27,7 @@ use crate::ports::{
     VerifierError,
 };
 use crate::use_cases::failure::Failure;
+use crate::use_cases::limits;
 use crate::use_cases::start_registration::new_id;
 
 /// The per-attempt limit's name in metrics and logs.
@@ -179,7 +180,7 @@ impl Login<'_> {
         let hits = [(key.as_str(), self.per_attempt)];
         let (limited, found) = futures::join!(
             async {
-                rate_limits::check(self.limiter, &hits, now)
+                limits::check(self.limiter, &hits, now)
                     .await
                     .map_err(|refusal| Failure::refused(self.signals, ATTEMPT_LIMIT, refusal))
             },
