@@ -99,13 +99,15 @@ deny: venv
 
 unit: cargo-test py-unit contract
 
+# Journeys judged apart, so the end-to-end suite sees each journey's policy reach iProov.
+E2E_PARAMETERS ?= LoginAssuranceType=liveness StepUpRiskProfile=e2e-step-up
 # Starts the stack in the background, runs the end-to-end tests, and always stops the stack.
 # The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.
 # Then the local IAM enforcement's verdict: any call a function's role in template.yaml would
 # not allow fails the run; the grants no test used are printed and written to docs/template.md.
 e2e: venv build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
-	GATEWAY_TRUST_FORWARDED_FOR=1 $(DEVSTACK) up --detach || \
+	GATEWAY_TRUST_FORWARDED_FOR=1 LOCAL_PARAMETER_OVERRIDES="$(E2E_PARAMETERS)" $(DEVSTACK) up --detach || \
 	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS); \
 	bash tests/schemathesis/run.sh; \

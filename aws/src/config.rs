@@ -2,6 +2,7 @@
 //! malformed value stops the function at start with a message naming the variable, instead of
 //! failing on some later request.
 
+use onboarding_core::domain::{AssurancePolicies, AssurancePolicy, AssuranceType};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -122,6 +123,10 @@ pub struct JourneySettings {
     pub secrets_ttl: Duration,
     /// `ALLOWED_ORIGINS`: the web front ends that may make cookie-authenticated changes.
     pub allowed_origins: String,
+    /// How each journey's scans are judged (`IPROOV_ASSURANCE_TYPE_*`, `IPROOV_RISK_PROFILE_*`).
+    pub policies: AssurancePolicies,
+    /// How long a passed step-up elevates a session (`STEP_UP_WINDOW_MINUTES`).
+    pub step_up_window_seconds: i64,
 }
 
 impl JourneySettings {
@@ -148,7 +153,125 @@ impl JourneySettings {
             secure_cookies: parsed("COOKIE_SECURE", !is_local())?,
             secrets_ttl: Duration::from_secs(parsed("SECRETS_CACHE_TTL_SECONDS", 300)?),
             allowed_origins: optional("ALLOWED_ORIGINS").unwrap_or_default(),
+            policies: policies_from(&|name| optional(name))?,
+            step_up_window_seconds: step_up_window_from(optional("STEP_UP_WINDOW_MINUTES"))?,
         })
+    }
+}
+
+/// Each journey's assurance policy from the environment the template sets: per journey
+/// (`IPROOV_ASSURANCE_TYPE_REGISTRATION`, `_LOGIN`, `_STEP_UP`, and the same for
+/// `IPROOV_RISK_PROFILE_`), falling back to the single `IPROOV_ASSURANCE_TYPE` and
+/// `IPROOV_RISK_PROFILE` of earlier versions, then to Genuine Presence without a profile. A
+/// wrong value stops the function at start with the variable's name.
+fn policies_from(
+    env: &dyn Fn(&'static str) -> Option<String>,
+) -> Result<AssurancePolicies, ConfigError> {
+    let policy =
+        |assurance: &'static str, profile: &'static str| -> Result<AssurancePolicy, ConfigError> {
+            let (name, value) = match env(assurance) {
+                Some(v) => (assurance, Some(v)),
+                None => ("IPROOV_ASSURANCE_TYPE", env("IPROOV_ASSURANCE_TYPE")),
+            };
+            let assurance_type = match value {
+                None => AssuranceType::default(),
+                Some(v) => v.parse().map_err(|why| ConfigError::Invalid(name, why))?,
+            };
+            let (name, value) = match env(profile) {
+                Some(v) => (profile, Some(v)),
+                None => ("IPROOV_RISK_PROFILE", env("IPROOV_RISK_PROFILE")),
+            };
+            let risk_profile = AssurancePolicy::risk_profile(value.as_deref())
+                .map_err(|why| ConfigError::Invalid(name, why))?;
+            Ok(AssurancePolicy {
+                assurance_type,
+                risk_profile,
+            })
+        };
+    Ok(AssurancePolicies {
+        registration: policy(
+            "IPROOV_ASSURANCE_TYPE_REGISTRATION",
+            "IPROOV_RISK_PROFILE_REGISTRATION",
+        )?,
+        login: policy("IPROOV_ASSURANCE_TYPE_LOGIN", "IPROOV_RISK_PROFILE_LOGIN")?,
+        step_up: policy(
+            "IPROOV_ASSURANCE_TYPE_STEP_UP",
+            "IPROOV_RISK_PROFILE_STEP_UP",
+        )?,
+    })
+}
+
+/// `STEP_UP_WINDOW_MINUTES` (1 to 60, default 5) in seconds: long enough to confirm an action
+/// after the scan, short enough that an unattended elevated session is soon ordinary again.
+fn step_up_window_from(value: Option<String>) -> Result<i64, ConfigError> {
+    const NAME: &str = "STEP_UP_WINDOW_MINUTES";
+    let minutes = match value {
+        None => 5,
+        Some(v) => v
+            .parse::<i64>()
+            .map_err(|_| ConfigError::Invalid(NAME, "not a number of minutes"))?,
+    };
+    if !(1..=60).contains(&minutes) {
+        return Err(ConfigError::Invalid(NAME, "must be 1 to 60 minutes"));
+    }
+    Ok(minutes * 60)
+}
+
+#[cfg(test)]
+mod journey_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> impl Fn(&'static str) -> Option<String> {
+        let map: HashMap<&'static str, &'static str> = pairs.iter().copied().collect();
+        move |name| map.get(name).map(|v| (*v).to_owned())
+    }
+
+    #[test]
+    fn each_journey_has_its_own_policy_with_the_single_setting_as_fallback() {
+        // given a per-journey login type, and the older single settings
+        let vars = env(&[
+            ("IPROOV_ASSURANCE_TYPE_LOGIN", "liveness"),
+            ("IPROOV_ASSURANCE_TYPE", "genuine_presence"),
+            ("IPROOV_RISK_PROFILE", "bank"),
+            ("IPROOV_RISK_PROFILE_STEP_UP", "bank-high"),
+        ]);
+        // when the policies are read
+        let policies = policies_from(&vars).unwrap();
+        // then the per-journey values win, the single ones fill the rest
+        assert_eq!(policies.login.assurance_type, AssuranceType::Liveness);
+        assert_eq!(
+            policies.registration.assurance_type,
+            AssuranceType::GenuinePresence
+        );
+        assert_eq!(policies.registration.risk_profile.as_deref(), Some("bank"));
+        assert_eq!(policies.step_up.risk_profile.as_deref(), Some("bank-high"));
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_variable() {
+        // given a typo in one journey's type, then start-up fails naming that variable
+        let err = policies_from(&env(&[("IPROOV_ASSURANCE_TYPE_STEP_UP", "gpa")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid("IPROOV_ASSURANCE_TYPE_STEP_UP", _)
+        ));
+        let err = policies_from(&env(&[("IPROOV_RISK_PROFILE_LOGIN", "a b")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid("IPROOV_RISK_PROFILE_LOGIN", _)
+        ));
+    }
+
+    #[test]
+    fn the_step_up_window_is_minutes_within_bounds() {
+        // given no value, a valid one, and out-of-range ones
+        assert_eq!(step_up_window_from(None).unwrap(), 300);
+        assert_eq!(step_up_window_from(Some("10".into())).unwrap(), 600);
+        assert!(step_up_window_from(Some("0".into())).is_err());
+        assert!(step_up_window_from(Some("61".into())).is_err());
+        assert!(step_up_window_from(Some("five".into())).is_err());
     }
 }
 

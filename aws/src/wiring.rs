@@ -106,17 +106,15 @@ pub fn iproov(
         optional("IPROOV_RESOURCE").unwrap_or_else(|| "iproov-onboarding".to_owned()),
     );
     config.sdk_base_url = optional("IPROOV_SDK_BASE_URL");
-    config.risk_profile = optional("IPROOV_RISK_PROFILE");
-    config.assurance_type = match optional("IPROOV_ASSURANCE_TYPE").as_deref() {
-        None | Some("genuine_presence") => AssuranceType::GenuinePresence,
-        Some("liveness") => AssuranceType::Liveness,
-        Some(_) => {
-            return Err(ConfigError::Invalid(
-                "IPROOV_ASSURANCE_TYPE",
-                "must be genuine_presence or liveness",
-            ));
-        }
+    // The client's own defaults are the registration journey's: every token and verify-validate
+    // names its journey's policy (adapters::iproov_verifier), and enrol-validate, which
+    // validates a registration's token, sends this risk profile.
+    let registration = &settings.policies.registration;
+    config.assurance_type = match registration.assurance_type {
+        onboarding_core::domain::AssuranceType::GenuinePresence => AssuranceType::GenuinePresence,
+        onboarding_core::domain::AssuranceType::Liveness => AssuranceType::Liveness,
     };
+    config.risk_profile = registration.risk_profile.clone();
     let credentials = SecretsManagerCredentials::new(
         secrets_manager(sdk),
         required("IPROOV_SECRET_ID")?,

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Registration;
 use crate::domain::Sealed;
 use crate::domain::registration::Outcome;
+use crate::domain::{AssurancePolicy, Registration};
 
 /// Why a store call failed. `Conflict` is an expected race (a condition did not hold);
 /// `Unavailable` means the backend could not be reached or refused; `Corrupt` means an item did
@@ -153,6 +153,12 @@ pub struct Session {
     pub created_at: i64,
     pub last_seen: i64,
     pub absolute_expires_at: i64,
+    /// The assurance of the face scan that opened the session (`AssuranceType::acr`); none for
+    /// sessions opened before it was recorded.
+    pub acr: Option<String>,
+    /// Until when a face step-up elevates the session (sensitive actions need it); never past
+    /// `absolute_expires_at`, and gone with the session.
+    pub elevated_until: Option<i64>,
 }
 
 #[async_trait]
@@ -248,6 +254,10 @@ pub struct LoginAttempt {
     /// Opened for an unknown username in uniform mode: no user and no iProov token behind it
     /// (`user_id`, `iproov_user_id` empty); login ends it as a failed verification.
     pub decoy: bool,
+    /// A step-up attempt: the session that opened it, the only one that may complete it. A
+    /// login never accepts it (a step-up never opens a session), and a step-up accepts nothing
+    /// else.
+    pub session_id: Option<String>,
 }
 
 #[async_trait]
@@ -273,6 +283,9 @@ pub trait SessionControl: Send + Sync {
     async fn revoke(&self, id: &str) -> Result<(), StoreError>;
     /// Ends every session of a user; returns how many.
     async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError>;
+    /// Elevates a live session until `until` (a passed step-up); `Conflict` if the session is
+    /// gone, so a step-up completed after logout elevates nothing.
+    async fn elevate(&self, id: &str, until: i64) -> Result<(), StoreError>;
 }
 
 /// A face image as the verifier returned it.
@@ -375,15 +388,25 @@ pub trait FaceTokens: Send + Sync {
     fn verifier_user_id(&self, pseudonym_key: &[u8], user_id: &str) -> String;
     /// Where the app's SDK streams the scan to (handed to the client with the token).
     fn sdk_base_url(&self) -> String;
-    /// A token to enrol `verifier_user_id`'s face.
-    async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError>;
-    /// A token to verify `verifier_user_id`'s face against its enrolment.
-    async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError>;
-    /// Asks, once, whether the verification streamed with `token` passed.
+    /// A token to enrol `verifier_user_id`'s face, judged under `policy`.
+    async fn enrol_token(
+        &self,
+        verifier_user_id: &str,
+        policy: &AssurancePolicy,
+    ) -> Result<String, VerifierError>;
+    /// A token to verify `verifier_user_id`'s face against its enrolment, judged under `policy`.
+    async fn verify_token(
+        &self,
+        verifier_user_id: &str,
+        policy: &AssurancePolicy,
+    ) -> Result<String, VerifierError>;
+    /// Asks, once, whether the verification streamed with `token` (issued under `policy`)
+    /// passed.
     async fn verify_validate(
         &self,
         verifier_user_id: &str,
         token: &str,
+        policy: &AssurancePolicy,
         client: ClientContext<'_>,
     ) -> Result<ScanVerdict, VerifierError>;
 }

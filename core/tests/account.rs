@@ -7,6 +7,7 @@ use std::ops::Deref;
 use onboarding_core::crypto::Credential;
 use onboarding_core::memory::Backends;
 use onboarding_core::memory::account::{MemoryErasureQueue, SESSION_IDLE_SECONDS};
+use onboarding_core::ports::SessionControl;
 use onboarding_core::ports::{ErasureRequested, Session};
 use onboarding_core::use_cases::Failure;
 use onboarding_core::use_cases::account::request_erasure::ErasureRequest;
@@ -52,6 +53,15 @@ impl World {
 
     async fn check(&self) -> Result<Authenticated<Session>, Failure> {
         self.session_auth().check(&self.session).await
+    }
+
+    /// `s1` passed a face step-up that elevates it for five more minutes.
+    async fn stepped_up(self) -> Self {
+        self.sessions
+            .elevate("s1", NOW + 300)
+            .await
+            .expect("s1 open");
+        self
     }
 
     fn s1(&self) -> Session {
@@ -229,8 +239,8 @@ async fn an_expired_session_cannot_log_out_and_stays_for_the_ttl_to_clean_up() {
 
 #[tokio::test]
 async fn a_logout_the_store_cannot_record_is_a_store_failure() {
-    // given a session store that cannot revoke
-    let world = World::new().await;
+    // given a stepped-up session, and a session store that cannot revoke
+    let world = World::new().await.stepped_up().await;
     world.sessions.outages.fail_next("revoke", 1);
     // when s1 logs out, then the store failure is the answer, and the session still works
     assert!(matches!(
@@ -242,8 +252,8 @@ async fn a_logout_the_store_cannot_record_is_a_store_failure() {
 
 #[tokio::test]
 async fn an_erasure_request_is_queued_then_ends_every_session_of_the_user() {
-    // given two sessions of u1 and one of someone else
-    let world = World::new().await;
+    // given two sessions of u1 (s1 stepped up) and one of someone else
+    let world = World::new().await.stepped_up().await;
     world.session_of("s2", "u1", NOW, LATER);
     world.session_of("s3", "u3", NOW, LATER);
     // when u1 asks to be erased
@@ -272,8 +282,8 @@ async fn an_erasure_request_is_queued_then_ends_every_session_of_the_user() {
 
 #[tokio::test]
 async fn with_the_queue_down_nothing_changes_and_the_person_can_ask_again() {
-    // given two sessions of u1, and a queue that refuses the next message
-    let world = World::new().await;
+    // given two sessions of u1 (s1 stepped up), and a queue that refuses the next message
+    let world = World::new().await.stepped_up().await;
     world.session_of("s2", "u1", NOW, LATER);
     world.queue.outages.fail_next("publish", 1);
     // when u1 asks to be erased
@@ -303,8 +313,8 @@ async fn with_the_queue_down_nothing_changes_and_the_person_can_ask_again() {
 
 #[tokio::test]
 async fn sessions_that_cannot_be_ended_are_a_store_failure_after_the_request_was_queued() {
-    // given a session store that cannot revoke
-    let world = World::new().await;
+    // given a stepped-up session, and a session store that cannot revoke
+    let world = World::new().await.stepped_up().await;
     world.sessions.outages.fail_next("revoke_all", 1);
     // when u1 asks to be erased
     let outcome = world
@@ -335,4 +345,41 @@ async fn a_refused_session_queues_no_erasure() {
     assert_eq!(refused(unknown), SessionRefused::Unauthorized);
     assert!(world.queue.published().is_empty());
     assert_eq!(world.sessions.of("u1"), 1);
+}
+
+#[tokio::test]
+async fn an_erasure_needs_a_step_up_on_this_session() {
+    // given a live session that never stepped up
+    let world = World::new().await;
+    // when u1 asks to be erased
+    let outcome = world
+        .request_erasure(&world.queue)
+        .run(&world.session, "req-1")
+        .await
+        .unwrap();
+    // then a step-up is required, and nothing is queued or ended
+    assert!(matches!(
+        outcome,
+        Authenticated::Live(ErasureRequest::StepUpRequired)
+    ));
+    assert!(world.queue.published().is_empty());
+    assert_eq!(world.sessions.of("u1"), 1);
+}
+
+#[tokio::test]
+async fn a_step_up_elevates_only_until_its_window_ends() {
+    // given s1 stepped up, then the window passed
+    let world = World::new().await.stepped_up().await;
+    world.clock.advance(300);
+    // when u1 asks to be erased, then a new step-up is required
+    let outcome = world
+        .request_erasure(&world.queue)
+        .run(&world.session, "req-1")
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        Authenticated::Live(ErasureRequest::StepUpRequired)
+    ));
+    assert!(world.queue.published().is_empty());
 }

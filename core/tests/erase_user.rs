@@ -44,6 +44,8 @@ impl World {
                 created_at: 0,
                 last_seen: 0,
                 absolute_expires_at: 1_000,
+                acr: None,
+                elevated_until: None,
             });
         }
         for _ in 0..2 {

@@ -122,6 +122,7 @@ fn attempt() -> LoginAttempt {
         expires_at: NOW + 600,
         created_at: NOW - 60,
         decoy: false,
+        session_id: None,
     }
 }
 

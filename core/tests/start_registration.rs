@@ -285,3 +285,18 @@ async fn a_credential_for_another_name_or_a_finished_registration_starts_afresh(
         RegistrationStatus::Completed
     );
 }
+
+#[tokio::test]
+async fn the_enrol_token_is_issued_under_the_registration_policy() {
+    // given registration scans judged for genuine presence under a risk profile
+    let mut b = Backends::at(NOW);
+    b.policies.registration.risk_profile = Some("onboarding".into());
+    // when alice starts a registration, then the token was asked for under that policy
+    let issued = issued(b.start_registration().run(request("alice")).await.unwrap());
+    let policy = b.verifier.policy_of(&issued.token).unwrap();
+    assert_eq!(policy.risk_profile.as_deref(), Some("onboarding"));
+    assert_eq!(
+        policy.assurance_type,
+        onboarding_core::domain::AssuranceType::GenuinePresence
+    );
+}

@@ -134,3 +134,18 @@ async fn a_store_outage_leaves_no_attempt_behind() {
     assert!(matches!(outcome, Err(Failure::Store(_))));
     assert_eq!(b.attempts.count(), 0);
 }
+
+#[tokio::test]
+async fn the_login_token_is_issued_under_the_login_policy() {
+    // given alice registered, and login scans judged for liveness
+    let mut b = with_alice();
+    b.policies.login.assurance_type = onboarding_core::domain::AssuranceType::Liveness;
+    let mirror = mirror();
+    // when she asks to log in, then her token was asked for under the login policy
+    let attempt = opened(b.verify_login(&mirror).run(&alice(), None).await.unwrap());
+    let policy = b.verifier.policy_of(&attempt.token).unwrap();
+    assert_eq!(
+        policy.assurance_type,
+        onboarding_core::domain::AssuranceType::Liveness
+    );
+}

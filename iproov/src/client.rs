@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::config::IProovConfig;
+use super::config::{IProovConfig, ScanPolicy};
 use super::credentials::{CredentialSource, IProovCredentials};
 use super::error::{self, Endpoint, IProovError};
 use super::http::{Http, Outgoing};
@@ -121,14 +121,43 @@ impl IProovClient {
         self.sdk_base_url.clone()
     }
 
-    /// Starts an enrolment (registration): a token for one scan of `user`.
-    pub async fn enrol_token(&self, user: &IProovUserId) -> Result<ClaimToken, IProovError> {
-        self.claim_token(Endpoint::EnrolToken, "enrol", user).await
+    /// The assurance type and risk profile of the configuration, for calls that do not choose.
+    pub fn default_policy(&self) -> ScanPolicy<'_> {
+        ScanPolicy {
+            assurance_type: self.config.assurance_type,
+            risk_profile: self.config.risk_profile.as_deref(),
+        }
     }
 
-    /// Starts a verification (login): a token for one scan of `user`.
+    /// Starts an enrolment (registration): a token for one scan of `user`, judged under the
+    /// configuration's policy.
+    pub async fn enrol_token(&self, user: &IProovUserId) -> Result<ClaimToken, IProovError> {
+        self.enrol_token_with(user, self.default_policy()).await
+    }
+
+    /// [`Self::enrol_token`] under `policy`: the caller chooses per journey.
+    pub async fn enrol_token_with(
+        &self,
+        user: &IProovUserId,
+        policy: ScanPolicy<'_>,
+    ) -> Result<ClaimToken, IProovError> {
+        self.claim_token(Endpoint::EnrolToken, "enrol", user, policy)
+            .await
+    }
+
+    /// Starts a verification (login): a token for one scan of `user`, judged under the
+    /// configuration's policy.
     pub async fn verify_token(&self, user: &IProovUserId) -> Result<ClaimToken, IProovError> {
-        self.claim_token(Endpoint::VerifyToken, "verify", user)
+        self.verify_token_with(user, self.default_policy()).await
+    }
+
+    /// [`Self::verify_token`] under `policy`: the caller chooses per journey (login, step-up).
+    pub async fn verify_token_with(
+        &self,
+        user: &IProovUserId,
+        policy: ScanPolicy<'_>,
+    ) -> Result<ClaimToken, IProovError> {
+        self.claim_token(Endpoint::VerifyToken, "verify", user, policy)
             .await
     }
 
@@ -138,8 +167,24 @@ impl IProovClient {
         &self,
         req: ValidateRequest<'_>,
     ) -> Result<ValidateOutcome, IProovError> {
-        self.validate(Endpoint::EnrolValidate, "enrol", req, Some(true))
-            .await
+        let risk_profile = self.config.risk_profile.as_deref();
+        self.enrol_validate_with(req, risk_profile).await
+    }
+
+    /// [`Self::enrol_validate`] with the risk profile the token was issued under.
+    pub async fn enrol_validate_with(
+        &self,
+        req: ValidateRequest<'_>,
+        risk_profile: Option<&str>,
+    ) -> Result<ValidateOutcome, IProovError> {
+        self.validate(
+            Endpoint::EnrolValidate,
+            "enrol",
+            req,
+            Some(true),
+            risk_profile,
+        )
+        .await
     }
 
     /// Asks whether a verification scan passed. Sent at most once per token.
@@ -147,7 +192,17 @@ impl IProovClient {
         &self,
         req: ValidateRequest<'_>,
     ) -> Result<ValidateOutcome, IProovError> {
-        self.validate(Endpoint::VerifyValidate, "verify", req, None)
+        let risk_profile = self.config.risk_profile.as_deref();
+        self.verify_validate_with(req, risk_profile).await
+    }
+
+    /// [`Self::verify_validate`] with the risk profile the token was issued under.
+    pub async fn verify_validate_with(
+        &self,
+        req: ValidateRequest<'_>,
+        risk_profile: Option<&str>,
+    ) -> Result<ValidateOutcome, IProovError> {
+        self.validate(Endpoint::VerifyValidate, "verify", req, None, risk_profile)
             .await
     }
 
@@ -202,6 +257,7 @@ impl IProovClient {
         endpoint: Endpoint,
         kind: &str,
         user: &IProovUserId,
+        policy: ScanPolicy<'_>,
     ) -> Result<ClaimToken, IProovError> {
         let url = self.url(&["claim", kind, "token"])?;
         let build = |c: &IProovCredentials, _: Option<&AccessToken>| {
@@ -210,8 +266,8 @@ impl IProovClient {
                 secret: &c.secret,
                 resource: &self.config.resource,
                 user_id: user.as_str(),
-                assurance_type: self.config.assurance_type.as_str(),
-                risk_profile: self.config.risk_profile.as_deref(),
+                assurance_type: policy.assurance_type.as_str(),
+                risk_profile: policy.risk_profile,
             })
         };
         let body = self.execute(endpoint, &self.budget(), &build).await?;
@@ -244,6 +300,7 @@ impl IProovClient {
         kind: &str,
         req: ValidateRequest<'_>,
         activate: Option<bool>,
+        risk_profile: Option<&str>,
     ) -> Result<ValidateOutcome, IProovError> {
         let url = self.url(&["claim", kind, "validate"])?;
         let ip = req
@@ -259,7 +316,7 @@ impl IProovClient {
                 token: req.token.expose(),
                 ip: ip.clone(),
                 client,
-                risk_profile: self.config.risk_profile.as_deref(),
+                risk_profile,
                 activate,
             })
         };

@@ -30,6 +30,14 @@ impl AssuranceType {
     }
 }
 
+/// How a scan is judged, chosen per journey (registration, login, step-up): the assurance type,
+/// and the risk profile agreed with iProov, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanPolicy<'a> {
+    pub assurance_type: AssuranceType,
+    pub risk_profile: Option<&'a str>,
+}
+
 /// Everything the client needs except secrets, which come from a `CredentialSource`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IProovConfig {

@@ -32,7 +32,7 @@ mod validate;
 mod wire;
 
 pub use client::IProovClient;
-pub use config::{AssuranceType, IProovConfig};
+pub use config::{AssuranceType, IProovConfig, ScanPolicy};
 pub use credentials::{CredentialSource, IProovCredentials, StaticCredentials};
 pub use error::IProovError;
 pub use frame::Frame;

@@ -136,7 +136,27 @@ class Client:
     def logout(self) -> requests.Response:
         return self.call("POST", "/v1/logout", credential=self.session)
 
-    def erase(self) -> requests.Response:
+    # Step-up ------------------------------------------------------------------------------------
+    def start_step_up(self) -> requests.Response:
+        return self.call("POST", "/v1/step-up", credential=self.session)
+
+    def complete_step_up(self, attempt_token: str) -> requests.Response:
+        return self.call(
+            "POST", "/v1/step-up/complete", credential=self.session, json={"attempt_token": attempt_token}
+        )
+
+    def step_up(self, outcome: str = "passed", reason: str | None = None) -> requests.Response:
+        """The whole step-up: a token for this session's user, the scan, the completion."""
+        started = self.start_step_up()
+        assert started.status_code == 200, started.text
+        scan(started.json()["iproov"]["token"], outcome, reason, sandbox=self.sandbox)
+        return self.complete_step_up(started.json()["attempt_token"])
+
+    def erase(self, step_up: bool = True) -> requests.Response:
+        """Erasure as the demo page does it: a passed step-up first (unless told not to)."""
+        if step_up:
+            elevated = self.step_up()
+            assert elevated.status_code == 200, elevated.text
         return self.call("DELETE", "/v1/users", credential=self.session)
 
 

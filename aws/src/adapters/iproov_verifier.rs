@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use iproov_client::{IProovClient, IProovError, IProovUserId, Token, ValidateRequest};
+use iproov_client::{IProovClient, IProovError, IProovUserId, ScanPolicy, Token, ValidateRequest};
+use onboarding_core::domain::{AssurancePolicy, AssuranceType};
 use onboarding_core::ports::{
     ClientContext, EnrolmentVerifier, FaceImage, FaceTokens, ScanVerdict, VerifierError,
 };
@@ -54,6 +55,17 @@ impl IProovVerifier {
     }
 }
 
+/// The core's policy in the client's terms.
+fn scan_policy(policy: &AssurancePolicy) -> ScanPolicy<'_> {
+    ScanPolicy {
+        assurance_type: match policy.assurance_type {
+            AssuranceType::GenuinePresence => iproov_client::AssuranceType::GenuinePresence,
+            AssuranceType::Liveness => iproov_client::AssuranceType::Liveness,
+        },
+        risk_profile: policy.risk_profile.as_deref(),
+    }
+}
+
 fn verdict(outcome: iproov_client::ValidateOutcome) -> ScanVerdict {
     ScanVerdict {
         passed: outcome.passed,
@@ -77,19 +89,27 @@ impl FaceTokens for IProovVerifier {
         self.client.sdk_base_url()
     }
 
-    async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+    async fn enrol_token(
+        &self,
+        verifier_user_id: &str,
+        policy: &AssurancePolicy,
+    ) -> Result<String, VerifierError> {
         let claim = self
             .client
-            .enrol_token(&user_id(verifier_user_id)?)
+            .enrol_token_with(&user_id(verifier_user_id)?, scan_policy(policy))
             .await
             .map_err(verifier_error)?;
         Ok(claim.token.expose().to_owned())
     }
 
-    async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+    async fn verify_token(
+        &self,
+        verifier_user_id: &str,
+        policy: &AssurancePolicy,
+    ) -> Result<String, VerifierError> {
         let claim = self
             .client
-            .verify_token(&user_id(verifier_user_id)?)
+            .verify_token_with(&user_id(verifier_user_id)?, scan_policy(policy))
             .await
             .map_err(verifier_error)?;
         Ok(claim.token.expose().to_owned())
@@ -99,6 +119,7 @@ impl FaceTokens for IProovVerifier {
         &self,
         verifier_user_id: &str,
         token: &str,
+        policy: &AssurancePolicy,
         client: ClientContext<'_>,
     ) -> Result<ScanVerdict, VerifierError> {
         let user_id = user_id(verifier_user_id)?;
@@ -110,7 +131,7 @@ impl FaceTokens for IProovVerifier {
             client: client.user_agent,
         };
         self.client
-            .verify_validate(request)
+            .verify_validate_with(request, policy.risk_profile.as_deref())
             .await
             .map(verdict)
             .map_err(verifier_error)

@@ -68,6 +68,9 @@ impl SessionStore for DynamoSessions {
         item.insert("created_at".into(), n(session.created_at));
         item.insert("last_seen".into(), n(session.last_seen));
         item.insert("absolute_expires_at".into(), n(session.absolute_expires_at));
+        if let Some(acr) = &session.acr {
+            item.insert("acr".into(), s(acr));
+        }
         item.insert("ttl".into(), n(session.absolute_expires_at));
         self.put_new(item).await
     }
@@ -83,6 +86,8 @@ impl SessionStore for DynamoSessions {
             created_at: get_n(&item, "created_at")?,
             last_seen: get_n(&item, "last_seen")?,
             absolute_expires_at: get_n(&item, "absolute_expires_at")?,
+            acr: super::dynamo::opt_s(&item, "acr"),
+            elevated_until: super::dynamo::opt_n(&item, "elevated_until"),
         }))
     }
 }
@@ -97,6 +102,23 @@ impl onboarding_core::ports::SessionControl for DynamoSessions {
             .update_expression("SET last_seen = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+    }
+
+    async fn elevate(&self, id: &str, until: i64) -> Result<(), StoreError> {
+        // Only a login session that still exists: a step-up finished after logout elevates
+        // nothing, and an attempt's id never becomes an elevated session.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .update_expression("SET elevated_until = :until")
+            .condition_expression("attribute_exists(pk) AND kind = :login")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":login", s("login"))
             .send()
             .await
             .map(|_| ())
@@ -163,6 +185,10 @@ impl onboarding_core::ports::LoginAttemptStore for DynamoSessions {
             item.insert("iproov_user_id".into(), s(&attempt.iproov_user_id));
         }
         item.insert("iproov_token".into(), s(&attempt.iproov_token));
+        // A step-up attempt names the session it is bound to.
+        if let Some(session_id) = &attempt.session_id {
+            item.insert("session_id".into(), s(session_id));
+        }
         item.insert("status".into(), s(attempt.status.as_str()));
         item.insert("created_at".into(), n(attempt.created_at));
         item.insert("expires_at".into(), n(attempt.expires_at));
@@ -194,6 +220,7 @@ impl onboarding_core::ports::LoginAttemptStore for DynamoSessions {
             expires_at: get_n(&item, "expires_at")?,
             created_at: get_n(&item, "created_at")?,
             decoy,
+            session_id: super::dynamo::opt_s(&item, "session_id"),
         }))
     }
 

@@ -1,6 +1,7 @@
 //! Domain rules that do not depend on any backend: input normalisation, registration states,
-//! failure reasons and their hints.
+//! failure reasons and their hints, assurance policies.
 
+pub mod assurance;
 pub mod display_name;
 pub mod rate_limits;
 pub mod reasons;
@@ -8,6 +9,7 @@ pub mod registration;
 pub mod sealed;
 pub mod username;
 
+pub use assurance::{AssurancePolicies, AssurancePolicy, AssuranceType};
 pub use display_name::DisplayName;
 pub use registration::{Registration, RegistrationStatus};
 pub use sealed::Sealed;

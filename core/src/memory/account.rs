@@ -15,6 +15,7 @@ use crate::ports::{
 };
 use crate::use_cases::account::login::Login;
 use crate::use_cases::account::request_erasure::RequestErasure;
+use crate::use_cases::account::step_up::{CompleteStepUp, StartStepUp};
 use crate::use_cases::account::{Logout, ReadAccount, SessionAuth};
 
 /// `LOGIN_SESSION_IDLE_SECONDS`' default.
@@ -23,6 +24,8 @@ pub const SESSION_IDLE_SECONDS: i64 = 15 * 60;
 pub const SESSION_ABSOLUTE_SECONDS: i64 = 12 * 3600;
 /// `RATE_LIMIT_LOGIN_PER_ATTEMPT`'s default.
 pub const LOGIN_PER_ATTEMPT: Limit = Limit::per(5, 600);
+/// `STEP_UP_WINDOW_MINUTES`' default, in seconds.
+pub const STEP_UP_WINDOW_SECONDS: i64 = 5 * 60;
 
 /// The erasure queue: keeps what was published; `outages.fail_next("publish", n)` takes it down
 /// for the next `n` messages.
@@ -73,6 +76,41 @@ impl Backends {
             session_idle_seconds: SESSION_IDLE_SECONDS,
             session_absolute_seconds: SESSION_ABSOLUTE_SECONDS,
             validate_latency,
+            policy: &self.policies.login,
+        }
+    }
+
+    /// Opening a step-up attempt, with verify-login's test limits under the route `step_up`.
+    pub fn start_step_up(&self) -> StartStepUp<'_> {
+        StartStepUp {
+            auth: self.session_auth(),
+            users: &self.users,
+            attempts: &self.attempts,
+            tokens: &self.verifier,
+            keys: &self.keys,
+            guard: self.token_route_guard(),
+            limits: crate::use_cases::token_route::RouteLimits {
+                route: "step_up",
+                per_ip: super::TEST_LIMIT,
+                per_username: super::TEST_LIMIT,
+                username_ceiling: super::TEST_LIMIT,
+            },
+            token_ttl_seconds: super::TOKEN_TTL,
+            policy: &self.policies.step_up,
+        }
+    }
+
+    /// Completing a step-up, with the default window.
+    pub fn complete_step_up(&self) -> CompleteStepUp<'_> {
+        CompleteStepUp {
+            auth: self.session_auth(),
+            attempts: &self.attempts,
+            tokens: &self.verifier,
+            limiter: &self.limiter,
+            signals: &self.signals,
+            per_attempt: LOGIN_PER_ATTEMPT,
+            policy: &self.policies.step_up,
+            window_seconds: STEP_UP_WINDOW_SECONDS,
         }
     }
 
@@ -141,6 +179,8 @@ impl Backends {
             created_at: last_seen,
             last_seen,
             absolute_expires_at,
+            acr: None,
+            elevated_until: None,
         });
         credential
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use async_trait::async_trait;
 
 use super::{MemorySessions, MemoryVerifier, lock};
-use crate::domain::Sealed;
+use crate::domain::{AssurancePolicy, Sealed};
 use crate::ports::{
     AttemptStatus, ClientContext, FaceTokens, FieldSealer, KeyRing, KeysUnavailable, LoginAttempt,
     LoginAttemptStore, PseudonymKey, RateLimitSignals, ScanVerdict, SealError, Session,
@@ -31,21 +31,30 @@ impl FaceTokens for MemoryVerifier {
         "https://verifier.test".into()
     }
 
-    async fn enrol_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
-        self.issue_token("enrol", verifier_user_id).await
+    async fn enrol_token(
+        &self,
+        verifier_user_id: &str,
+        policy: &AssurancePolicy,
+    ) -> Result<String, VerifierError> {
+        self.issue_token("enrol", verifier_user_id, policy).await
     }
 
-    async fn verify_token(&self, verifier_user_id: &str) -> Result<String, VerifierError> {
+    async fn verify_token(
+        &self,
+        verifier_user_id: &str,
+        policy: &AssurancePolicy,
+    ) -> Result<String, VerifierError> {
         if !self.is_enrolled(verifier_user_id) {
             return Err(VerifierError::NotFound);
         }
-        self.issue_token("verify", verifier_user_id).await
+        self.issue_token("verify", verifier_user_id, policy).await
     }
 
     async fn verify_validate(
         &self,
         verifier_user_id: &str,
         token: &str,
+        _policy: &AssurancePolicy,
         _client: ClientContext<'_>,
     ) -> Result<ScanVerdict, VerifierError> {
         self.validate_once(verifier_user_id, token).await
@@ -283,6 +292,7 @@ impl super::Backends {
             token_ttl_seconds: TOKEN_TTL,
             registration_ttl_seconds: REGISTRATION_TTL,
             max_attempts: MAX_ATTEMPTS,
+            policy: &self.policies.registration,
         }
     }
 
@@ -301,6 +311,7 @@ impl super::Backends {
             token_ttl_seconds: TOKEN_TTL,
             uniform_unknown_username: false,
             verify_token_latency: latency,
+            policy: &self.policies.login,
         }
     }
 
@@ -324,6 +335,7 @@ impl super::Backends {
             keys: &self.keys,
             clock: &self.clock,
             max_attempts: MAX_ATTEMPTS,
+            assurance: self.policies.registration.assurance_type,
             session_idle_seconds: SESSION_IDLE,
             session_absolute_seconds: SESSION_ABSOLUTE,
         }

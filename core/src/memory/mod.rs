@@ -472,6 +472,17 @@ impl SessionControl for MemorySessions {
         sessions.retain(|_, s| s.user_id != user_id);
         Ok(before - sessions.len())
     }
+
+    async fn elevate(&self, id: &str, until: i64) -> Result<(), StoreError> {
+        self.outages.enter("elevate").await?;
+        match lock(&self.sessions).get_mut(id) {
+            Some(session) => {
+                session.elevated_until = Some(until);
+                Ok(())
+            }
+            None => Err(StoreError::Conflict),
+        }
+    }
 }
 
 /// A versioned object store: every put adds a version.
@@ -539,6 +550,8 @@ pub struct MemoryVerifier {
     token_failures: Mutex<Vec<VerifierError>>,
     /// Tokens issued, by kind (`enrol`, `verify`): the quota spent.
     issued: Mutex<HashMap<&'static str, u32>>,
+    /// The policy each token was issued under.
+    policies: Mutex<HashMap<String, crate::domain::AssurancePolicy>>,
 }
 
 impl MemoryVerifier {
@@ -595,20 +608,30 @@ impl MemoryVerifier {
         lock(&self.issued).get(kind).copied().unwrap_or(0)
     }
 
+    /// The policy `token` was issued under.
+    pub fn policy_of(&self, token: &str) -> Option<crate::domain::AssurancePolicy> {
+        lock(&self.policies).get(token).cloned()
+    }
+
     /// A numbered token of `kind` (`enrol-1`, `verify-2`…), or the next scheduled failure.
     async fn issue_token(
         &self,
         kind: &'static str,
         _user_id: &str,
+        policy: &crate::domain::AssurancePolicy,
     ) -> Result<String, VerifierError> {
         tokio::task::yield_now().await;
         if let Some(err) = lock(&self.token_failures).pop() {
             return Err(err);
         }
-        let mut issued = lock(&self.issued);
-        let n = issued.entry(kind).or_default();
-        *n += 1;
-        Ok(format!("{kind}-{n}"))
+        let token = {
+            let mut issued = lock(&self.issued);
+            let n = issued.entry(kind).or_default();
+            *n += 1;
+            format!("{kind}-{n}")
+        };
+        lock(&self.policies).insert(token.clone(), policy.clone());
+        Ok(token)
     }
 
     /// One validate: a scheduled error first (an `OutcomeUnknown` consumes the token: the
@@ -709,6 +732,8 @@ pub struct Backends {
     pub limiter: MemoryRateLimiter,
     pub signals: RecordingSignals,
     pub clock: FixedClock,
+    /// Each journey's assurance policy (Genuine Presence, no risk profile, by default).
+    pub policies: crate::domain::AssurancePolicies,
 }
 
 impl Backends {
@@ -726,6 +751,7 @@ impl Backends {
             limiter: MemoryRateLimiter::default(),
             signals: RecordingSignals::default(),
             clock: FixedClock::at(now),
+            policies: crate::domain::AssurancePolicies::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The account function's journeys: logging in ([`login`]), and what a logged-in person does
-//! with their session — read their account ([`ReadAccount`]), log out ([`Logout`]), ask to be
-//! erased ([`request_erasure`]).
+//! with their session — read their account ([`ReadAccount`]), log out ([`Logout`]), prove
+//! their face again before a sensitive action ([`step_up`]), ask to be erased
+//! ([`request_erasure`], which needs that step-up).
 //!
 //! Every session route starts with the same check ([`SessionAuth`]). Expiry is decided here, in
 //! code: the store's TTL only cleans up, possibly days late. Activity is recorded at most once a
@@ -8,8 +9,10 @@
 //!
 //! The account is always the session's: no user id is ever taken from the request.
 
+mod attempt;
 pub mod login;
 pub mod request_erasure;
+pub mod step_up;
 
 use super::failure::Failure;
 use crate::crypto::Credential;

@@ -9,7 +9,7 @@
 
 use super::failure::Failure;
 use crate::crypto::{Credential, keyed_hash};
-use crate::domain::{Registration, RegistrationStatus, reasons};
+use crate::domain::{AssuranceType, Registration, RegistrationStatus, reasons};
 use crate::ports::{Clock, KeyRing, RegistrationStore, Session, SessionStore, StoreError};
 
 /// What reading a registration needs.
@@ -19,6 +19,9 @@ pub struct RegistrationStatusQuery<'a> {
     pub keys: &'a dyn KeyRing,
     pub clock: &'a dyn Clock,
     pub max_attempts: u32,
+    /// The registration journey's assurance type: what the completed enrolment proved, the
+    /// `acr` of the session it opens.
+    pub assurance: AssuranceType,
     pub session_idle_seconds: i64,
     pub session_absolute_seconds: i64,
 }
@@ -101,6 +104,8 @@ impl RegistrationStatusQuery<'_> {
             created_at: now,
             last_seen: now,
             absolute_expires_at: now + self.session_absolute_seconds,
+            acr: Some(self.assurance.acr().to_owned()),
+            elevated_until: None,
         };
         match self
             .sessions

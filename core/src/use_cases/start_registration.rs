@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use super::failure::Failure;
 use super::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
 use crate::crypto::{Credential, keyed_hash};
-use crate::domain::{DisplayName, Registration, RegistrationStatus, Username};
+use crate::domain::{AssurancePolicy, DisplayName, Registration, RegistrationStatus, Username};
 use crate::ports::{
     Clock, FaceTokens, FieldSealer, KeyRing, RegistrationStore, StoreError, UserStore,
 };
@@ -36,6 +36,8 @@ pub struct StartRegistration<'a> {
     /// How long a registration (all its attempts) may take.
     pub registration_ttl_seconds: i64,
     pub max_attempts: u32,
+    /// How registration scans are judged.
+    pub policy: &'a AssurancePolicy,
 }
 
 /// A person's request, validated.
@@ -142,7 +144,10 @@ impl StartRegistration<'_> {
             .sealer
             .seal("display_name", &user_id, display_name.as_str())
             .await?;
-        let token = self.tokens.enrol_token(&verifier_user_id).await?;
+        let token = self
+            .tokens
+            .enrol_token(&verifier_user_id, self.policy)
+            .await?;
         let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
         let registration = Registration {
             id: credential.id.clone(),
@@ -198,7 +203,7 @@ impl StartRegistration<'_> {
         }
         let token = self
             .tokens
-            .enrol_token(&registration.iproov_user_id)
+            .enrol_token(&registration.iproov_user_id, self.policy)
             .await?;
         let token_expires_at = now + self.token_ttl_seconds;
         match self

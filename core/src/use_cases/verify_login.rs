@@ -15,7 +15,7 @@ use super::failure::Failure;
 use super::start_registration::new_id;
 use super::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
 use crate::crypto::{Credential, hex, keyed_hash, random_bytes};
-use crate::domain::Username;
+use crate::domain::{AssurancePolicy, Username};
 use crate::latency_mirror::LatencyMirror;
 use crate::ports::{
     AttemptStatus, Clock, FaceTokens, KeyRing, LoginAttempt, LoginAttemptStore, UserStore,
@@ -36,6 +36,8 @@ pub struct VerifyLogin<'a> {
     pub uniform_unknown_username: bool,
     /// Recent durations of verify-token calls, which a decoy imitates.
     pub verify_token_latency: &'a LatencyMirror,
+    /// How login scans are judged.
+    pub policy: &'a AssurancePolicy,
 }
 
 /// An attempt the person can scan for now. A decoy looks exactly the same.
@@ -83,7 +85,10 @@ impl VerifyLogin<'_> {
             return Ok(VerifyLoginOutcome::NotRegistered);
         };
         let started = std::time::Instant::now();
-        let token = self.tokens.verify_token(&claim.iproov_user_id).await;
+        let token = self
+            .tokens
+            .verify_token(&claim.iproov_user_id, self.policy)
+            .await;
         self.verify_token_latency.record(started.elapsed());
         let token = token?;
         let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
@@ -97,6 +102,7 @@ impl VerifyLogin<'_> {
             expires_at: now + self.token_ttl_seconds,
             created_at: now,
             decoy: false,
+            session_id: None,
         };
         self.attempts.create(&attempt).await?;
         Ok(VerifyLoginOutcome::Opened(OpenedAttempt {
@@ -122,6 +128,7 @@ impl VerifyLogin<'_> {
             expires_at: now + self.token_ttl_seconds,
             created_at: now,
             decoy: true,
+            session_id: None,
         };
         self.verify_token_latency.imitate(started.elapsed()).await;
         self.attempts.create(&attempt).await?;

@@ -31,6 +31,17 @@ pub async fn handle(
         ErasureRequest::QueueUnavailable => {
             return Err(ApiError::unavailable("queue_unavailable"));
         }
+        // Nothing changed: the page walks the person through a step-up, then asks again.
+        ErasureRequest::StepUpRequired => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "step_up_required",
+                "Erasing the account needs your face again.",
+            )
+            .with_hint(
+                "Verify your face (POST /v1/step-up), then ask again within a few minutes.",
+            ));
+        }
     };
     if let Some(key) = auth::event_key(&deps).await {
         aws_adapters::events::user(key.as_ref().as_ref(), &user_id, |user| {

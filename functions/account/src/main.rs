@@ -7,11 +7,12 @@ mod auth;
 mod erase;
 mod login;
 mod me;
+mod step_up;
 
 use std::sync::Arc;
 
 use aws_adapters::config::{self, JourneySettings};
-use aws_adapters::rate_limit::Limit;
+use aws_adapters::rate_limit::Limits;
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
@@ -22,7 +23,9 @@ use onboarding_core::ports::{
 };
 use onboarding_core::use_cases::account::login::Login;
 use onboarding_core::use_cases::account::request_erasure::RequestErasure;
+use onboarding_core::use_cases::account::step_up::{CompleteStepUp, StartStepUp};
 use onboarding_core::use_cases::account::{Logout, ReadAccount, SessionAuth};
+use onboarding_core::use_cases::token_route::{RouteLimits, TokenRouteGuard};
 
 /// What the routes of this function need: ports, and the settings the use cases and answers
 /// read.
@@ -38,8 +41,8 @@ pub struct Deps {
     pub limiter: Arc<dyn RateLimiter>,
     pub signals: Arc<dyn RateLimitSignals>,
     pub clock: Arc<dyn Clock>,
-    /// `RATE_LIMIT_LOGIN_PER_ATTEMPT`.
-    pub login_per_attempt: Limit,
+    /// The `RATE_LIMIT_*` settings (step-up shares verify-login's).
+    pub limits: Limits,
     pub settings: JourneySettings,
     /// Recent durations of iProov verify-validate calls, which a decoy attempt imitates.
     pub verify_validate_latency: LatencyMirror,
@@ -64,10 +67,46 @@ impl Deps {
             limiter: self.limiter.as_ref(),
             signals: self.signals.as_ref(),
             clock: self.clock.as_ref(),
-            per_attempt: self.login_per_attempt,
+            per_attempt: self.limits.login_per_attempt,
             session_idle_seconds: self.settings.session_idle_seconds,
             session_absolute_seconds: self.settings.session_absolute_seconds,
             validate_latency: &self.verify_validate_latency,
+            policy: &self.settings.policies.login,
+        }
+    }
+
+    fn start_step_up(&self) -> StartStepUp<'_> {
+        StartStepUp {
+            auth: self.session_auth(),
+            users: self.users.as_ref(),
+            attempts: self.attempts.as_ref(),
+            tokens: self.tokens.as_ref(),
+            keys: self.keys.as_ref(),
+            guard: TokenRouteGuard {
+                limiter: self.limiter.as_ref(),
+                signals: self.signals.as_ref(),
+            },
+            limits: RouteLimits {
+                route: "step_up",
+                per_ip: self.limits.login_per_ip,
+                per_username: self.limits.login_per_username,
+                username_ceiling: self.limits.username_alarm,
+            },
+            token_ttl_seconds: self.settings.token_ttl_seconds,
+            policy: &self.settings.policies.step_up,
+        }
+    }
+
+    fn complete_step_up(&self) -> CompleteStepUp<'_> {
+        CompleteStepUp {
+            auth: self.session_auth(),
+            attempts: self.attempts.as_ref(),
+            tokens: self.tokens.as_ref(),
+            limiter: self.limiter.as_ref(),
+            signals: self.signals.as_ref(),
+            per_attempt: self.limits.login_per_attempt,
+            policy: &self.settings.policies.step_up,
+            window_seconds: self.settings.step_up_window_seconds,
         }
     }
 
@@ -111,7 +150,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         limiter: wiring::rate_limiter(&sdk)?,
         signals: Arc::new(aws_adapters::rate_limit::MetricSignals),
         clock: Arc::new(SystemClock),
-        login_per_attempt: aws_adapters::rate_limit::limits_from_env()?.login_per_attempt,
+        limits: aws_adapters::rate_limit::limits_from_env()?,
         settings,
         // Before the first real validate: about what one takes from a Lambda in iProov's region.
         verify_validate_latency: LatencyMirror::new(std::time::Duration::from_millis(300)),
@@ -121,6 +160,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/login", post(login::handle))
         .route("/v1/users", get(me::handle).delete(erase::handle))
         .route("/v1/logout", post(me::logout))
+        .route("/v1/step-up", post(step_up::start))
+        .route("/v1/step-up/complete", post(step_up::complete))
         .with_state(deps);
     api::server::run(routes, origins).await
 }

@@ -34,6 +34,7 @@ impl Deps {
             keys: self.keys.as_ref(),
             clock: self.clock.as_ref(),
             max_attempts: self.settings.registration_max_attempts,
+            assurance: self.settings.policies.registration.assurance_type,
             session_idle_seconds: self.settings.session_idle_seconds,
             session_absolute_seconds: self.settings.session_absolute_seconds,
         }

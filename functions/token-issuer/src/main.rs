@@ -66,6 +66,7 @@ impl Deps {
             token_ttl_seconds: self.settings.token_ttl_seconds,
             registration_ttl_seconds: self.settings.registration_ttl_seconds,
             max_attempts: self.settings.registration_max_attempts,
+            policy: &self.settings.policies.registration,
         }
     }
 
@@ -86,6 +87,7 @@ impl Deps {
             token_ttl_seconds: self.settings.token_ttl_seconds,
             uniform_unknown_username: self.uniform_unknown_username,
             verify_token_latency: &self.verify_token_latency,
+            policy: &self.settings.policies.login,
         }
     }
 }

@@ -138,6 +138,11 @@ impl Claims {
         token
     }
 
+    /// What `token` was asked for, for tests checking which policy reached iProov.
+    pub fn get(&self, token: &str) -> Option<&Claim> {
+        self.by_token.get(token)
+    }
+
     /// Records the outcome of the SDK's scan. The token's expiry is not checked here: the scan
     /// control stands in for a person, and validate is where expiry is enforced.
     pub fn record_scan(&mut self, token: &str, outcome: ScanOutcome) -> Result<(), ScanRefusal> {

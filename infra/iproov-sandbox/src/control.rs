@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
-use crate::claims::{ScanOutcome, ScanRefusal};
+use crate::claims::{ClaimState, ScanOutcome, ScanRefusal};
 use crate::config::FrameMode;
 use crate::credentials::{Field, MAX_GRACE_SECONDS};
 use crate::errors::ApiError;
@@ -33,6 +33,7 @@ type JsonResult = Result<Json<Value>, ApiError>;
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/health", get(health))
+        .route("/sandbox/claims/{token}", get(claim))
         .route("/sandbox/claims/{token}/scan", post(scan))
         .route(
             "/sandbox/faults",
@@ -285,6 +286,29 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
 
 /// `GET /sandbox/users/{user_id}`: what iProov knows of a user, without OAuth (tests checking
 /// erasure need a side door).
+/// `GET /sandbox/claims/{token}`: what a token was asked for (kind, assurance type, risk
+/// profile) and where it stands, so a test can check which journey's policy reached iProov.
+/// Never the user id or the token itself.
+async fn claim(State(shared): State<Arc<Shared>>, PathParam(token): PathParam) -> JsonResult {
+    let inner = shared.lock();
+    let claim = inner
+        .claims
+        .get(&token)
+        .ok_or_else(|| ApiError::not_found("no claim has this token"))?;
+    let state = match claim.state {
+        ClaimState::AwaitingScan => "awaiting_scan",
+        ClaimState::Scanned(_) => "scanned",
+        ClaimState::Validated => "validated",
+        ClaimState::Invalidated => "invalidated",
+    };
+    Ok(Json(json!({
+        "kind": claim.kind.as_str(),
+        "assurance_type": claim.assurance_type.as_str(),
+        "risk_profile": claim.risk_profile,
+        "state": state,
+    })))
+}
+
 async fn user(State(shared): State<Arc<Shared>>, PathParam(user_id): PathParam) -> JsonResult {
     shared
         .lock()

@@ -507,3 +507,33 @@ async fn deleting_a_user_stops_its_outstanding_tokens() {
         "no_user"
     );
 }
+
+#[tokio::test]
+async fn the_control_surface_tells_what_a_token_was_asked_for() {
+    // GIVEN an enrol token asked for liveness under a risk profile
+    let sandbox = Sandbox::new();
+    let reply = sandbox
+        .post(
+            "/api/v2/claim/enrol/token",
+            json!({
+                "api_key": API_KEY, "secret": SECRET, "resource": "test", "user_id": "user-1",
+                "assurance_type": "liveness", "risk_profile": "step-up-high"
+            }),
+        )
+        .await;
+    let token = reply.body["token"].as_str().expect("a token").to_owned();
+
+    // WHEN a test asks the control surface about it
+    let claim = sandbox.get(&format!("/sandbox/claims/{token}")).await;
+
+    // THEN it sees the kind, the policy and the state, and neither the user nor the token
+    assert_eq!(claim.status, StatusCode::OK, "{}", claim.text);
+    assert_eq!(
+        claim.body,
+        json!({"kind": "enrol", "assurance_type": "liveness",
+               "risk_profile": "step-up-high", "state": "awaiting_scan"})
+    );
+    // AND an unknown token is 404
+    let unknown = sandbox.get("/sandbox/claims/nope").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

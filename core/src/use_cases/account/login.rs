@@ -17,25 +17,23 @@
 
 use std::time::Instant;
 
+use super::attempt::{AttemptSteps, Claimed};
 use crate::crypto::Credential;
+use crate::domain::AssurancePolicy;
 use crate::domain::rate_limits::Limit;
 use crate::domain::reasons;
 use crate::latency_mirror::LatencyMirror;
 use crate::ports::{
     AttemptStatus, ClientContext, Clock, FaceTokens, LoginAttempt, LoginAttemptStore,
-    RateLimitSignals, RateLimiter, Session, SessionStore, StoreError, User, UserStore,
-    VerifierError,
+    RateLimitSignals, RateLimiter, Session, SessionStore, User, UserStore,
 };
 use crate::use_cases::failure::Failure;
-use crate::use_cases::limits;
 use crate::use_cases::start_registration::new_id;
 
 /// The per-attempt limit's name in metrics and logs.
 pub const ATTEMPT_LIMIT: &str = "login_attempt";
 
-/// Why an attempt the verifier never judged failed: its token was refused (never scanned, or
-/// already used), or it was a decoy.
-pub const NEVER_SCANNED: &str = "validation_unknown";
+pub use super::attempt::NEVER_SCANNED;
 
 /// What logging in needs.
 pub struct Login<'a> {
@@ -55,6 +53,8 @@ pub struct Login<'a> {
     pub session_absolute_seconds: i64,
     /// Recent durations of real verify-validate calls, which a decoy imitates.
     pub validate_latency: &'a LatencyMirror,
+    /// How login scans are judged (recorded with the session as its `acr`).
+    pub policy: &'a AssurancePolicy,
 }
 
 /// A session opened by a passed login.
@@ -88,6 +88,17 @@ pub enum LoginOutcome {
 }
 
 impl Login<'_> {
+    fn steps(&self) -> AttemptSteps<'_> {
+        AttemptSteps {
+            attempts: self.attempts,
+            limiter: self.limiter,
+            signals: self.signals,
+            per_attempt: self.per_attempt,
+            limit_name: ATTEMPT_LIMIT,
+            key_prefix: "login#attempt",
+        }
+    }
+
     /// Logs in with `credential`; `client` is what the verifier may see of the person.
     pub async fn run(
         &self,
@@ -95,29 +106,21 @@ impl Login<'_> {
         client: ClientContext<'_>,
     ) -> Result<LoginOutcome, Failure> {
         let now = self.clock.now();
-        let Some(attempt) = self.find_counted(credential, now).await? else {
+        let steps = self.steps();
+        // A step-up attempt is bound to a session and never opens one.
+        let Some(attempt) = steps
+            .find_counted(credential, now)
+            .await?
+            .filter(|a| a.session_id.is_none())
+        else {
             return Ok(LoginOutcome::Unauthorized);
         };
-        if attempt.status == AttemptStatus::Pending && now >= attempt.expires_at {
-            return Ok(LoginOutcome::AttemptExpired);
-        }
-        if attempt.status != AttemptStatus::Pending {
-            return Ok(LoginOutcome::AttemptUsed);
-        }
-        match self
-            .attempts
-            .transition(
-                &attempt.id,
-                AttemptStatus::Pending,
-                AttemptStatus::Validating,
-                None,
-            )
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => return Ok(LoginOutcome::TakenMeanwhile),
-            Err(err) => return Err(err.into()),
-        }
+        let attempt = match steps.claim(attempt, now).await? {
+            Claimed::Held(attempt) => attempt,
+            Claimed::Expired => return Ok(LoginOutcome::AttemptExpired),
+            Claimed::Used => return Ok(LoginOutcome::AttemptUsed),
+            Claimed::TakenMeanwhile => return Ok(LoginOutcome::TakenMeanwhile),
+        };
         if attempt.decoy {
             return Ok(self.decoy(&attempt).await);
         }
@@ -127,7 +130,12 @@ impl Login<'_> {
             async {
                 let verdict = self
                     .tokens
-                    .verify_validate(&attempt.iproov_user_id, &attempt.iproov_token, client)
+                    .verify_validate(
+                        &attempt.iproov_user_id,
+                        &attempt.iproov_token,
+                        self.policy,
+                        client,
+                    )
                     .await;
                 self.validate_latency.record(started.elapsed());
                 verdict
@@ -136,23 +144,24 @@ impl Login<'_> {
         );
         let verdict = match verdict {
             Ok(verdict) => verdict,
-            Err(err) => return self.not_validated(&attempt, err).await,
+            Err(err) => {
+                let reason = steps.not_validated(&attempt, err).await?;
+                return Ok(failed(reason.to_owned(), &attempt));
+            }
         };
         if !verdict.passed {
             let reason = reasons::sanitise_reason(verdict.reason.as_deref());
-            self.end(&attempt, AttemptStatus::Failed, Some(&reason))
+            steps
+                .end(&attempt, AttemptStatus::Failed, Some(&reason))
                 .await;
             tracing::info!(reason = %reason, "login verification failed");
-            return Ok(LoginOutcome::VerificationFailed {
-                reason,
-                user_id: attempt.user_id,
-            });
+            return Ok(failed(reason, &attempt));
         }
         let user = match user {
             Ok(Some(user)) => user,
             other => {
                 // The scan passed, so the attempt is used up whatever happens next.
-                self.end(&attempt, AttemptStatus::Passed, None).await;
+                steps.end(&attempt, AttemptStatus::Passed, None).await;
                 return match other {
                     Err(err) => Err(err.into()),
                     Ok(_) => Ok(LoginOutcome::UserGone),
@@ -164,110 +173,21 @@ impl Login<'_> {
             .map(|logged_in| LoginOutcome::LoggedIn(Box::new(logged_in)))
     }
 
-    /// The attempt `credential` names, with one hit counted on its per-attempt limit.
-    ///
-    /// The counter's key is the credential's id, known before the read, so both calls run at
-    /// once. The answers keep their order: no matching attempt is `None` (never a refusal: the
-    /// limit must not tell which ids exist), then the limit. A credential with a wrong secret
-    /// counts against the attempt it names too, which only makes guessing that secret slower;
-    /// its refusal is signalled like any other, whatever the answer.
-    async fn find_counted(
-        &self,
-        credential: &Credential,
-        now: i64,
-    ) -> Result<Option<LoginAttempt>, Failure> {
-        let key = format!("login#attempt#{}", credential.id);
-        let hits = [(key.as_str(), self.per_attempt)];
-        let (limited, found) = futures::join!(
-            async {
-                limits::check(self.limiter, &hits, now)
-                    .await
-                    .map_err(|refusal| Failure::refused(self.signals, ATTEMPT_LIMIT, refusal))
-            },
-            self.attempts.get(&credential.id),
-        );
-        let Some(attempt) = found?.filter(|a| credential.matches(&a.secret_hash)) else {
-            return Ok(None);
-        };
-        limited?;
-        Ok(Some(attempt))
-    }
-
-    /// A decoy ends as a real attempt whose token never saw a scan ([`Self::never_scanned`]),
-    /// without asking the verifier, in the time a real validate recently took.
+    /// A decoy ends as a real attempt whose token never saw a scan, without asking the
+    /// verifier, in the time a real validate recently took.
     async fn decoy(&self, attempt: &LoginAttempt) -> LoginOutcome {
         let started = Instant::now();
-        let outcome = self.never_scanned(attempt).await;
-        self.validate_latency.imitate(started.elapsed()).await;
-        outcome
-    }
-
-    /// The verifier refused the token (or would have: a decoy): a failed verification.
-    async fn never_scanned(&self, attempt: &LoginAttempt) -> LoginOutcome {
-        self.end(attempt, AttemptStatus::Failed, Some(NEVER_SCANNED))
+        self.steps()
+            .end(attempt, AttemptStatus::Failed, Some(NEVER_SCANNED))
             .await;
-        LoginOutcome::VerificationFailed {
-            reason: NEVER_SCANNED.to_owned(),
-            user_id: attempt.user_id.clone(),
-        }
-    }
-
-    /// The verifier gave no verdict. Not processed: the attempt goes back to `pending`, and the
-    /// same login may be tried again. Anything else (outcome unknown, refused, no such user):
-    /// the token may be used up, so the attempt ends and the person starts the login again.
-    async fn not_validated(
-        &self,
-        attempt: &LoginAttempt,
-        error: VerifierError,
-    ) -> Result<LoginOutcome, Failure> {
-        match error {
-            VerifierError::InvalidToken => Ok(self.never_scanned(attempt).await),
-            error @ VerifierError::NotProcessed { .. } => {
-                if let Err(err) = self
-                    .attempts
-                    .transition(
-                        &attempt.id,
-                        AttemptStatus::Validating,
-                        AttemptStatus::Pending,
-                        None,
-                    )
-                    .await
-                {
-                    tracing::warn!(error = %err, "could not give the attempt back");
-                }
-                Err(Failure::Verifier {
-                    error,
-                    start_again: false,
-                })
-            }
-            error => {
-                self.end(attempt, AttemptStatus::Failed, Some(NEVER_SCANNED))
-                    .await;
-                Err(Failure::Verifier {
-                    error,
-                    start_again: true,
-                })
-            }
-        }
-    }
-
-    /// Moves a `validating` attempt to its end. Best effort: an attempt left `validating` is
-    /// just as final for a second login (it is not `pending`), so a failure is logged, not
-    /// answered.
-    async fn end(&self, attempt: &LoginAttempt, to: AttemptStatus, reason: Option<&str>) {
-        if let Err(err) = self
-            .attempts
-            .transition(&attempt.id, AttemptStatus::Validating, to, reason)
-            .await
-        {
-            tracing::warn!(error = %err, "could not record the attempt's end");
-        }
+        self.validate_latency.imitate(started.elapsed()).await;
+        failed(NEVER_SCANNED.to_owned(), attempt)
     }
 
     /// For a passed attempt: a new session for `user`, written while the attempt ends
-    /// (`passed`). The two items are independent and the end is best effort (see
-    /// [`Self::end`]) whatever happens to the session, so only the session's failure is
-    /// answered, as when they ran one after the other.
+    /// (`passed`). The two items are independent and the end is best effort whatever happens
+    /// to the session, so only the session's failure is answered, as when they ran one after
+    /// the other.
     async fn open_session(
         &self,
         attempt: &LoginAttempt,
@@ -282,9 +202,12 @@ impl Login<'_> {
             created_at: now,
             last_seen: now,
             absolute_expires_at: now + self.session_absolute_seconds,
+            acr: Some(self.policy.assurance_type.acr().to_owned()),
+            elevated_until: None,
         };
+        let steps = self.steps();
         let ((), created) = futures::join!(
-            self.end(attempt, AttemptStatus::Passed, None),
+            steps.end(attempt, AttemptStatus::Passed, None),
             self.sessions.create(&session, self.session_idle_seconds),
         );
         created?;
@@ -294,5 +217,13 @@ impl Login<'_> {
             session,
             user,
         })
+    }
+}
+
+/// A failed verification of `attempt` (a decoy's `user_id` is empty).
+fn failed(reason: String, attempt: &LoginAttempt) -> LoginOutcome {
+    LoginOutcome::VerificationFailed {
+        reason,
+        user_id: attempt.user_id.clone(),
     }
 }

@@ -2,6 +2,9 @@
 //! itself (user record, username claim, images, the verifier's enrolment) is removed later by
 //! the erasure use case (`erase_user`), through a queue with retries and a dead-letter queue.
 //!
+//! It needs a face step-up on this session within the step-up window (`step_up`): a session
+//! left open, or a stolen session credential, must not be enough to erase a person.
+//!
 //! The request is queued first: if the queue cannot take it, nothing has changed and the person
 //! can simply try again, still logged in. Ending the sessions first would leave a person logged
 //! out with no erasure scheduled and no session to ask again with.
@@ -24,6 +27,8 @@ pub enum ErasureRequest {
     Scheduled { user_id: String, revoked: usize },
     /// The queue could not take the request: nothing changed, the session still works.
     QueueUnavailable,
+    /// The session has no live step-up elevation: nothing changed.
+    StepUpRequired,
 }
 
 impl RequestErasure<'_> {
@@ -38,6 +43,10 @@ impl RequestErasure<'_> {
             Authenticated::Live(session) => session,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
+        let now = self.auth.clock.now();
+        if session.elevated_until.is_none_or(|until| now >= until) {
+            return Ok(Authenticated::Live(ErasureRequest::StepUpRequired));
+        }
         let request = ErasureRequested {
             user_id: session.user_id,
             request_id: Some(request_id.to_owned()),

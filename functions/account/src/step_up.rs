@@ -1,0 +1,123 @@
+//! `POST /v1/step-up` and `POST /v1/step-up/complete`: the person proves their face again on
+//! this session before a sensitive action. The rules (the attempt bound to the session, one
+//! validate, elevation only on a pass and never past the session) are the core's
+//! (core/src/use_cases/account/step_up.rs); these handlers read the request and answer.
+
+use std::sync::Arc;
+
+use api::rfc3339;
+use api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use onboarding_core::crypto::Credential;
+use onboarding_core::domain::reasons;
+use onboarding_core::ports::ClientContext;
+use onboarding_core::use_cases::Failure;
+use onboarding_core::use_cases::account::step_up::StepUpOutcome;
+use serde_json::{Value, json};
+
+use crate::{Deps, auth};
+
+/// The hint of every answer after which this attempt cannot elevate any more.
+const START_AGAIN: &str = "Start the step-up again.";
+
+/// A verify token for the session's own user, and the attempt's credential (always in the body:
+/// it opens nothing without this session, and the page must send it back).
+pub async fn start(
+    State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let session = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
+    let opened = auth::live(deps.start_step_up().run(&session, meta.source_ip).await?)?;
+    tracing::info!(attempt_id = %opened.credential.id, "step-up attempt opened");
+    Ok(Json(json!({
+        "attempt_token": opened.credential.expose(),
+        "expires_at": rfc3339(opened.expires_at),
+        "iproov": {"token": opened.token, "base_url": deps.tokens.sdk_base_url()},
+    })))
+}
+
+/// Validates the step-up scan once and, on a pass, elevates this session.
+pub async fn complete(
+    State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let attempt = read_attempt(body)?;
+    let session = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
+    let client = ClientContext {
+        ip: meta.source_ip,
+        user_agent: &meta.user_agent,
+    };
+    let outcome = deps
+        .complete_step_up()
+        .run(&session, &attempt, client)
+        .await
+        .map_err(not_decided)?;
+    match auth::live(outcome)? {
+        StepUpOutcome::Elevated { acr, until } => Ok(Json(json!({
+            "acr": acr,
+            "elevated_until": rfc3339(until),
+        }))),
+        StepUpOutcome::VerificationFailed { reason, .. } => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "verification_failed",
+            "We could not verify your face.",
+        )
+        .with_reason(&reason)
+        .with_hint(reasons::hint_for(&reason))),
+        StepUpOutcome::UnknownAttempt => Err(ApiError::unauthorized()),
+        StepUpOutcome::Foreign => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "step_up_foreign",
+            "This step-up was started by another session.",
+        )
+        .with_hint(START_AGAIN)),
+        StepUpOutcome::Expired => Err(ApiError::gone(
+            "attempt_expired",
+            "This step-up attempt expired.",
+        )
+        .with_hint(START_AGAIN)),
+        StepUpOutcome::Used => Err(ApiError::conflict(
+            "attempt_used",
+            "This step-up attempt was already used.",
+        )
+        .with_hint(START_AGAIN)),
+    }
+}
+
+/// The body `{"attempt_token"}`: a credential of our shape, or a 400 naming the field.
+fn read_attempt(body: JsonObject) -> Result<Credential, ApiError> {
+    let mut reader = FieldReader::new(body.0, &["attempt_token"]);
+    let raw = reader.string("attempt_token");
+    let attempt = raw.and_then(|raw| {
+        let parsed = Credential::parse(&raw);
+        if parsed.is_none() {
+            reader.error("attempt_token", "is not a step-up attempt token");
+        }
+        parsed
+    });
+    reader.finish()?;
+    attempt.ok_or_else(|| ApiError::bad_request("attempt_token is required."))
+}
+
+/// A shared failure as its answer; when iProov gave no verdict and the attempt ended, the
+/// person is told to start the step-up again.
+fn not_decided(failure: Failure) -> ApiError {
+    let start_again = matches!(
+        failure,
+        Failure::Verifier {
+            start_again: true,
+            ..
+        }
+    );
+    let answer = ApiError::from(failure);
+    if start_again {
+        answer.with_hint(START_AGAIN)
+    } else {
+        answer
+    }
+}
