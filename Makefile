@@ -28,6 +28,8 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 # `cargo lambda` (and moto_server) resolve to the pinned copies in .venv.
 export PATH := $(VENV)/bin:$(PATH)
 
+
+.PHONY: toolchain
 .PHONY: help venv build dev up down status lint deny fuzz fmt-check clippy cargo-test template-lint \
         py-unit contract unit e2e test clean-local
 
@@ -54,8 +56,15 @@ venv:
 	"$(PY)" -m pip install --quiet --disable-pip-version-check -r $(LOCAL_REQ) -c $(LOCAL_CONS); \
 	echo "$$want" > "$$stamp"
 
+# What a fresh machine must bring (README, Prerequisites), checked first so that a missing tool
+# is one clear line, not a build error a hundred lines down.
+toolchain:
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust (stable) from https://rustup.rs, then open a new shell" >&2; exit 1; }
+	@command -v cc >/dev/null || command -v gcc >/dev/null || command -v clang >/dev/null || \
+	  { echo "no C compiler found (cc, gcc or clang): the AWS crypto crates (aws-lc) compile C; install gcc (e.g. apt install build-essential)" >&2; exit 1; }
+
 # Debug build of every crate: cargo-lambda's `cargo run --bin <fn>` then finds fresh artifacts.
-build:
+build: toolchain
 	cargo build --workspace
 
 dev: venv build
