@@ -301,6 +301,27 @@ def configure_provision_logging() -> None:
         logger.addHandler(handler)
 
 
+def reloads(args: argparse.Namespace) -> bool:
+    """Whether functions rebuild when their code changes. In the foreground (`make dev`), by
+    default: a person is editing. Detached (`make up`, `make e2e`, CI), never: a test run must
+    exercise the code it started with, and a save during it must not restart functions mid-test.
+    `LOCAL_RELOAD=0/1` or `--reload/--no-reload` decide otherwise."""
+    if args.reload is not None:
+        return bool(args.reload)
+    return not args.detach
+
+
+def watch_command(cargo_lambda: str, ports: Ports, args: argparse.Namespace) -> list[str]:
+    """`cargo lambda watch`, the functions' emulator: every function's binary on demand."""
+    argv = [cargo_lambda, "lambda", "watch"]
+    if not reloads(args):
+        argv.append("--ignore-changes")
+    return argv + [
+        "--invoke-address", "127.0.0.1", "--invoke-port", str(ports.lambda_),
+        "--env-file", str(FUNCTIONS_ENV_FILE), "--concurrency", str(args.concurrency),
+    ]
+
+
 def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
     started_at = time.monotonic()
     env = child_env(ports)
@@ -338,11 +359,9 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
         wait_until("the iProov sandbox", lambda: http_status(f"{ports.sandbox_url}/health") == 200, 60, children)
 
         say(f"starting cargo lambda watch on {ports.lambda_url}")
-        children.append(start("functions", [
-            find_tool("cargo-lambda"), "lambda", "watch", "--ignore-changes",
-            "--invoke-address", "127.0.0.1", "--invoke-port", str(ports.lambda_),
-            "--env-file", str(FUNCTIONS_ENV_FILE), "--concurrency", str(args.concurrency),
-        ], functions_env(env)))
+        say("functions reload when their code changes (edit, save, call again)" if reloads(args)
+            else "functions run the code built at start (`make dev` reloads on change)")
+        children.append(start("functions", watch_command(find_tool("cargo-lambda"), ports, args), functions_env(env)))
         wait_until("cargo lambda watch", lambda: processes.port_in_use(ports.lambda_), 120, children)
 
         say(f"starting the gateway on {ports.api_url} and the SQS event-source emulator")
@@ -498,6 +517,11 @@ def main(argv: list[str] | None = None) -> int:
         help="cargo-lambda instances per function (LOCAL_FUNCTION_CONCURRENCY; 1 starts functions faster, "
              "4 lets concurrent deliveries really run concurrently)",
     )
+    reload_default = {"1": True, "0": False}.get(os.environ.get("LOCAL_RELOAD", ""))
+    up.add_argument("--reload", dest="reload", action="store_true", default=reload_default,
+                    help="rebuild a function when its code changes (default in the foreground; LOCAL_RELOAD=1)")
+    up.add_argument("--no-reload", dest="reload", action="store_false",
+                    help="run the code built at start (default with --detach; LOCAL_RELOAD=0)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop a detached stack (and any leftovers)").set_defaults(func=cmd_down)
     sub.add_parser("status", help="what is running").set_defaults(func=cmd_status)
