@@ -10,6 +10,7 @@ pub mod body;
 mod core_errors;
 pub mod credential;
 pub mod error;
+mod localise;
 pub mod meta;
 pub mod origin;
 pub mod registration_access;

@@ -1,6 +1,7 @@
 //! Serving an axum router as a Lambda function: one middleware that names the request (id,
-//! cold start), scopes logs and error bodies to it, adds security headers, and logs one line per
-//! request without any PII; JSON fallbacks for unknown routes and methods.
+//! cold start), scopes logs and error bodies to it, answers hints in the request's language,
+//! adds security headers, and logs one line per request without any PII; JSON fallbacks for
+//! unknown routes and methods.
 
 use std::time::Instant;
 
@@ -12,10 +13,12 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::localise;
 use crate::meta::RequestMeta;
 use crate::origin::OriginPolicy;
 use crate::request_id;
 use crate::telemetry;
+use onboarding_core::domain::Language;
 
 /// Adds the shared middleware and fallbacks to a function's routes: the origin check of
 /// cookie-authenticated state changes (see [`OriginPolicy`]) inside the observer, so refusals
@@ -59,6 +62,12 @@ async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let meta = RequestMeta::from_parts(&parts);
+    let language = Language::negotiate(
+        parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     parts.extensions.insert(meta.clone());
     req = Request::from_parts(parts, body);
     let route = req
@@ -74,7 +83,8 @@ async fn observe(mut req: Request, next: Next) -> Response {
     );
     let request_id = meta.request_id.clone();
     async move {
-        let mut response = request_id::scope(request_id, next.run(req)).await;
+        let response = request_id::scope(request_id, next.run(req)).await;
+        let mut response = localise::hint(response, language).await;
         secure_headers(&mut response);
         tracing::info!(
             method = %method,

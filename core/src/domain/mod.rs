@@ -3,6 +3,7 @@
 
 pub mod assurance;
 pub mod display_name;
+pub mod language;
 pub mod rate_limits;
 pub mod reasons;
 pub mod registration;
@@ -11,6 +12,7 @@ pub mod username;
 
 pub use assurance::{AssurancePolicies, AssurancePolicy, AssuranceType};
 pub use display_name::DisplayName;
+pub use language::Language;
 pub use registration::{Registration, RegistrationStatus};
 pub use sealed::Sealed;
 pub use username::Username;

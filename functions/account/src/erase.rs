@@ -38,9 +38,7 @@ pub async fn handle(
                 "step_up_required",
                 "Erasing the account needs your face again.",
             )
-            .with_hint(
-                "Verify your face (POST /v1/step-up), then ask again within a few minutes.",
-            ));
+            .with_hint("Verify your face again, then delete the account within a few minutes."));
         }
     };
     if let Some(key) = auth::event_key(&deps).await {
