@@ -4,6 +4,8 @@
 // - Credentials live only in the HttpOnly cookies the API sets; every call is same-origin with
 //   `credentials: 'same-origin'`. Nothing is written to localStorage, sessionStorage or
 //   document.cookie, and the `session_token` / `attempt_token` fields of answers are ignored.
+//   The one exception is the step-up's `attempt_token`, which the API gives only in the body:
+//   it is kept in memory for that scan and sent back once, to POST /v1/step-up/complete.
 // - No HTML is built from strings: pages are <template>s in index.html, text goes in with
 //   textContent. No inline scripts or styles, so the page runs under a strict CSP.
 // - Each new page moves focus to its heading; results are announced through live regions.
@@ -95,6 +97,16 @@
     sandbox_unreachable: 'The sandbox’s control surface is not reachable from this page.',
     sandbox_refused: 'The sandbox refused to simulate this scan.',
     sdk_load_failed: 'We couldn’t load the face scanner.',
+    // The face check before deleting the account (the step-up); see inStepUp().
+    step_up_required: 'Deleting your account needs your face again.',
+    step_up_foreign: 'This face check was started in another session.',
+    step_up_expired: 'This face check took too long and expired.',
+    step_up_used: 'This face check was already used.',
+  };
+
+  const DELETED_NOTICE = {
+    text: 'Your account has been deleted. Your face image and iProov enrolment are being erased, and you are logged out.',
+    kind: 'ok',
   };
 
   const FIELD_LABELS = { username: 'Username', display_name: 'Display name' };
@@ -103,7 +115,7 @@
   const state = {
     registration: null, // { username, display_name } typed by the person, to retry with
     login: null,        // { username }
-    scan: null,         // { flow: 'register' | 'login', token, baseUrl }
+    scan: null,         // { flow: 'register' | 'login' | 'step-up', token, baseUrl, attemptToken? }
     failure: null,      // last failed registration status, for the "try again" page
     notice: null,       // { text, kind } shown once on the next page
   };
@@ -172,6 +184,8 @@
     me: (signal) => request('GET', '/v1/users', undefined, signal),
     logout: (signal) => request('POST', '/v1/logout', undefined, signal),
     eraseMe: (signal) => request('DELETE', '/v1/users', undefined, signal),
+    startStepUp: (signal) => request('POST', '/v1/step-up', undefined, signal),
+    completeStepUp: (attemptToken, signal) => request('POST', '/v1/step-up/complete', { attempt_token: attemptToken }, signal),
     // The iProov sandbox's control surface, proxied by the local gateway on this origin.
     sandboxScan: async (token, outcome, reason, signal) => {
       const body = reason ? { outcome, reason } : { outcome };
@@ -393,6 +407,8 @@
     '/login/scan': { template: 'view-scan', setup: (root, signal) => setupScan(root, signal, 'login'), nav: 'login' },
     '/account': { template: 'view-account', setup: setupAccount, nav: 'account' },
     '/account/delete': { template: 'view-delete', setup: setupDelete, nav: 'account' },
+    '/account/delete/step-up': { template: 'view-step-up', setup: setupStepUp, nav: 'account' },
+    '/account/delete/scan': { template: 'view-scan', setup: (root, signal) => setupScan(root, signal, 'step-up'), nav: 'account' },
   };
 
   function currentPath() {
@@ -547,6 +563,8 @@
     }, { signal });
   }
 
+  const SCAN_PATHS = { register: '/register/scan', login: '/login/scan', 'step-up': '/account/delete/scan' };
+
   // Keeps what the SDK needs (in memory only) and opens the scan page.
   function beginScan(flow, data) {
     const launch = data && data.iproov;
@@ -554,7 +572,15 @@
       throw new ApiError(502, { error: 'bad_gateway', message: 'The answer had no scan token.' }, null);
     }
     state.scan = { flow, token: launch.token, baseUrl: launch.base_url };
-    const path = flow === 'register' ? '/register/scan' : '/login/scan';
+    if (flow === 'step-up') {
+      // The step-up's credential comes only in the body; it is sent back once, to complete it.
+      if (typeof data.attempt_token !== 'string' || !data.attempt_token) {
+        state.scan = null;
+        throw new ApiError(502, { error: 'bad_gateway', message: 'The answer had no step-up attempt.' }, null);
+      }
+      state.scan.attemptToken = data.attempt_token;
+    }
+    const path = SCAN_PATHS[flow];
     if (currentPath() === path) render(); else go(path);
   }
 
@@ -567,6 +593,9 @@
       }
       const { data } = await api.startRegistration(state.registration, signal);
       beginScan('register', data);
+    } else if (flow === 'step-up') {
+      const { data } = await api.startStepUp(signal);
+      beginScan('step-up', data);
     } else {
       if (!state.login) {
         go('/login', { notice: { text: 'Please enter your username to try again.', kind: 'info' } });
@@ -580,19 +609,22 @@
   function setupScan(root, signal, flow) {
     const scan = state.scan;
     if (!scan || scan.flow !== flow) {
-      go(flow === 'register' ? '/register' : '/login', {
+      go({ register: '/register', login: '/login', 'step-up': '/account/delete/step-up' }[flow], {
         replace: true,
         notice: { text: 'Your scan was not started yet. Please start again here.', kind: 'info' },
       });
       return;
     }
-    slot(root, 'steps-label').textContent = flow === 'register'
-      ? 'Create an account · step 2 of 3'
-      : 'Log in · step 2 of 2';
-    slot(root, 'cancel').href = flow === 'register' ? '#/register' : '#/login';
+    slot(root, 'steps-label').textContent = {
+      register: 'Create an account · step 2 of 3',
+      login: 'Log in · step 2 of 2',
+      'step-up': 'Delete your account · confirm it’s you',
+    }[flow];
+    slot(root, 'cancel').href = { register: '#/register', login: '#/login', 'step-up': '#/account' }[flow];
     const retryBox = slot(root, 'retry');
     const retryButton = retryBox.querySelector('button');
     let finishing = false;
+    let elevated = false; // step-up: the face check passed, only the deletion is left to ask
     // "Try again" either sends the finished scan again (the API was busy or unreachable) or
     // starts a new scan (the scan failed, expired or was used).
     let retryAction = 'restart';
@@ -614,6 +646,14 @@
           }
           state.scan = null;
           go('/register/waiting');
+        } else if (flow === 'step-up') {
+          if (!elevated) {
+            await api.completeStepUp(scan.attemptToken, signal);
+            elevated = true;
+            announce('Face confirmed. Deleting your account…');
+          }
+          await api.eraseMe(signal);
+          accountDeleted();
         } else {
           const { data } = await api.login(signal);
           state.scan = null;
@@ -623,8 +663,14 @@
       } catch (err) {
         if (aborted(err)) return;
         finishing = false;
+        if (flow === 'step-up' && sessionGone(err)) {
+          sessionEndedBeforeDelete();
+          return;
+        }
+        // The elevation ran out before the deletion was asked: a new face check is needed.
+        if (err instanceof ApiError && err.code === 'step_up_required') elevated = false;
         retryAction = transient(err) ? 'submit' : 'restart';
-        showError(root, err);
+        showError(root, flow === 'step-up' ? inStepUp(err) : err);
         retryBox.hidden = false;
         if (err instanceof ApiError && err.status === 429 && err.retryAfter) coolDown(retryButton, err.retryAfter);
       }
@@ -641,6 +687,10 @@
         await busy(retryButton, 'Starting a new scan…', () => restartScan(flow, signal));
       } catch (err) {
         if (aborted(err)) return;
+        if (flow === 'step-up' && sessionGone(err)) {
+          sessionEndedBeforeDelete();
+          return;
+        }
         showError(root, err);
         if (err instanceof ApiError && err.status === 429 && err.retryAfter) coolDown(retryButton, err.retryAfter);
       }
@@ -982,16 +1032,67 @@
       } catch (err) {
         if (aborted(err)) return;
         if (loggedOut(err)) {
-          go('/login', { notice: { text: 'Your session has ended. Log in again to delete your account.', kind: 'info' } });
+          sessionEndedBeforeDelete();
+          return;
+        }
+        // Erasing needs a face check on this session first (then the deletion is asked again).
+        if (err instanceof ApiError && err.code === 'step_up_required') {
+          go('/account/delete/step-up');
           return;
         }
         showError(root, err);
         return;
       }
-      state.login = null;
-      state.registration = null;
-      go('/', { notice: { text: 'Your account has been deleted. Your face image and iProov enrolment are being erased, and you are logged out.', kind: 'ok' } });
+      accountDeleted();
     }, { signal });
+  }
+
+  // ----- the face check (step-up) before deleting the account -----
+
+  function setupStepUp(root, signal) {
+    const button = root.querySelector('[data-action="start-step-up"]');
+    button.addEventListener('click', async () => {
+      clearError(root);
+      try {
+        await busy(button, 'Starting…', () => restartScan('step-up', signal));
+      } catch (err) {
+        if (aborted(err)) return;
+        if (sessionGone(err)) {
+          sessionEndedBeforeDelete();
+          return;
+        }
+        showError(root, err);
+        if (err instanceof ApiError && err.status === 429 && err.retryAfter) coolDown(button, err.retryAfter);
+      }
+    }, { signal });
+  }
+
+  // The session is over (not a failed scan, which is a 401 too): log in again first.
+  function sessionGone(err) {
+    return loggedOut(err) && err.code !== 'verification_failed';
+  }
+
+  function sessionEndedBeforeDelete() {
+    state.scan = null;
+    go('/login', { notice: { text: 'Your session has ended. Log in again to delete your account.', kind: 'info' } });
+  }
+
+  // The step-up's errors share their codes with the login's: say which attempt is meant.
+  function inStepUp(err) {
+    if (!(err instanceof ApiError)) return err;
+    const words = {
+      attempt_expired: { error: 'step_up_expired' },
+      attempt_used: { error: 'step_up_used' },
+      step_up_required: { hint: 'The face check counts for a few minutes only. Choose “Try again” to scan your face again.' },
+    }[err.code];
+    return words ? new ApiError(err.status, { ...err.body, ...words }, err.retryAfter) : err;
+  }
+
+  function accountDeleted() {
+    state.login = null;
+    state.registration = null;
+    state.scan = null;
+    go('/', { notice: DELETED_NOTICE });
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 //
 // GIVEN the local stack at API_URL (default http://127.0.0.1:3000) with the iProov sandbox
 // WHEN a person registers through the pages, fails a scan (too dark) and retries, reaches the
-//      account page, logs out, logs in again and deletes the account
-// THEN every page does its part, and a screenshot of each step lands in docs/screenshots/.
+//      account page, logs out, logs in again and deletes the account, which needs the face
+//      again (a step-up): the first step-up scan fails (eyes closed), the second passes
+// THEN every page does its part, nothing is erased before a step-up passed, and a screenshot
+//      of each step lands in docs/screenshots/.
 //
 // The scan is played through the page's "Sandbox: simulate the scan" panel, which calls the
 // sandbox's control surface on the API's own origin (/sandbox/*). If the gateway does not
@@ -96,8 +98,21 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
   const statuses = [];
   const tokens = [];
   const loginCookies = [];
+  const erasures = []; // DELETE /v1/users: "status error"
+  const stepUps = []; // POST /v1/step-up: the iProov tokens handed out
+  const stepUpCompletions = []; // POST /v1/step-up/complete: "status error"
   page.on('response', async (response) => {
     const url = new URL(response.url());
+    const answer = async () => {
+      const body = await response.json().catch(() => null);
+      return `${response.status()}${body && body.error ? ` ${body.error}` : ''}`;
+    };
+    if (url.pathname === '/v1/users' && response.request().method() === 'DELETE') erasures.push(await answer());
+    if (url.pathname === '/v1/step-up/complete') stepUpCompletions.push(await answer());
+    if (url.pathname === '/v1/step-up' && response.ok()) {
+      const body = await response.json().catch(() => null);
+      if (body && body.iproov) stepUps.push(body.iproov.token);
+    }
     if (url.pathname === '/v1/login' && response.ok()) {
       for (const { name, value } of await response.headersArray()) {
         if (name.toLowerCase() === 'set-cookie') loginCookies.push(value.split(';')[0].split('=')[0]);
@@ -250,17 +265,64 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
     await shot('12-account-after-login');
   });
 
+  const accountStatus = () => page.evaluate(async () => (await fetch('/v1/users', { credentials: 'same-origin' })).status);
+
   await step('delete', async () => {
     await page.getByRole('link', { name: 'Delete my account' }).click();
     await expectHeading(page, 'Delete your account?');
     await shot('13-delete-confirm', { phone: true });
     await page.getByRole('button', { name: 'Yes, delete my account' }).click();
-    await page.waitForURL(/#\/$/);
+  });
+
+  await step('step-up', async () => {
+    // The login session alone may not erase: the API asks for the face again, and the page
+    // says so before any scan starts.
+    await page.waitForURL(/#\/account\/delete\/step-up$/);
+    await expectHeading(page, 'Confirm it’s you');
+    await waitFor(async () => erasures.length > 0, 'the answer to DELETE /v1/users');
+    assert.deepEqual(erasures, ['403 step_up_required'], 'the first DELETE /v1/users was refused until a step-up');
+    await expectText(page.locator('main .lead'), /Erasing your account needs your face again/);
+    await shot('13-step-up');
+    await page.setViewportSize(PHONE);
+    await assertNoSideways(page, 'step-up');
+    await page.setViewportSize(DESKTOP);
+    assert.equal(await accountStatus(), 200, 'the account is still there');
+  });
+
+  await step('step-up-failed', async () => {
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await page.waitForURL(/#\/account\/delete\/scan$/);
+    await expectHeading(page, 'Scan your face');
+    await expectText(page.locator('main .steps-label'), /^Delete your account · confirm it’s you$/);
+    assert.equal(stepUps.length, 1, 'POST /v1/step-up gave a scan token');
+    await page.getByLabel('Failure reason').selectOption('eyes_closed');
+    await page.getByRole('button', { name: 'Failed', exact: true }).click();
+    // The API's hint for the failed scan, focused, with "Try again"; nothing is erased.
+    const error = page.locator('main [data-slot="error"]');
+    await expectText(error, /We couldn’t confirm it was you\..*Keep your eyes open/s);
+    await waitFor(() => error.evaluate((el) => el === document.activeElement), 'focus on the error');
+    await page.getByRole('button', { name: 'Try again' }).waitFor({ state: 'visible' });
+    await waitFor(async () => stepUpCompletions.length > 0, 'the answer to POST /v1/step-up/complete');
+    assert.deepEqual(stepUpCompletions, ['401 verification_failed'], 'POST /v1/step-up/complete refused the failed scan');
+    assert.deepEqual(erasures, ['403 step_up_required'], 'no DELETE after a failed step-up');
+    assert.equal(await accountStatus(), 200, 'the account is still there after a failed step-up');
+    assert.ok(page.url().endsWith('#/account/delete/scan'), 'the page stays on the step-up scan');
+  });
+
+  await step('step-up-passed-then-deleted', async () => {
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await waitFor(async () => stepUps.length === 2, 'a second POST /v1/step-up');
+    assert.notEqual(stepUps[0], stepUps[1], 'the retry got a fresh iProov token');
+    await expectHeading(page, 'Scan your face');
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    await leaveScanPage(page, /#\/$/);
     await expectText(page.locator('.notice'), /Your account has been deleted/);
+    await waitFor(async () => erasures.length > 1, 'the answer to the second DELETE /v1/users');
+    assert.deepEqual(stepUpCompletions, ['401 verification_failed', '200'], 'the second step-up passed');
+    assert.deepEqual(erasures, ['403 step_up_required', '202'], 'the DELETE was asked again, and accepted');
     await shot('14-deleted');
     // The session ended with the deletion.
-    const status = await page.evaluate(async () => (await fetch('/v1/users', { credentials: 'same-origin' })).status);
-    assert.equal(status, 401, 'GET /v1/users after deletion');
+    assert.equal(await accountStatus(), 401, 'GET /v1/users after deletion');
   });
 
   t.diagnostic(`registration statuses the page saw: ${statuses.join(' → ')}`);
@@ -274,15 +336,17 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
 test('with a real iProov platform, the page runs <iproov-me> from the CDN and follows its events', async (t) => {
   await checkStackIsUp();
   const { context, page, problems } = await openBrowser(t, { csp: PLATFORM_CSP });
-  // The API's answer names a real platform instead of the local sandbox.
-  await context.route(`${API_URL}/v1/users/registration`, async (route) => {
+  // The API's answers name a real platform instead of the local sandbox.
+  const onPlatform = async (route) => {
     if (route.request().method() !== 'POST') return route.fallback();
     const response = await route.fetch();
     const body = await response.json().catch(() => null);
     if (!body || !body.iproov) return route.fulfill({ response });
     body.iproov.base_url = IPROOV_PLATFORM;
     return route.fulfill({ response, json: body });
-  });
+  };
+  await context.route(`${API_URL}/v1/users/registration`, onPlatform);
+  await context.route(`${API_URL}/v1/step-up`, onPlatform);
   let sdkRequests = 0;
   await context.route(SDK_SRC, (route) => {
     sdkRequests += 1;
@@ -322,11 +386,20 @@ test('with a real iProov platform, the page runs <iproov-me> from the CDN and fo
   await page.waitForURL(/#\/account$/);
   await expectHeading(page, 'Your account');
   await expectText(page.locator('dd').nth(0), new RegExp(`^${username}$`));
-  // Clean up through the pages.
+  // Clean up through the pages: the step-up scan runs in <iproov-me> too.
   await page.getByRole('link', { name: 'Delete my account' }).click();
   await expectHeading(page, 'Delete your account?');
   await page.getByRole('button', { name: 'Yes, delete my account' }).click();
+  await expectHeading(page, 'Confirm it’s you');
+  await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+  await expectHeading(page, 'Scan your face');
+  assert.equal(await page.getByRole('heading', { name: /Sandbox/ }).count(), 0, 'no sandbox panel for the step-up either');
+  await leaveScanPage(page, /#\/$/);
   await expectText(page.locator('.notice'), /Your account has been deleted/);
+  const stepUpScan = await page.evaluate(() => window.__fakeIproov);
+  assert.notEqual(stepUpScan.token, seen.token, 'the step-up ran <iproov-me> with its own token');
+  assert.equal(stepUpScan.base_url, IPROOV_PLATFORM);
+  assert.equal(sdkRequests, 1, 'the SDK script was not loaded again');
   assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
 });
 
