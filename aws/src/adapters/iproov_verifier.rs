@@ -66,6 +66,16 @@ fn scan_policy(policy: &AssurancePolicy) -> ScanPolicy<'_> {
     }
 }
 
+/// The token of a claim iProov answered, or its error in the core's terms.
+async fn token(
+    claim: impl std::future::Future<Output = Result<iproov_client::ClaimToken, IProovError>>,
+) -> Result<String, VerifierError> {
+    claim
+        .await
+        .map(|claim| claim.token.expose().to_owned())
+        .map_err(verifier_error)
+}
+
 fn verdict(outcome: iproov_client::ValidateOutcome) -> ScanVerdict {
     ScanVerdict {
         passed: outcome.passed,
@@ -94,12 +104,8 @@ impl FaceTokens for IProovVerifier {
         verifier_user_id: &str,
         policy: &AssurancePolicy,
     ) -> Result<String, VerifierError> {
-        let claim = self
-            .client
-            .enrol_token_with(&user_id(verifier_user_id)?, scan_policy(policy))
-            .await
-            .map_err(verifier_error)?;
-        Ok(claim.token.expose().to_owned())
+        let user = user_id(verifier_user_id)?;
+        token(self.client.enrol_token_with(&user, scan_policy(policy))).await
     }
 
     async fn verify_token(
@@ -107,12 +113,8 @@ impl FaceTokens for IProovVerifier {
         verifier_user_id: &str,
         policy: &AssurancePolicy,
     ) -> Result<String, VerifierError> {
-        let claim = self
-            .client
-            .verify_token_with(&user_id(verifier_user_id)?, scan_policy(policy))
-            .await
-            .map_err(verifier_error)?;
-        Ok(claim.token.expose().to_owned())
+        let user = user_id(verifier_user_id)?;
+        token(self.client.verify_token_with(&user, scan_policy(policy))).await
     }
 
     async fn verify_validate(
