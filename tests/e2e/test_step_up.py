@@ -10,7 +10,17 @@ from datetime import datetime
 
 import requests
 
-from journeys import SANDBOX, Client, aws, registered, scan, table, validations_of
+from journeys import (
+    SANDBOX,
+    Client,
+    aws,
+    clear_faults,
+    inject_fault,
+    registered,
+    scan,
+    table,
+    validations_of,
+)
 
 sys.path.insert(0, __import__("conftest").REPO_ROOT.joinpath("infra", "local").as_posix())
 from settings import FUNCTIONS_ENV_FILE  # noqa: E402
@@ -192,3 +202,24 @@ def test_each_journeys_assurance_policy_reaches_iproov():
     for journey, token in (("REGISTRATION", enrol), ("LOGIN", verify), ("STEP_UP", step_up)):
         claim = _sandbox_claim(token)
         assert (claim["assurance_type"], claim["risk_profile"]) == expected[journey], journey
+
+
+def test_iproov_unavailable_elevates_nothing_and_the_attempt_can_be_completed_again():
+    # GIVEN a scanned step-up, and iProov refusing the next validate with 429 (not processed)
+    client, _ = registered()
+    started = client.start_step_up().json()
+    scan(started["iproov"]["token"], "passed")
+    inject_fault("/claim/verify/validate", 429, 1, "too_many_requests")
+    try:
+        first = client.complete_step_up(started["attempt_token"])
+    finally:
+        clear_faults()
+    # THEN 503 with Retry-After, and the session may not erase
+    assert first.status_code == 503, first.text
+    assert first.json()["error"] == "verifier_unavailable"
+    assert int(first.headers["Retry-After"]) >= 1
+    assert client.erase(step_up=False).status_code == 403
+    # WHEN the page completes the same attempt again, THEN it elevates, with one real validate
+    again = client.complete_step_up(started["attempt_token"])
+    assert again.status_code == 200, again.text
+    assert validations_of(started["iproov"]["token"]) == 1
