@@ -30,7 +30,7 @@ export PATH := $(VENV)/bin:$(PATH)
 
 
 .PHONY: toolchain
-.PHONY: help venv build dev up down status lint deny fuzz fmt-check clippy cargo-test template-lint \
+.PHONY: help venv console build dev up down status lint deny fuzz fmt-check clippy cargo-test template-lint \
         py-unit contract unit e2e test clean-local
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "make lint         fmt check, clippy -D warnings, template lint"
 	@echo "make unit         cargo test, the local tooling's Python tests, tests/contract"
 	@echo "make invoke FN=…  send events/<FN>.json to a function of the running stack (cargo lambda invoke)"
+	@echo "make console      install the /docs API console (Swagger UI, pinned; needs npm; dev/up/e2e do it)"
 	@echo "make clean-local  stop the stack and delete .local/ (logs, generated env, state)"
 
 # The dev venv: (re)installed only when the pinned files change (the stamp holds their hash).
@@ -56,6 +57,22 @@ venv:
 	"$(PY)" -m pip install --quiet --disable-pip-version-check -r $(LOCAL_REQ) -c $(LOCAL_CONS); \
 	echo "$$want" > "$$stamp"
 
+# The API console at /docs (infra/local/docs_console.py): swagger-ui-dist at the version and sha512
+# of its package-lock.json, installed (re)only when the lockfile changes. --ignore-scripts: no
+# package runs code at install (swagger-ui-dist's @scarf/scarf would report the install).
+# Without npm, or offline, /docs serves the plain reference and says how to get the console.
+CONSOLE_DIR := infra/local/console
+console:
+	@want="$$(sha256sum $(CONSOLE_DIR)/package-lock.json | cut -d' ' -f1)"; \
+	stamp="$(CONSOLE_DIR)/node_modules/.lock.sha256"; \
+	if [[ -f "$$stamp" && "$$(cat "$$stamp")" == "$$want" ]]; then exit 0; fi; \
+	if ! command -v npm >/dev/null; then \
+	  echo "console: npm not found; /docs serves the plain reference (install Node 20, then make console)"; exit 0; fi; \
+	echo "console: installing Swagger UI for /docs (pinned in $(CONSOLE_DIR)/package-lock.json)"; \
+	if (cd $(CONSOLE_DIR) && SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then \
+	  echo "$$want" > "$$stamp"; \
+	else echo "console: npm ci failed; /docs serves the plain reference until make console succeeds"; fi
+
 # What a fresh machine must bring (README, Prerequisites), checked first so that a missing tool
 # is one clear line, not a build error a hundred lines down.
 toolchain:
@@ -67,10 +84,10 @@ toolchain:
 build: toolchain
 	cargo build --workspace
 
-dev: venv build
+dev: venv console build
 	$(DEVSTACK) up
 
-up: venv build
+up: venv console build
 	$(DEVSTACK) up --detach
 
 down:
@@ -114,7 +131,7 @@ E2E_PARAMETERS ?= LoginAssuranceType=liveness StepUpRiskProfile=e2e-step-up
 # The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.
 # Then the local IAM enforcement's verdict: any call a function's role in template.yaml would
 # not allow fails the run; the grants no test used are printed and written to docs/template.md.
-e2e: venv build
+e2e: venv console build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
 	GATEWAY_TRUST_FORWARDED_FOR=1 LOCAL_PARAMETER_OVERRIDES="$(E2E_PARAMETERS)" $(DEVSTACK) up --detach || \
 	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \

@@ -97,6 +97,7 @@
     sandbox_unreachable: 'The sandbox’s control surface is not reachable from this page.',
     sandbox_refused: 'The sandbox refused to simulate this scan.',
     sdk_load_failed: 'We couldn’t load the face scanner.',
+    sdk_not_configured: 'The face scanner is not set up on this site.',
     // The face check before deleting the account (the step-up); see inStepUp().
     step_up_required: 'Deleting your account needs your face again.',
     step_up_foreign: 'This face check was started in another session.',
@@ -205,20 +206,64 @@
     },
   };
 
+  // What a person running the site must do when it talks to a real iProov platform without a web
+  // SDK (the local stack's settings; web/README.md has the deployment's side).
+  const SDK_SETUP_HINT = 'This site uses a real iProov service, but no iProov web SDK is configured for it, '
+    + 'so the camera cannot start. If you run it: set LOCAL_IPROOV_SDK_URL (a version-pinned https URL of '
+    + 'iProovMe.js) and LOCAL_IPROOV_SDK_INTEGRITY (its sha384 hash), then restart the stack; web/README.md explains how.';
+
   // Worth sending again as it is: the network failed, or the service was busy or down.
   function transient(err) {
     return err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
   }
 
+  function isLoopback(url) {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
+  }
+
   function isSandbox(baseUrl) {
     try {
       const url = new URL(baseUrl, location.href);
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      return host === 'localhost' || host.endsWith('.localhost') || host === '::1'
-        || /^127\./.test(host) || host === '0.0.0.0' || url.port === '4600';
+      return isLoopback(url) || url.hostname === '0.0.0.0' || url.port === '4600';
     } catch {
       return false;
     }
+  }
+
+  // ----- what this site knows about iProov: /web-config.json -----
+
+  // { platform: 'sandbox' | 'tenant' | null, sdk: { src, integrity } | null }. No file (a
+  // deployment without one) means no SDK; a failed request rejects, and is tried again next time.
+  let webConfigLoading = null;
+
+  function webConfig() {
+    if (webConfigLoading) return webConfigLoading;
+    webConfigLoading = (async () => {
+      const response = await fetch('/web-config.json', {
+        credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
+      });
+      if (response.status === 404) return { platform: null, sdk: null };
+      if (!response.ok) throw new Error(`GET /web-config.json answered ${response.status}`);
+      const data = await response.json().catch(() => null);
+      const iproov = (data && data.iproov) || {};
+      return { platform: typeof iproov.platform === 'string' ? iproov.platform : null, sdk: usableSdk(iproov.sdk) };
+    })().catch((err) => {
+      webConfigLoading = null;
+      throw err;
+    });
+    return webConfigLoading;
+  }
+
+  // A script from elsewhere runs only with its integrity hash (the browser then refuses any other
+  // file), from https (or a loopback host), never from a URL that names no file.
+  function usableSdk(sdk) {
+    if (!sdk || typeof sdk.src !== 'string' || typeof sdk.integrity !== 'string') return null;
+    if (!/^sha(384|512)-[A-Za-z0-9+/]+={0,2}$/.test(sdk.integrity)) return null;
+    let url;
+    try { url = new URL(sdk.src, location.href); } catch { return null; }
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url)))) return null;
+    return { src: url.href, integrity: sdk.integrity };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -480,7 +525,18 @@
   // ---------------------------------------------------------------------------------------------
   // Pages
 
-  function setupHome() {}
+  function setupHome(root, signal) {
+    // A stack on a real iProov platform without a web SDK cannot scan a face: say so before
+    // anybody starts a registration (the scan page says it again, with what to set).
+    webConfig().then((config) => {
+      if (signal.aborted || config.platform !== 'tenant' || config.sdk) return;
+      const node = document.getElementById('tpl-notice').content.cloneNode(true);
+      node.firstElementChild.classList.add('notice-info');
+      slot(node, 'text').textContent = 'Face scans cannot start yet: this site talks to a real iProov service, '
+        + 'but no iProov web SDK is configured (LOCAL_IPROOV_SDK_URL and LOCAL_IPROOV_SDK_INTEGRITY; see web/README.md).';
+      slot(root, 'setup').replaceChildren(node);
+    }).catch(() => {});
+  }
 
   function setupRegister(root, signal) {
     const form = root.querySelector('form[data-form="register"]');
@@ -750,23 +806,29 @@
 
   let sdkLoading = null;
 
+  class SdkNotConfigured extends Error {}
+
+  // The SDK named by /web-config.json, with Subresource Integrity: a file that differs from the
+  // configured hash never runs (the script's error event fires instead).
   function loadSdk() {
     if (customElements.get('iproov-me')) return Promise.resolve();
     if (sdkLoading) return sdkLoading;
-    const meta = document.querySelector('meta[name="iproov-sdk-src"]');
-    const src = meta && meta.content;
-    sdkLoading = new Promise((resolve, reject) => {
-      if (!src) { reject(new Error('no sdk src')); return; }
-      const script = document.createElement('script');
-      script.src = src;
-      script.async = true;
-      script.crossOrigin = 'anonymous';
-      script.addEventListener('load', () => {
-        customElements.whenDefined('iproov-me').then(resolve);
-        setTimeout(() => reject(new Error('iproov-me not defined')), 15000);
+    sdkLoading = webConfig().then((config) => {
+      if (!config.sdk) throw new SdkNotConfigured('no iProov web SDK configured');
+      return new Promise((resolve, reject) => {
+        const script = document.createElement('script');
+        script.src = config.sdk.src;
+        script.integrity = config.sdk.integrity;
+        script.crossOrigin = 'anonymous';
+        script.referrerPolicy = 'no-referrer';
+        script.async = true;
+        script.addEventListener('load', () => {
+          customElements.whenDefined('iproov-me').then(resolve);
+          setTimeout(() => reject(new Error('iproov-me not defined')), 15000);
+        });
+        script.addEventListener('error', () => reject(new Error('sdk load failed')));
+        document.head.appendChild(script);
       });
-      script.addEventListener('error', () => reject(new Error('sdk load failed')));
-      document.head.appendChild(script);
     }).catch((err) => {
       sdkLoading = null;
       throw err;
@@ -819,13 +881,21 @@
       on('unsupported', (event) => stop(feedbackError(event, 'This browser cannot run the face scan.')));
       host.replaceChildren(element);
       say('Loading the face scanner…');
-    }).catch(() => {
+    }).catch((err) => {
       if (signal.aborted) return;
+      if (err instanceof SdkNotConfigured) {
+        // Nothing to try again: the site needs setting up first.
+        say('No face scanner is set up on this site.');
+        host.replaceChildren();
+        showError(root, new ApiError(0, { error: 'sdk_not_configured', message: 'No SDK configured', hint: SDK_SETUP_HINT }, null));
+        return;
+      }
       say('The face scanner is not available.');
       stop(new ApiError(0, {
         error: 'sdk_load_failed',
         message: 'SDK load failed',
-        hint: 'Check your connection and try again. (If you run this site: the Content-Security-Policy must allow iProov’s script.)',
+        hint: 'Check your connection and try again. (If you run this site: the SDK’s URL must answer with CORS, '
+          + 'the file must match its integrity hash, and the Content-Security-Policy must allow it; the browser’s console says which failed.)',
       }, null));
     });
   }

@@ -1,4 +1,5 @@
-"""Renders the OpenAPI document as one plain HTML page for people (served at /docs locally).
+"""Renders the OpenAPI document as one plain HTML page for people (served at /docs/reference
+locally, and at /docs when the interactive console is not installed: docs_console.py).
 
 No JavaScript and no inline styles, so the page works under the same strict CSP as the demo.
 """
@@ -47,7 +48,8 @@ def _schema_block(name: str, schema: dict) -> str:
     )
 
 
-def render(path: Path) -> bytes:
+def render(path: Path, notice: str | None = None) -> bytes:
+    """The page; ``notice``, if given, is a line of text shown first."""
     spec = yaml.safe_load(path.read_text())
     info = spec.get("info", {})
     parts = [
@@ -55,9 +57,10 @@ def render(path: Path) -> bytes:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{html.escape(info.get('title', 'API'))} — reference</title>",
         "<link rel='stylesheet' href='/app.css'></head><body><main>",
+        f"<p class='notice notice-info' role='note'>{html.escape(notice)}</p>" if notice else "",
         f"<h1>{html.escape(info.get('title', 'API'))} <small>v{html.escape(str(info.get('version', '')))}</small></h1>",
         f"<p>{html.escape(info.get('description', ''))}</p>",
-        "<p>Machine-readable: <a href='/openapi.yaml'>/openapi.yaml</a></p>",
+        "<p>Machine-readable: <a href='/openapi.yaml'>/openapi.yaml</a>; interactive: <a href='/docs'>/docs</a></p>",
         "<h2>Operations</h2>",
     ]
     for route, ops in spec.get("paths", {}).items():

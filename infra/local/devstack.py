@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import processes
+from iproov_settings import IProovSettings, SettingsError
 from settings import (
     AWS_ENV,
     FUNCTIONS_ENV_FILE,
@@ -322,8 +323,9 @@ def watch_command(cargo_lambda: str, ports: Ports, args: argparse.Namespace) -> 
     ]
 
 
-def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
+def bring_up(ports: Ports, args: argparse.Namespace, iproov: IProovSettings | None = None) -> list[Child]:
     started_at = time.monotonic()
+    iproov = IProovSettings() if iproov is None else iproov
     env = child_env(ports)
     children: list[Child] = []
     if not TEMPLATE_FILE.exists():
@@ -348,13 +350,19 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
 
         os.environ.update(AWS_ENV)
         overrides = tpl.parse_overrides(os.environ.get("LOCAL_PARAMETER_OVERRIDES", ""))
-        model = provision.provision(TEMPLATE_FILE, ports, overrides)
-        provision.write_outputs(model, ports, TEMPLATE_FILE)
+        try:
+            model = provision.provision(TEMPLATE_FILE, ports, overrides, iproov)
+        except SettingsError as exc:  # the credentials file changed since it was checked
+            raise StackError(str(exc)) from None
+        provision.write_outputs(model, ports, TEMPLATE_FILE, iproov)
         say(f"  {len(model.tables)} tables, {len(model.queues)} queues, {len(model.buckets)} buckets, "
             f"{len(model.keys)} keys, {len(model.secrets)} secrets; {len(model.routes)} routes, "
             f"{len(model.sqs_mappings)} SQS mappings")
 
-        say(f"starting the iProov sandbox on {ports.sandbox_url}")
+        for line in iproov.describe():
+            say(line)
+        say(f"starting the iProov sandbox on {ports.sandbox_url}"
+            + (" (the functions use your tenant; the sandbox only answers /sandbox/*)" if iproov.tenant else ""))
         children.append(start("sandbox", [str(SANDBOX_BINARY), "--port", str(ports.sandbox)], env))
         wait_until("the iProov sandbox", lambda: http_status(f"{ports.sandbox_url}/health") == 200, 60, children)
 
@@ -389,11 +397,13 @@ def bring_up(ports: Ports, args: argparse.Namespace) -> list[Child]:
         raise
 
     say(f"ready in {time.monotonic() - started_at:.1f}s")
+    iproov_line = (f"iProov tenant            {iproov.tenant.base_url}" if iproov.tenant
+                   else f"iProov sandbox           {ports.iproov_base_url}")
     print(
         f"""
   API (gateway emulator)   {ports.api_url}          try: curl {health}
   AWS (moto)               {ports.aws_endpoint}   functions use {ports.functions_aws_endpoint} (fault proxy)
-  iProov sandbox           {ports.iproov_base_url}
+  {iproov_line}
   functions (cargo-lambda) {ports.lambda_url}
   logs                     {shown(LOGS_DIR)}/{{moto,aws-faults,sandbox,functions,gateway,sqs,provision}}.log
   function environment     {shown(FUNCTIONS_ENV_FILE)}     stack summary: {shown(STACK_FILE)}
@@ -410,21 +420,34 @@ def write_supervisor(mode: str) -> None:
                                            "start_ticks": info.start_ticks if info else None}))
 
 
+def read_iproov_settings() -> IProovSettings:
+    """Your own iProov tenant and the demo page's SDK (iproov_settings.py), checked before
+    anything starts: a world-readable credentials file or an unpinned SDK stops `up` here."""
+    iproov = IProovSettings.from_env()
+    iproov.check()
+    return iproov
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     ports = Ports.from_env()
+    try:
+        iproov = read_iproov_settings()
+    except SettingsError as exc:
+        say(f"error: {exc}")
+        return 1
     other = supervisor_alive()
     if other:
         say(f"a local stack is already running in the foreground (pid {other}); stop it first (Ctrl-C there)")
         return 1
     try:
         with stack_lock(wait=0):
-            return _up_locked(args, ports)
+            return _up_locked(args, ports, iproov)
     except StackError as exc:
         say(f"error: {exc}")
         return 1
 
 
-def _up_locked(args: argparse.Namespace, ports: Ports) -> int:
+def _up_locked(args: argparse.Namespace, ports: Ports, iproov: IProovSettings) -> int:
     stop_everything(ports, quiet=False)
     check_ports_free(ports)
 
@@ -436,7 +459,7 @@ def _up_locked(args: argparse.Namespace, ports: Ports) -> int:
 
     try:
         write_supervisor("foreground" if not args.detach else "starting")
-        children = bring_up(ports, args)
+        children = bring_up(ports, args, iproov)
     except StackError as exc:
         say(f"error: {exc}")
         SUPERVISOR_FILE.unlink(missing_ok=True)

@@ -9,10 +9,15 @@ Errors the gateway itself produces use the API's error shape
 ``{"error", "message", "request_id"}`` and never carry internal detail. Every response has an
 ``apigw-requestid`` header, the same id the function sees as ``requestContext.requestId``.
 
+Besides the API it serves the demo page (web/) under a Content-Security-Policy derived from the
+iProov web SDK setting (iproov_settings.py) and, at /web-config.json, where that SDK is; the API
+contract at /openapi.yaml; and at /docs an interactive console under a policy of its own
+(docs_console.py).
+
 Environment: API_PORT (default 3000), LAMBDA_PORT (9000), GATEWAY_TRUST_FORWARDED_FOR=1 to take
 the client IP from X-Forwarded-For (tests simulate many clients with it), LOCAL_COLD_START_GRACE
 (seconds added to a function's Timeout until it has answered once; default 180),
-LOCAL_INVOKE_GRACE (seconds added after that; default 5).
+LOCAL_INVOKE_GRACE (seconds added after that; default 5), and the LOCAL_IPROOV_* settings.
 """
 
 from __future__ import annotations
@@ -36,29 +41,37 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import apigw_events
+import docs_console
 import jsonlog
 import lambda_client
 import template as tpl
+from iproov_settings import IProovSettings, SettingsError
 from routing import Match, NoMatch, Router
 from settings import HOST, STACK_FILE, TEMPLATE_FILE, WEB_DIR, Ports
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
-# Security headers for the demo page and docs (web/README.md explains the policy). The page
-# has no inline script or style, so the CSP can be strict.
-STATIC_HEADERS = [
-    (
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
-        "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    ),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("x-frame-options", "DENY"),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("permissions-policy", "camera=(self), microphone=(), geolocation=()"),
-    ("cache-control", "no-store"),
-]
+# The demo page's policy without an iProov web SDK (web/README.md): it has no inline script or
+# style, so the CSP can be strict. With an SDK configured, GatewayConfig.page_headers add exactly
+# what the SDK needs (iproov_settings.py).
+STRICT_CSP = IProovSettings().page_csp()
+
+
+def security_headers(csp: str, permissions: str = "camera=(self), microphone=(), geolocation=()") -> list[tuple[str, str]]:
+    """Headers of every page and file the gateway serves itself (web/, /docs, /openapi.yaml)."""
+    return [
+        ("content-security-policy", csp),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("permissions-policy", permissions),
+        ("cache-control", "no-store"),
+    ]
+
+
+STATIC_HEADERS = security_headers(STRICT_CSP)
+DOCS_HEADERS = security_headers(docs_console.DOCS_CSP, docs_console.DOCS_PERMISSIONS)
 MAX_HEADER_LINE = 65536
 
 
@@ -75,6 +88,9 @@ class GatewayConfig:
     web_dir: Path | None = None
     sandbox_url: str | None = None
     openapi_file: Path | None = None
+    # The demo page's CSP and what /web-config.json tells it (from the LOCAL_IPROOV_* settings).
+    iproov: IProovSettings = field(default_factory=IProovSettings)
+    console_dir: Path | None = None
     cold_start_grace: float = 180.0
     invoke_grace: float = 5.0
     warm: set[str] = field(default_factory=set)
@@ -99,6 +115,10 @@ class GatewayConfig:
     def mark_warm(self, function: tpl.Function) -> None:
         with self.warm_lock:
             self.warm.add(function.binary)
+
+    @property
+    def page_headers(self) -> list[tuple[str, str]]:
+        return security_headers(self.iproov.page_csp())
 
 
 class BadRequest(Exception):
@@ -256,9 +276,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command in {"GET", "HEAD"} and not (raw_path == "/v1" or raw_path.startswith("/v1/")):
             if raw_path == "/openapi.yaml" and self._serve_file(self.config.openapi_file, "application/yaml"):
                 return
-            if raw_path in {"/docs", "/docs/"} and self._serve_docs():
+            if raw_path == "/web-config.json":
+                self._serve_web_config()
                 return
-            if self._serve_static(raw_path):
+            if raw_path == "/docs" or raw_path.startswith("/docs/"):
+                if self._serve_docs(raw_path):
+                    return
+            elif self._serve_static(raw_path):
                 return
         self._send_json_error(404, "not_found", "No route matches this request.")
 
@@ -389,7 +413,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if content_type.startswith("text/") or content_type in {"application/javascript", "application/json"}:
             content_type += "; charset=utf-8"
         self._route_key = "static"
-        self._send(200, [("content-type", content_type), *STATIC_HEADERS], candidate.read_bytes())
+        self._send(200, [("content-type", content_type), *self.config.page_headers], candidate.read_bytes())
         return True
 
     def _serve_file(self, path: Path | None, content_type: str) -> bool:
@@ -399,15 +423,43 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._send(200, [("content-type", content_type), *STATIC_HEADERS], path.read_bytes())
         return True
 
-    def _serve_docs(self) -> bool:
-        """A readable page of the API contract, rendered from docs/openapi.yaml on each request."""
+    def _serve_web_config(self) -> None:
+        """What the demo page needs to know about iProov: sandbox or tenant, and where the web
+        SDK is (URL and integrity), from the LOCAL_IPROOV_* settings (web/README.md)."""
+        self._route_key = "web-config"
+        body = json.dumps(self.config.iproov.web_config()).encode()
+        self._send(200, [("content-type", "application/json"), *STATIC_HEADERS], body)
+
+    def _serve_docs(self, raw_path: str) -> bool:
+        """/docs: the console (docs_console.py) and its allow-listed files, the document as JSON
+        for it, and the plain reference rendered from docs/openapi.yaml on each request."""
         path = self.config.openapi_file
         if path is None or not path.is_file():
             return False
-        import api_docs  # local module; only the docs page needs it
+        import api_docs  # local module; only the docs pages need it
 
         self._route_key = "docs"
-        self._send(200, [("content-type", "text/html; charset=utf-8"), *STATIC_HEADERS], api_docs.render(path))
+        html_type = ("content-type", "text/html; charset=utf-8")
+        console_dir = self.config.console_dir
+        name = raw_path[len("/docs"):].strip("/")
+        if name == "":
+            console = docs_console.page(console_dir) if console_dir else None
+            if console is not None:
+                self._send(200, [html_type, *DOCS_HEADERS], console)
+            else:
+                self._send(200, [html_type, *DOCS_HEADERS], api_docs.render(path, notice=docs_console.NOT_INSTALLED))
+            return True
+        if name == "reference":
+            self._send(200, [html_type, *DOCS_HEADERS], api_docs.render(path))
+            return True
+        if name == "openapi.json":
+            self._send(200, [("content-type", "application/json"), *DOCS_HEADERS], docs_console.spec_json(path))
+            return True
+        found = docs_console.asset(name, console_dir) if console_dir else None
+        if found is None:
+            return False
+        content, content_type = found
+        self._send(200, [("content-type", content_type), *DOCS_HEADERS], content)
         return True
 
     def _proxy_sandbox(self, raw_path: str, raw_query: str, body: bytes) -> None:
@@ -493,6 +545,7 @@ def load_config(template_path: Path, ports: Ports) -> GatewayConfig:
         physical = tpl.physical_from_json(json.loads(STACK_FILE.read_text())["physical"])
     overrides = tpl.parse_overrides(os.environ.get("LOCAL_PARAMETER_OVERRIDES", ""))
     model = tpl.load_model(template_path, ports=ports, overrides=overrides, physical=physical)
+    iproov = IProovSettings.from_env()  # never the credentials: the gateway has no use for them
     return GatewayConfig.from_model(
         model,
         ports,
@@ -500,6 +553,8 @@ def load_config(template_path: Path, ports: Ports) -> GatewayConfig:
         web_dir=WEB_DIR,
         sandbox_url=ports.sandbox_url,
         openapi_file=WEB_DIR.parent / "docs" / "openapi.yaml",
+        iproov=iproov,
+        console_dir=docs_console.CONSOLE_DIR,
         cold_start_grace=float(os.environ.get("LOCAL_COLD_START_GRACE", "180")),
         invoke_grace=float(os.environ.get("LOCAL_INVOKE_GRACE", "5")),
     )
@@ -510,7 +565,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=TEMPLATE_FILE)
     args = parser.parse_args(argv)
     ports = Ports.from_env()
-    config = load_config(args.template, ports)
+    try:
+        config = load_config(args.template, ports)
+    except SettingsError as exc:
+        jsonlog.emit("gateway", "bad_settings", level="error", message=str(exc))
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 1
     server = make_server(config)
 
     def stop(signum: int, _frame: Any) -> None:
@@ -521,6 +581,9 @@ def main(argv: list[str] | None = None) -> int:
     jsonlog.emit(
         "gateway", "listening", url=ports.api_url, routes=config.router.route_keys(),
         trust_forwarded_for=config.trust_forwarded_for,
+        iproov_platform="tenant" if config.iproov.tenant else "sandbox",
+        iproov_sdk=config.iproov.sdk.url if config.iproov.sdk else None,
+        docs_console=bool(config.console_dir and docs_console.installed(config.console_dir)),
     )
     server.serve_forever(poll_interval=0.5)
     server.server_close()

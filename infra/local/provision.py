@@ -10,6 +10,10 @@ Outputs (read by devstack, the gateway, the SQS emulator and the tests):
 
 Local-only knob: ``LOCAL_VISIBILITY_TIMEOUT=<seconds>`` replaces every queue's
 VisibilityTimeout (handy to watch redrive to a DLQ without waiting minutes).
+
+With ``LOCAL_IPROOV_BASE_URL`` (iproov_settings.py) the functions talk to that iProov tenant
+instead of the sandbox, and IProovSecret holds the credentials of ``LOCAL_IPROOV_CREDENTIALS_FILE``
+(read here, put into moto's Secrets Manager, never logged or written anywhere else).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from botocore.exceptions import ClientError
 
 import template as tpl
 from intrinsics import Physical
+from iproov_settings import IProovSettings, SettingsError
 from settings import (
     AWS_ENV,
     FUNCTIONS_ENV_FILE,
@@ -46,6 +51,13 @@ log = logging.getLogger("provision")
 # Secret values that the local stack fills in itself (by logical id). A deployed stack gets
 # IProovSecret from the operator; locally the sandbox's own credentials are the right ones.
 LOCAL_SECRET_VALUES: dict[str, dict[str, str]] = {"IProovSecret": SANDBOX_CREDENTIALS}
+
+
+def local_secret_values(iproov: IProovSettings) -> dict[str, dict[str, str]]:
+    """LOCAL_SECRET_VALUES, with your tenant's credentials as IProovSecret when one is configured."""
+    if iproov.tenant is None:
+        return dict(LOCAL_SECRET_VALUES)
+    return {**LOCAL_SECRET_VALUES, "IProovSecret": iproov.tenant.credentials()}
 
 
 def aws_client(service: str, ports: Ports) -> Any:
@@ -95,10 +107,12 @@ def ensure_key(kms: Any, key: tpl.KmsKey) -> Physical:
 
 
 # ----- Secrets Manager --------------------------------------------------------------------
-def secret_value(template: Mapping[str, Any], secret: tpl.Secret) -> str:
+def secret_value(
+    template: Mapping[str, Any], secret: tpl.Secret, values: Mapping[str, Mapping[str, str]] = LOCAL_SECRET_VALUES
+) -> str:
     """The local value for a secret (see LOCAL_SECRET_VALUES and GenerateSecretString)."""
-    if secret.logical_id in LOCAL_SECRET_VALUES:
-        return json.dumps(LOCAL_SECRET_VALUES[secret.logical_id])
+    if secret.logical_id in values:
+        return json.dumps(values[secret.logical_id])
     props = template["Resources"][secret.logical_id].get("Properties") or {}
     generate = props.get("GenerateSecretString") or {}
     length = int(generate.get("PasswordLength", 32)) if isinstance(generate, dict) else 32
@@ -115,20 +129,23 @@ def secret_value(template: Mapping[str, Any], secret: tpl.Secret) -> str:
     return json.dumps({})
 
 
-def ensure_secret(client: Any, template: Mapping[str, Any], secret: tpl.Secret) -> Physical:
+def ensure_secret(
+    client: Any, template: Mapping[str, Any], secret: tpl.Secret,
+    values: Mapping[str, Mapping[str, str]] = LOCAL_SECRET_VALUES,
+) -> Physical:
     """Create the secret with its local value; an existing generated value is kept."""
     try:
         described = client.describe_secret(SecretId=secret.name)
         arn = described["ARN"]
-        if secret.logical_id in LOCAL_SECRET_VALUES:
-            wanted = secret_value(template, secret)
+        if secret.logical_id in values:
+            wanted = secret_value(template, secret, values)
             current = client.get_secret_value(SecretId=arn).get("SecretString")
             if current != wanted:
                 client.put_secret_value(SecretId=arn, SecretString=wanted)
     except ClientError as exc:
         if _error_code(exc) != "ResourceNotFoundException":
             raise
-        kwargs: dict[str, Any] = {"Name": secret.name, "SecretString": secret_value(template, secret)}
+        kwargs: dict[str, Any] = {"Name": secret.name, "SecretString": secret_value(template, secret, values)}
         if secret.kms_key:
             kwargs["KmsKeyId"] = secret.kms_key
         arn = client.create_secret(**kwargs)["ARN"]
@@ -320,8 +337,14 @@ def ensure_bucket(s3: Any, bucket: tpl.Bucket) -> None:
 
 
 # ----- outputs ----------------------------------------------------------------------------
-def function_environment(model: tpl.StackModel, ports: Ports) -> dict[str, str]:
-    """One environment for every function (variable names are unique across functions)."""
+def function_environment(
+    model: tpl.StackModel, ports: Ports, iproov: IProovSettings | None = None
+) -> dict[str, str]:
+    """One environment for every function (variable names are unique across functions).
+
+    iProov is the sandbox, or the tenant of ``LOCAL_IPROOV_BASE_URL`` (iproov_settings.py).
+    """
+    iproov = IProovSettings() if iproov is None else iproov
     env: dict[str, str] = {}
     for function in model.functions.values():
         for name, value in function.env.items():
@@ -337,7 +360,7 @@ def function_environment(model: tpl.StackModel, ports: Ports) -> dict[str, str]:
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
-            "IPROOV_BASE_URL": ports.iproov_base_url,
+            "IPROOV_BASE_URL": ports.iproov_base_url if iproov.tenant is None else iproov.tenant.base_url,
             "APP_ENV": "local",
             # Seconds a function keeps a secret before reading it again (300 in the template):
             # short locally, so a rotated or unreachable secret shows within a test's patience.
@@ -345,6 +368,9 @@ def function_environment(model: tpl.StackModel, ports: Ports) -> dict[str, str]:
             "RUST_LOG": os.environ.get("FUNCTIONS_RUST_LOG", "info"),
         }
     )
+    if iproov.tenant is not None:
+        # Empty: the client derives it from IPROOV_BASE_URL, as in a deployment without the parameter.
+        env["IPROOV_SDK_BASE_URL"] = iproov.tenant.sdk_base_url_setting or ""
     # The template's level (AWS_LAMBDA_LOG_LEVEL) wins over RUST_LOG in the functions, as on
     # Lambda; a developer who sets FUNCTIONS_RUST_LOG (a full filter) means it to apply.
     if "FUNCTIONS_RUST_LOG" in os.environ:
@@ -375,9 +401,15 @@ def _write(path: Path, text: str) -> None:
 
 
 # ----- main -------------------------------------------------------------------------------
-def provision(template_path: Path, ports: Ports, overrides: Mapping[str, str]) -> tpl.StackModel:
-    """Create everything; returns the model resolved against what moto actually holds."""
+def provision(
+    template_path: Path, ports: Ports, overrides: Mapping[str, str], iproov: IProovSettings | None = None
+) -> tpl.StackModel:
+    """Create everything; returns the model resolved against what moto actually holds.
+
+    ``iproov``: your own tenant and its credentials (default: the sandbox, as today)."""
     from cfn_yaml import load
+
+    secret_values = local_secret_values(IProovSettings() if iproov is None else iproov)
 
     template = load(template_path)
     model = tpl.build_model(template, ports=ports, overrides=overrides)
@@ -392,7 +424,7 @@ def provision(template_path: Path, ports: Ports, overrides: Mapping[str, str]) -
     model = tpl.build_model(template, ports=ports, overrides=overrides, physical=physical)
 
     for secret in model.secrets.values():
-        physical[secret.logical_id] = ensure_secret(secretsmanager, template, secret)
+        physical[secret.logical_id] = ensure_secret(secretsmanager, template, secret, secret_values)
     raw_visibility = os.environ.get("LOCAL_VISIBILITY_TIMEOUT", "").strip()
     visibility = int(raw_visibility) if raw_visibility else None
     physical.update(ensure_queues(sqs, model.queues, visibility))
@@ -407,8 +439,11 @@ def provision(template_path: Path, ports: Ports, overrides: Mapping[str, str]) -
     return model
 
 
-def write_outputs(model: tpl.StackModel, ports: Ports, template_path: Path) -> None:
-    _write(FUNCTIONS_ENV_FILE, render_env_file(function_environment(model, ports)))
+def write_outputs(
+    model: tpl.StackModel, ports: Ports, template_path: Path, iproov: IProovSettings | None = None
+) -> None:
+    iproov = IProovSettings() if iproov is None else iproov
+    _write(FUNCTIONS_ENV_FILE, render_env_file(function_environment(model, ports, iproov)))
     stack = model.to_json() | {
         "stack_name": STACK_NAME,
         "template": str(template_path),
@@ -416,7 +451,7 @@ def write_outputs(model: tpl.StackModel, ports: Ports, template_path: Path) -> N
             "api": ports.api_url,
             "aws": ports.aws_endpoint,
             "aws_faults": ports.functions_aws_endpoint,
-            "iproov": ports.iproov_base_url,
+            "iproov": ports.iproov_base_url if iproov.tenant is None else iproov.tenant.base_url,
             "sandbox": ports.sandbox_url,
             "lambda": ports.lambda_url,
         },
@@ -438,8 +473,13 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ports = Ports.from_env()
-    model = provision(args.template, ports, tpl.parse_overrides(args.parameter_overrides))
-    write_outputs(model, ports, args.template)
+    try:
+        iproov = IProovSettings.from_env()
+        model = provision(args.template, ports, tpl.parse_overrides(args.parameter_overrides), iproov)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 1
+    write_outputs(model, ports, args.template, iproov)
     log.info(
         "%d tables, %d queues, %d buckets, %d keys, %d secrets; %d routes, %d SQS mappings",
         len(model.tables), len(model.queues), len(model.buckets), len(model.keys), len(model.secrets),

@@ -11,22 +11,31 @@
 // sandbox's control surface on the API's own origin (/sandbox/*). If the gateway does not
 // forward /sandbox/*, the test stops at that step and says so.
 //
-// A second test plays a deployment with a real iProov platform: the API's answer is given a
-// non-local `iproov.base_url`, and the page must then load <iproov-me> from the CDN (served here
-// by fixtures/fake-iproov-me.js, which fires the SDK's events) and follow its events.
+// Then a real iProov tenant, as far as this machine can play one. Each of these tests starts a
+// second gateway of the running stack (infra/local/gateway.py, same functions and sandbox) with
+// the LOCAL_IPROOV_* settings, and gives the API's answers a real platform's `iproov.base_url`:
+// - with a tenant but no web SDK configured, the page says so and how to configure one;
+// - with the SDK configured (a pinned URL and its sha384), the page loads it from that URL with
+//   Subresource Integrity, under the CSP the gateway derives (not one the test sets), runs
+//   <iproov-me> and follows its events (the SDK is fixtures/fake-iproov-me.js, answered by the test
+//   at the configured URL, which fires the SDK's events); a changed file is refused by the browser.
+// Last, /docs: the API console loads under its own CSP, lists every operation and tries one.
 // Nothing leaves the machine: every request to another origin is answered by the test or refused.
 //
 // Environment: API_URL, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS_DIR (default
 // <repo>/docs/screenshots), FAILURE_SHOTS_DIR (default <repo>/tests/artifacts/browser: a screenshot
-// of a failing step), STEP_TIMEOUT_MS (default 15000).
+// of a failing step), STEP_TIMEOUT_MS (default 15000), PYTHON (default <repo>/.venv/bin/python: runs
+// the second gateway, which reaches the stack on LAMBDA_PORT, SANDBOX_PORT, ... as the stack does).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -56,23 +65,40 @@ export const RECOMMENDED_CSP = [
   "form-action 'self'",
 ].join('; ');
 
-// What a deployment with a real iProov platform needs on top (see web/README.md).
+// A real iProov tenant, as the second gateway is told (LOCAL_IPROOV_BASE_URL) and as the API's
+// answers are made to say; and the web SDK's pinned URL (never reached: the test answers it).
 const IPROOV_PLATFORM = 'https://eu.rp.secure.iproov.me';
-const SDK_SRC = 'https://cdn.jsdelivr.net/npm/@iproov/web-sdk@latest/iProovMe.js';
-// The policy web/README.md gives for a real platform (a starting point from iProov's CSP guidance).
-const PLATFORM_CSP = [
+const TENANT_API = `${IPROOV_PLATFORM}/api/v2`;
+const SDK_SRC = 'https://sdk.iproov-cdn.test/npm/@iproov/web-sdk@5.3.0/iProovMe.js';
+const FAKE_SDK = readFileSync(path.join(HERE, 'fixtures', 'fake-iproov-me.js'));
+const FAKE_SDK_INTEGRITY = `sha384-${createHash('sha384').update(FAKE_SDK).digest('base64')}`;
+// What the gateway derives from these settings (infra/local/iproov_settings.py).
+const TENANT_SDK_CSP = [
   "default-src 'self'",
-  "script-src 'self' https://cdn.jsdelivr.net https://cdn.iproov.app blob: 'wasm-unsafe-eval'",
-  "style-src 'self' https://cdn.iproov.app 'unsafe-inline'",
+  "script-src 'self' https://sdk.iproov-cdn.test/npm/@iproov/web-sdk@5.3.0/ 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline' https://cdn.iproov.app",
   "img-src 'self' data: blob:",
   "font-src 'self' https://cdn.iproov.app",
+  "connect-src 'self' https://eu.rp.secure.iproov.me wss://eu.rp.secure.iproov.me https://cdn.iproov.app",
   "media-src 'self' blob:",
-  "worker-src 'self' blob: https://cdn.iproov.app",
-  "connect-src 'self' https://*.secure.iproov.me wss://*.secure.iproov.me https://cdn.iproov.app",
+  "worker-src 'self' blob:",
   "object-src 'none'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
   "form-action 'self'",
+].join('; ');
+// The /docs console's own policy (infra/local/docs_console.py).
+const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
 ].join('; ');
 
 const CHROMIUM_ARGS = [
@@ -333,20 +359,47 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
   assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
 });
 
-test('with a real iProov platform, the page runs <iproov-me> from the CDN and follows its events', async (t) => {
+test('on a real iProov tenant without a web SDK, the page says so and how to configure one', async (t) => {
   await checkStackIsUp();
-  const { context, page, problems } = await openBrowser(t, { csp: PLATFORM_CSP });
-  // The API's answers name a real platform instead of the local sandbox.
-  const onPlatform = async (route) => {
-    if (route.request().method() !== 'POST') return route.fallback();
-    const response = await route.fetch();
-    const body = await response.json().catch(() => null);
-    if (!body || !body.iproov) return route.fulfill({ response });
-    body.iproov.base_url = IPROOV_PLATFORM;
-    return route.fulfill({ response, json: body });
-  };
-  await context.route(`${API_URL}/v1/users/registration`, onPlatform);
-  await context.route(`${API_URL}/v1/step-up`, onPlatform);
+  const gateway = await startGateway(t, { LOCAL_IPROOV_BASE_URL: TENANT_API });
+  const { context, page, problems, offOrigin } = await openBrowser(t, { csp: 'as-sent', origin: gateway });
+  await onTenant(context, gateway);
+
+  // Before anybody starts: the home page says scans cannot start yet.
+  const home = await page.goto(`${gateway}/`);
+  assert.equal(home.headers()['content-security-policy'], RECOMMENDED_CSP, 'no SDK: the strict policy, unchanged');
+  await expectHeading(page, 'Sign up and log in with your face', { focused: false });
+  await expectText(page.locator('main .notice'), /Face scans cannot start yet.*LOCAL_IPROOV_SDK_URL/s);
+  await page.screenshot({ path: path.join(SHOTS, '15-tenant-without-sdk-home.png'), fullPage: true });
+
+  // The scan page: no sandbox panel, no camera, but what to set (and no "Try again" that cannot help).
+  await page.getByRole('link', { name: 'Create an account' }).first().click();
+  await page.getByLabel('Username').fill(`nosdk-${randomBytes(4).toString('hex')}`);
+  await page.getByLabel('Display name').fill('Ada Lovelace');
+  await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+  await expectHeading(page, 'Scan your face', { focused: false });
+  const error = page.locator('main [data-slot="error"]');
+  await expectText(error, /The face scanner is not set up on this site\..*LOCAL_IPROOV_SDK_URL.*LOCAL_IPROOV_SDK_INTEGRITY/s);
+  await waitFor(() => error.evaluate((el) => el === document.activeElement), 'focus on the message');
+  await expectText(page.locator('main .sdk-status'), /No face scanner is set up/);
+  assert.equal(await page.getByRole('heading', { name: /Sandbox/ }).count(), 0, 'no sandbox panel on a tenant');
+  assert.ok(await page.locator('main [data-slot="retry"]').isHidden(), 'no "Try again": the site needs setting up first');
+  assert.equal(await page.locator('script[src*="iProovMe"]').count(), 0, 'no SDK script was added');
+  await page.screenshot({ path: path.join(SHOTS, '16-tenant-without-sdk-scan.png'), fullPage: true });
+  assert.deepEqual(offOrigin, [], 'nothing was asked of another origin');
+  assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
+});
+
+test('with the SDK configured, the page loads it from its pinned URL with SRI under the derived CSP and follows <iproov-me>', async (t) => {
+  await checkStackIsUp();
+  const gateway = await startGateway(t, {
+    LOCAL_IPROOV_BASE_URL: TENANT_API,
+    LOCAL_IPROOV_SDK_URL: SDK_SRC,
+    LOCAL_IPROOV_SDK_INTEGRITY: FAKE_SDK_INTEGRITY,
+  });
+  // The page's policy is the gateway's own: the test sets none.
+  const { context, page, problems, offOrigin } = await openBrowser(t, { csp: 'as-sent', origin: gateway });
+  await onTenant(context, gateway);
   let sdkRequests = 0;
   await context.route(SDK_SRC, (route) => {
     sdkRequests += 1;
@@ -354,13 +407,15 @@ test('with a real iProov platform, the page runs <iproov-me> from the CDN and fo
       status: 200,
       contentType: 'text/javascript; charset=utf-8',
       headers: { 'access-control-allow-origin': '*' },
-      path: path.join(HERE, 'fixtures', 'fake-iproov-me.js'),
+      body: FAKE_SDK,
     });
   });
 
   const username = `sdk-${randomBytes(4).toString('hex')}`;
-  await page.goto(`${API_URL}/#/register`);
+  const landing = await page.goto(`${gateway}/#/register`);
+  assert.equal(landing.headers()['content-security-policy'], TENANT_SDK_CSP, 'the CSP the gateway derives');
   await expectHeading(page, 'Create an account', { focused: false });
+  assert.equal(await page.locator('main .notice').count(), 0, 'no setup notice once an SDK is configured');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Display name').fill('Grace Hopper');
   await page.getByRole('button', { name: 'Continue to the face scan' }).click();
@@ -372,12 +427,18 @@ test('with a real iProov platform, the page runs <iproov-me> from the CDN and fo
   } catch (err) {
     const sandboxStatus = await page.evaluate(() => window.__fakeIproov && window.__fakeIproov.sandboxStatus);
     if (sandboxStatus && sandboxStatus !== 200) {
-      err.message = `the stand-in SDK could not reach the sandbox's control surface on the API's origin ` +
+      err.message = `the stand-in SDK could not reach the sandbox's control surface on the page's origin ` +
         `(POST /sandbox/claims/{token}/scan answered ${sandboxStatus}); the local gateway must forward /sandbox/*. ${err.message}`;
     }
     throw err;
   }
-  assert.equal(sdkRequests, 1, 'the SDK script was loaded once, from the CDN');
+  assert.equal(sdkRequests, 1, 'the SDK script was loaded once, from its configured URL');
+  const script = await page.evaluate((src) => {
+    const el = [...document.scripts].find((s) => s.src === src);
+    return el && { integrity: el.integrity, crossOrigin: el.crossOrigin, referrerPolicy: el.referrerPolicy };
+  }, SDK_SRC);
+  assert.deepEqual(script, { integrity: FAKE_SDK_INTEGRITY, crossOrigin: 'anonymous', referrerPolicy: 'no-referrer' },
+    'the script carries the configured integrity');
   const seen = await page.evaluate(() => window.__fakeIproov);
   assert.equal(seen.base_url, IPROOV_PLATFORM, '<iproov-me base_url> is the one the API returned');
   assert.ok(seen.token && seen.token.length > 20, '<iproov-me token> is set');
@@ -392,7 +453,9 @@ test('with a real iProov platform, the page runs <iproov-me> from the CDN and fo
   await page.getByRole('button', { name: 'Yes, delete my account' }).click();
   await expectHeading(page, 'Confirm it’s you');
   await page.getByRole('button', { name: 'Continue to the face scan' }).click();
-  await expectHeading(page, 'Scan your face');
+  await expectHeading(page, 'Scan your face').catch(async (err) => {
+    throw new Error(`${err.message}; the page showed: ${(await page.locator('main').innerText()).replace(/\s+/g, ' ')}`);
+  });
   assert.equal(await page.getByRole('heading', { name: /Sandbox/ }).count(), 0, 'no sandbox panel for the step-up either');
   await leaveScanPage(page, /#\/$/);
   await expectText(page.locator('.notice'), /Your account has been deleted/);
@@ -400,14 +463,67 @@ test('with a real iProov platform, the page runs <iproov-me> from the CDN and fo
   assert.notEqual(stepUpScan.token, seen.token, 'the step-up ran <iproov-me> with its own token');
   assert.equal(stepUpScan.base_url, IPROOV_PLATFORM);
   assert.equal(sdkRequests, 1, 'the SDK script was not loaded again');
+  assert.deepEqual(offOrigin, [], 'nothing but the SDK was asked of another origin');
+  assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
+
+  await t.test('a changed SDK file is refused by the browser (Subresource Integrity)', async (tt) => {
+    const other = await openBrowser(tt, { csp: 'as-sent', origin: gateway });
+    await onTenant(other.context, gateway);
+    await other.context.route(SDK_SRC, (route) => route.fulfill({
+      status: 200,
+      contentType: 'text/javascript; charset=utf-8',
+      headers: { 'access-control-allow-origin': '*' },
+      body: Buffer.concat([FAKE_SDK, Buffer.from('\n// one byte more than the pinned file\n')]),
+    }));
+    await other.page.goto(`${gateway}/#/register`);
+    await other.page.getByLabel('Username').fill(`sri-${randomBytes(4).toString('hex')}`);
+    await other.page.getByLabel('Display name').fill('Mallory');
+    await other.page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await expectHeading(other.page, 'Scan your face', { focused: false }).catch(async (err) => {
+      throw new Error(`${err.message}; the page showed: ${(await other.page.locator('main').innerText()).replace(/\s+/g, ' ')}`);
+    });
+    await expectText(other.page.locator('main [data-slot="error"]'), /We couldn’t load the face scanner\..*integrity hash/s);
+    assert.equal(await other.page.evaluate(() => Boolean(customElements.get('iproov-me') || window.__fakeIproov)), false,
+      'the changed file never ran');
+    assert.equal(other.problems.length, 1, `one problem, the refused file: ${other.problems.join(' | ')}`);
+    assert.match(other.problems[0], /integrity/i);
+  });
+});
+
+test('/docs: the API console loads under its own CSP, lists every operation and tries one on this origin', async (t) => {
+  await checkStackIsUp();
+  const { page, problems, offOrigin } = await openBrowser(t, { csp: 'as-sent' });
+  const spec = await (await fetch(`${API_URL}/docs/openapi.json`)).json();
+  // Swagger UI lists an operation once under each of its tags.
+  const operations = Object.values(spec.paths).flatMap((item) => Object.entries(item)
+    .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+    .flatMap(([, op]) => (op.tags && op.tags.length ? op.tags : ['default'])));
+  const response = await page.goto(`${API_URL}/docs`);
+  assert.equal(response.headers()['content-security-policy'], DOCS_CSP, 'the console has a policy of its own');
+  await page.locator('.opblock').first().waitFor();
+  await waitFor(async () => (await page.locator('.opblock').count()) === operations.length,
+    `${operations.length} operations listed`);
+  await expectText(page.locator('#console-status'), /“Try it out” calls http/);
+  await page.screenshot({ path: path.join(SHOTS, '17-api-console.png'), fullPage: false });
+  // Try GET /v1/health: a real request to this stack, on this origin.
+  const health = page.locator('.opblock-get', { hasText: '/v1/health' }).first();
+  await health.locator('.opblock-summary').click();
+  await health.getByRole('button', { name: 'Try it out' }).click();
+  const answer = page.waitForResponse((r) => r.url() === `${API_URL}/v1/health`);
+  await health.getByRole('button', { name: 'Execute' }).click();
+  assert.equal((await answer).status(), 200);
+  await expectText(health.locator('.live-responses-table tbody .response-col_status').first(), /^200$/);
+  assert.deepEqual(offOrigin, [], 'the console asked nothing of another origin');
   assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
 });
 
 // ----- helpers --------------------------------------------------------------------------------
 
 // A fresh Chromium profile for one test. `csp`: 'recommended-if-missing' adds RECOMMENDED_CSP to
-// pages the gateway serves without one; a string replaces whatever the gateway sent.
-async function openBrowser(t, { csp }) {
+// pages the gateway serves without one; 'as-sent' keeps the gateway's (and fails without one); a
+// string replaces whatever the gateway sent. `origin`: the page's origin (default API_URL's);
+// requests to any other are refused unless a test answers them, and listed in `offOrigin`.
+async function openBrowser(t, { csp, origin = API_URL }) {
   const profile = mkdtempSync(path.join(tmpdir(), 'onboarding-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -424,9 +540,13 @@ async function openBrowser(t, { csp }) {
   });
   context.setDefaultTimeout(STEP_TIMEOUT);
 
-  const apiOrigin = new URL(API_URL).origin;
+  const apiOrigin = new URL(origin).origin;
   // Nothing may leave the machine: other origins are refused unless a test answers them.
-  await context.route((url) => url.origin !== apiOrigin, (route) => route.abort('blockedbyclient'));
+  const offOrigin = [];
+  await context.route((url) => url.origin !== apiOrigin, (route) => {
+    offOrigin.push(route.request().url());
+    return route.abort('blockedbyclient');
+  });
   const headerNotes = new Set();
   await context.route((url) => url.origin === apiOrigin, async (route) => {
     const request = route.request();
@@ -436,7 +556,9 @@ async function openBrowser(t, { csp }) {
     for (const name of ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options']) {
       if (!headers[name]) headerNotes.add(name);
     }
-    if (typeof csp === 'string' && csp !== 'recommended-if-missing') headers['content-security-policy'] = csp;
+    if (csp === 'as-sent') {
+      if (!headers['content-security-policy']) throw new Error(`${request.url()} came without a Content-Security-Policy`);
+    } else if (typeof csp === 'string' && csp !== 'recommended-if-missing') headers['content-security-policy'] = csp;
     else if (!headers['content-security-policy']) headers['content-security-policy'] = RECOMMENDED_CSP;
     return route.fulfill({ response, headers });
   });
@@ -449,7 +571,58 @@ async function openBrowser(t, { csp }) {
     if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
     else if (msg.type() === 'error' && !/Failed to load resource/.test(text)) problems.push(`console: ${text}`);
   });
-  return { context, page, problems, headerNotes };
+  return { context, page, problems, headerNotes, offOrigin };
+}
+
+// A second gateway of the running stack (same functions and sandbox) with LOCAL_IPROOV_* settings;
+// stopped when the test ends. Returns its URL.
+async function startGateway(t, settings) {
+  const port = await new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('LOCAL_IPROOV_')) delete env[name];
+  Object.assign(env, settings, { API_PORT: String(port) });
+  const python = process.env.PYTHON || path.join(REPO, '.venv', 'bin', 'python');
+  const child = spawn(python, [path.join(REPO, 'infra', 'local', 'gateway.py')], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  t.after(() => { child.kill('SIGTERM'); });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`the second gateway exited (${child.exitCode}): ${stderr}`);
+    try {
+      return (await fetch(`${url}/web-config.json`, { signal: AbortSignal.timeout(2000) })).ok;
+    } catch {
+      return false;
+    }
+  }, `a gateway on ${url}`, 30000);
+  return url;
+}
+
+// The API's answers name a real iProov platform instead of the local sandbox. route.fetch() sends
+// the request from the test, without the Sec-Fetch-Site header the browser adds on its network
+// layer; the API's origin check reads it (the second gateway's origin is not one of the stack's
+// allowed origins), so it is set to what the browser sends for the page's own origin.
+async function onTenant(context, origin) {
+  const onPlatform = async (route) => {
+    const request = route.request();
+    if (request.method() !== 'POST') return route.fallback();
+    const headers = { ...request.headers() };
+    if (new URL(request.frame().url()).origin === new URL(request.url()).origin) headers['sec-fetch-site'] = 'same-origin';
+    const response = await route.fetch({ headers });
+    const body = await response.json().catch(() => null);
+    if (!body || !body.iproov) return route.fulfill({ response });
+    body.iproov.base_url = IPROOV_PLATFORM;
+    return route.fulfill({ response, json: body });
+  };
+  await context.route(`${origin}/v1/users/registration`, onPlatform);
+  await context.route(`${origin}/v1/step-up`, onPlatform);
 }
 
 async function checkStackIsUp() {
