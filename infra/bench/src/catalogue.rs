@@ -118,6 +118,25 @@ pub const ROUTES: &[RouteSpec] = &[
         min_chain: "session GetItem → session DeleteItem",
     },
     RouteSpec {
+        key: "POST /v1/step-up",
+        function: "account",
+        expect_status: 200,
+        min_stages: 5,
+        min_chain: "session GetItem → [IP rate-limit UpdateItem ∥ user GetItem] → [user-per-network \
+                    UpdateItem ∥ ceiling UpdateItem] → iProov verify token → attempt PutItem \
+                    (bound to the session). As verify-login, with the session's user for the \
+                    username",
+    },
+    RouteSpec {
+        key: "POST /v1/step-up/complete",
+        function: "account",
+        expect_status: 200,
+        min_stages: 5,
+        min_chain: "session GetItem → [attempt GetItem ∥ per-attempt rate-limit UpdateItem] → \
+                    conditional UpdateItem pending→validating → iProov verify/validate → [attempt \
+                    UpdateItem passed ∥ session UpdateItem elevated_until]",
+    },
+    RouteSpec {
         key: "DELETE /v1/users (2 live sessions)",
         function: "account",
         expect_status: 202,

@@ -207,10 +207,14 @@ impl CompleteStepUp<'_> {
             tracing::info!(reason = %reason, "step-up verification failed");
             return Ok(Authenticated::Live(failed(reason, &attempt)));
         }
-        // The scan passed: the attempt is used up whatever happens next.
-        steps.end(&attempt, AttemptStatus::Passed, None).await;
+        // The scan passed: the attempt is used up whatever happens next, and it ends while the
+        // session is elevated (the two items are independent).
         let until = (now + self.window_seconds).min(session.absolute_expires_at);
-        match self.auth.control.elevate(&session.id, until).await {
+        let ((), elevated) = futures::join!(
+            steps.end(&attempt, AttemptStatus::Passed, None),
+            self.auth.control.elevate(&session.id, until),
+        );
+        match elevated {
             Ok(()) => {}
             // Logged out (or erased) while the scan ran: there is nothing to elevate.
             Err(StoreError::Conflict) => {

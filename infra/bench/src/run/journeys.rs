@@ -236,7 +236,7 @@ impl Bench<'_> {
     /// Each person reads their account with one session, logs out the other, and requests
     /// erasure.
     async fn use_accounts(&mut self, people: &[Person]) -> Result<(), Error> {
-        self.say("account: my account, logout, erasure request");
+        self.say("account: my account, logout, step-up, erasure request");
         for (i, p) in people.iter().enumerate() {
             let s = p.sessions.first().cloned().unwrap_or_default();
             self.http(
@@ -250,6 +250,34 @@ impl Bench<'_> {
             self.http(
                 "POST /v1/logout",
                 HttpRequest::new("POST", "/v1/logout", Some(&s), ip(3, i)),
+            )
+            .await?;
+        }
+        // Erasure needs a face step-up on the session that asks for it.
+        let mut step_ups = Vec::new();
+        for (i, p) in people.iter().enumerate() {
+            let s = p.sessions.first().cloned().unwrap_or_default();
+            let body = self
+                .http(
+                    "POST /v1/step-up",
+                    HttpRequest::new("POST", "/v1/step-up", Some(&s), ip(3, i)),
+                )
+                .await?;
+            let token = body["iproov"]["token"].as_str().unwrap_or_default();
+            self.stack.pass_scan(token).await?;
+            step_ups.push(
+                body["attempt_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        for (i, (p, attempt)) in people.iter().zip(&step_ups).enumerate() {
+            let s = p.sessions.first().cloned().unwrap_or_default();
+            self.http(
+                "POST /v1/step-up/complete",
+                HttpRequest::new("POST", "/v1/step-up/complete", Some(&s), ip(3, i))
+                    .with_body(json!({"attempt_token": attempt})),
             )
             .await?;
         }
