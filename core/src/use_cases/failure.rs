@@ -54,3 +54,16 @@ impl Failure {
         }
     }
 }
+
+/// A new random id (user, registration, attempt, session): 128 bits from the OS, as hex.
+pub fn new_id() -> Result<String, Failure> {
+    crate::crypto::random_bytes::<16>()
+        .map(|bytes| crate::crypto::hex(&bytes))
+        .map_err(|_| Failure::NoRandomness)
+}
+
+/// A credential with a new random id and secret, for a record about to be stored (only the
+/// secret's hash is kept).
+pub fn new_credential() -> Result<crate::crypto::Credential, Failure> {
+    crate::crypto::Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)
+}

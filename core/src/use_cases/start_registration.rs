@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use super::failure::Failure;
+use super::failure::{Failure, new_credential, new_id};
 use super::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
 use crate::crypto::{Credential, keyed_hash};
 use crate::domain::{AssurancePolicy, DisplayName, Registration, RegistrationStatus, Username};
@@ -148,7 +148,7 @@ impl StartRegistration<'_> {
             .tokens
             .enrol_token(&verifier_user_id, self.policy)
             .await?;
-        let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
+        let credential = new_credential()?;
         let registration = Registration {
             id: credential.id.clone(),
             secret_hash: credential.secret_hash(),
@@ -232,11 +232,4 @@ impl StartRegistration<'_> {
             kind: AttemptKind::Retry,
         })))
     }
-}
-
-/// A new random id (user, registration, attempt, session): 128 bits from the OS, as hex.
-pub(crate) fn new_id() -> Result<String, Failure> {
-    crate::crypto::random_bytes::<16>()
-        .map(|bytes| crate::crypto::hex(&bytes))
-        .map_err(|_| Failure::NoRandomness)
 }

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use super::failure::Failure;
-use super::start_registration::new_id;
+use super::failure::new_credential;
 use super::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
 use crate::crypto::{Credential, hex, keyed_hash, random_bytes};
 use crate::domain::{AssurancePolicy, Username};
@@ -91,7 +91,7 @@ impl VerifyLogin<'_> {
             .await;
         self.verify_token_latency.record(started.elapsed());
         let token = token?;
-        let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
+        let credential = new_credential()?;
         let attempt = LoginAttempt {
             id: credential.id.clone(),
             secret_hash: credential.secret_hash(),
@@ -116,7 +116,7 @@ impl VerifyLogin<'_> {
     /// A stored decoy attempt with a random token, in the time of a real verify-token call.
     async fn decoy(&self, now: i64) -> Result<OpenedAttempt, Failure> {
         let started = std::time::Instant::now();
-        let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
+        let credential = new_credential()?;
         let token = hex(&random_bytes::<32>().map_err(|_| Failure::NoRandomness)?);
         let attempt = LoginAttempt {
             id: credential.id.clone(),

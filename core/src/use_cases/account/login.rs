@@ -28,7 +28,7 @@ use crate::ports::{
     RateLimitSignals, RateLimiter, Session, SessionStore, User, UserStore,
 };
 use crate::use_cases::failure::Failure;
-use crate::use_cases::start_registration::new_id;
+use crate::use_cases::failure::new_credential;
 
 /// The per-attempt limit's name in metrics and logs.
 pub const ATTEMPT_LIMIT: &str = "login_attempt";
@@ -194,7 +194,7 @@ impl Login<'_> {
         user: User,
         now: i64,
     ) -> Result<LoggedIn, Failure> {
-        let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
+        let credential = new_credential()?;
         let session = Session {
             id: credential.id.clone(),
             secret_hash: credential.secret_hash(),

@@ -26,7 +26,7 @@ use crate::ports::{
     RateLimitSignals, RateLimiter, StoreError, UserStore,
 };
 use crate::use_cases::failure::Failure;
-use crate::use_cases::start_registration::new_id;
+use crate::use_cases::failure::new_credential;
 use crate::use_cases::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
 
 /// The per-attempt limit's name in metrics and logs.
@@ -88,7 +88,7 @@ impl StartStepUp<'_> {
             .tokens
             .verify_token(&user.iproov_user_id, self.policy)
             .await?;
-        let credential = Credential::issue(new_id()?).map_err(|_| Failure::NoRandomness)?;
+        let credential = new_credential()?;
         let attempt = LoginAttempt {
             id: credential.id.clone(),
             secret_hash: credential.secret_hash(),
