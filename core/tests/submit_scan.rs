@@ -85,10 +85,10 @@ async fn an_expired_token_cannot_be_submitted() {
 
 #[tokio::test]
 async fn a_refused_message_undoes_the_submit() {
-    // given the queue refuses messages
+    // given the queue refuses the next message
     let b = Backends::at(NOW);
     let queue = MemoryScanQueue::default();
-    queue.set_down(true);
+    queue.outages.fail_next("publish", 1);
     let registration = awaiting(&b).await;
     // when the app submits
     let outcome = b
@@ -103,7 +103,6 @@ async fn a_refused_message_undoes_the_submit() {
         RegistrationStatus::AwaitingScan
     );
     // and once the queue is back, the same submit goes through
-    queue.set_down(false);
     let outcome = b
         .submit_scan(&queue)
         .run(&registration, None)

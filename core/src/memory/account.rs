@@ -1,18 +1,12 @@
-//! The account journeys in the in-memory world: an erasure queue that can be down, the use
-//! cases wired to [`Backends`] with production's default settings (tests change a setting with
-//! struct update syntax), and the fixtures both the login and the account tests start from.
+//! The account journeys in the in-memory world: the use cases wired to [`Backends`] with
+//! production's default settings (tests change a setting with struct update syntax), and the
+//! fixtures both the login and the account tests start from.
 
-use std::sync::Mutex;
-
-use async_trait::async_trait;
-
-use super::{Backends, Outages, lock};
+use super::Backends;
 use crate::crypto::Credential;
 use crate::domain::rate_limits::Limit;
 use crate::latency_mirror::LatencyMirror;
-use crate::ports::{
-    ErasureQueue, ErasureRequested, FieldSealer, Session, StoreError, User, UserStore,
-};
+use crate::ports::{FieldSealer, Session, User, UserStore};
 use crate::use_cases::account::login::Login;
 use crate::use_cases::account::request_erasure::RequestErasure;
 use crate::use_cases::account::step_up::{CompleteStepUp, StartStepUp};
@@ -27,29 +21,7 @@ pub const LOGIN_PER_ATTEMPT: Limit = Limit::per(5, 600);
 /// `STEP_UP_WINDOW_MINUTES`' default, in seconds.
 pub const STEP_UP_WINDOW_SECONDS: i64 = 5 * 60;
 
-/// The erasure queue: keeps what was published; `outages.fail_next("publish", n)` takes it down
-/// for the next `n` messages.
-#[derive(Default)]
-pub struct MemoryErasureQueue {
-    published: Mutex<Vec<ErasureRequested>>,
-    pub outages: Outages,
-}
-
-impl MemoryErasureQueue {
-    /// The messages the queue took, in order.
-    pub fn published(&self) -> Vec<ErasureRequested> {
-        lock(&self.published).clone()
-    }
-}
-
-#[async_trait]
-impl ErasureQueue for MemoryErasureQueue {
-    async fn publish(&self, message: &ErasureRequested) -> Result<(), StoreError> {
-        self.outages.enter("publish").await?;
-        lock(&self.published).push(message.clone());
-        Ok(())
-    }
-}
+pub use super::journeys::MemoryErasureQueue;
 
 impl Backends {
     /// The session check, with the default idle timeout.

@@ -223,32 +223,52 @@ impl SessionStore for MemorySessions {
     }
 }
 
-/// The scan queue: keeps what was published, and can refuse.
-#[derive(Default)]
-pub struct MemoryScanQueue {
-    published: Mutex<Vec<crate::ports::ScanSubmitted>>,
-    down: AtomicBool,
+/// A queue of one message type: keeps what was published, in order; `outages.fail_next(
+/// "publish", n)` makes it refuse the next `n` messages. One adapter for both queues, so the
+/// scan and erasure tests fail a queue the same way.
+pub struct MemoryQueue<M> {
+    published: Mutex<Vec<M>>,
+    pub outages: super::Outages,
 }
 
-impl MemoryScanQueue {
-    pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
+impl<M> Default for MemoryQueue<M> {
+    fn default() -> Self {
+        Self {
+            published: Mutex::new(Vec::new()),
+            outages: super::Outages::default(),
+        }
     }
+}
 
-    pub fn published(&self) -> Vec<crate::ports::ScanSubmitted> {
+impl<M: Clone> MemoryQueue<M> {
+    /// The messages the queue took, in order.
+    pub fn published(&self) -> Vec<M> {
         lock(&self.published).clone()
     }
+
+    async fn take(&self, message: &M) -> Result<(), StoreError> {
+        self.outages.enter("publish").await?;
+        lock(&self.published).push(message.clone());
+        Ok(())
+    }
 }
+
+/// The registration queue's test double.
+pub type MemoryScanQueue = MemoryQueue<crate::ports::ScanSubmitted>;
+/// The erasure queue's test double.
+pub type MemoryErasureQueue = MemoryQueue<crate::ports::ErasureRequested>;
 
 #[async_trait]
 impl crate::ports::ScanQueue for MemoryScanQueue {
     async fn publish(&self, message: &crate::ports::ScanSubmitted) -> Result<(), StoreError> {
-        tokio::task::yield_now().await;
-        if self.down.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("queue down (simulated)".into()));
-        }
-        lock(&self.published).push(message.clone());
-        Ok(())
+        self.take(message).await
+    }
+}
+
+#[async_trait]
+impl crate::ports::ErasureQueue for MemoryErasureQueue {
+    async fn publish(&self, message: &crate::ports::ErasureRequested) -> Result<(), StoreError> {
+        self.take(message).await
     }
 }
 

@@ -18,8 +18,8 @@ pub mod account;
 mod journeys;
 
 pub use journeys::{
-    MAX_ATTEMPTS, MemoryAttempts, MemoryKeys, MemoryScanQueue, MemorySealer, REGISTRATION_TTL,
-    RecordingSignals, SESSION_ABSOLUTE, SESSION_IDLE, TEST_LIMIT, TOKEN_TTL,
+    MAX_ATTEMPTS, MemoryAttempts, MemoryKeys, MemoryQueue, MemoryScanQueue, MemorySealer,
+    REGISTRATION_TTL, RecordingSignals, SESSION_ABSOLUTE, SESSION_IDLE, TEST_LIMIT, TOKEN_TTL,
 };
 
 use crate::domain::rate_limits::{Decision, Limit};
