@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aws_types::SdkConfig;
-use iproov_client::{AssuranceType, CredentialSource, IProovClient, IProovConfig, IProovError};
+use iproov_client::{CredentialSource, IProovClient, IProovConfig, IProovError};
 
 use crate::adapters::images::S3Images;
 use crate::adapters::iproov_verifier::IProovVerifier;
@@ -110,10 +110,8 @@ pub fn iproov(
     // names its journey's policy (adapters::iproov_verifier), and enrol-validate, which
     // validates a registration's token, sends this risk profile.
     let registration = &settings.policies.registration;
-    config.assurance_type = match registration.assurance_type {
-        onboarding_core::domain::AssuranceType::GenuinePresence => AssuranceType::GenuinePresence,
-        onboarding_core::domain::AssuranceType::Liveness => AssuranceType::Liveness,
-    };
+    config.assurance_type =
+        crate::adapters::iproov_verifier::assurance_type(registration.assurance_type);
     config.risk_profile = registration.risk_profile.clone();
     let credentials = SecretsManagerCredentials::new(
         secrets_manager(sdk),

@@ -55,14 +55,57 @@ impl IProovVerifier {
     }
 }
 
+/// The core's assurance type in the client's terms.
+pub fn assurance_type(assurance: AssuranceType) -> iproov_client::AssuranceType {
+    match assurance {
+        AssuranceType::GenuinePresence => iproov_client::AssuranceType::GenuinePresence,
+        AssuranceType::Liveness => iproov_client::AssuranceType::Liveness,
+    }
+}
+
 /// The core's policy in the client's terms.
 fn scan_policy(policy: &AssurancePolicy) -> ScanPolicy<'_> {
     ScanPolicy {
-        assurance_type: match policy.assurance_type {
-            AssuranceType::GenuinePresence => iproov_client::AssuranceType::GenuinePresence,
-            AssuranceType::Liveness => iproov_client::AssuranceType::Liveness,
-        },
+        assurance_type: assurance_type(policy.assurance_type),
         risk_profile: policy.risk_profile.as_deref(),
+    }
+}
+
+/// Which validate call, with what it sends besides the token.
+enum Validation<'a> {
+    /// An enrolment (the validator's): the configuration's risk profile.
+    Enrol,
+    /// A verification, under its journey's risk profile.
+    Verify { risk_profile: Option<&'a str> },
+}
+
+impl IProovVerifier {
+    /// One validate of `token` for `verifier_user_id`, its answer in the core's terms.
+    async fn validate(
+        &self,
+        call: Validation<'_>,
+        verifier_user_id: &str,
+        token: &str,
+        client_ip: Option<std::net::IpAddr>,
+        client: &str,
+    ) -> Result<ScanVerdict, VerifierError> {
+        let user_id = user_id(verifier_user_id)?;
+        let token = Token::new(token.to_owned());
+        let request = ValidateRequest {
+            user_id: &user_id,
+            token: &token,
+            client_ip,
+            client,
+        };
+        let answer = match call {
+            Validation::Enrol => self.client.enrol_validate(request).await,
+            Validation::Verify { risk_profile } => {
+                self.client
+                    .verify_validate_with(request, risk_profile)
+                    .await
+            }
+        };
+        answer.map(verdict).map_err(verifier_error)
     }
 }
 
@@ -124,19 +167,11 @@ impl FaceTokens for IProovVerifier {
         policy: &AssurancePolicy,
         client: ClientContext<'_>,
     ) -> Result<ScanVerdict, VerifierError> {
-        let user_id = user_id(verifier_user_id)?;
-        let token = Token::new(token.to_owned());
-        let request = ValidateRequest {
-            user_id: &user_id,
-            token: &token,
-            client_ip: client.ip,
-            client: client.user_agent,
+        let call = Validation::Verify {
+            risk_profile: policy.risk_profile.as_deref(),
         };
-        self.client
-            .verify_validate_with(request, policy.risk_profile.as_deref())
+        self.validate(call, verifier_user_id, token, client.ip, client.user_agent)
             .await
-            .map(verdict)
-            .map_err(verifier_error)
     }
 }
 
@@ -147,19 +182,14 @@ impl EnrolmentVerifier for IProovVerifier {
         verifier_user_id: &str,
         token: &str,
     ) -> Result<ScanVerdict, VerifierError> {
-        let user_id = user_id(verifier_user_id)?;
-        let token = Token::new(token.to_owned());
-        let request = ValidateRequest {
-            user_id: &user_id,
-            token: &token,
-            client_ip: None,
-            client: VALIDATOR_CLIENT,
-        };
-        self.client
-            .enrol_validate(request)
-            .await
-            .map(verdict)
-            .map_err(verifier_error)
+        self.validate(
+            Validation::Enrol,
+            verifier_user_id,
+            token,
+            None,
+            VALIDATOR_CLIENT,
+        )
+        .await
     }
 
     async fn delete_enrolment(&self, verifier_user_id: &str) -> Result<(), VerifierError> {
