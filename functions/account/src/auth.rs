@@ -6,6 +6,7 @@
 use api::{ApiError, CookiePolicy, CredentialKind, credential};
 use axum::http::{HeaderMap, StatusCode};
 use onboarding_core::crypto::Credential;
+use onboarding_core::use_cases::Failure;
 use onboarding_core::use_cases::account::{Authenticated, SessionRefused};
 
 /// The credential of `kind` the request presents. None, or one that cannot be ours, is 401
@@ -39,4 +40,35 @@ pub fn live<T>(outcome: Authenticated<T>) -> Result<T, ApiError> {
 /// no answer fails for lack of one.
 pub async fn event_key(deps: &crate::Deps) -> Option<onboarding_core::ports::PseudonymKey> {
     deps.keys.pseudonym_key().await.ok()
+}
+
+/// A verify attempt's shared failure as its answer (login and step-up). When the verifier gave
+/// no verdict and the attempt ended (`start_again`), the person is told to start again with
+/// `start_again_hint`; otherwise the same request may simply be repeated.
+pub fn not_decided(failure: Failure, start_again_hint: &'static str) -> ApiError {
+    let start_again = matches!(
+        failure,
+        Failure::Verifier {
+            start_again: true,
+            ..
+        }
+    );
+    let answer = ApiError::from(failure);
+    if start_again {
+        answer.with_hint(start_again_hint)
+    } else {
+        answer
+    }
+}
+
+/// A face scan that did not pass (login or step-up): 401 with the sanitised reason and the hint
+/// a person can act on.
+pub fn verification_failed(reason: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "verification_failed",
+        "We could not verify your face.",
+    )
+    .with_reason(reason)
+    .with_hint(onboarding_core::domain::reasons::hint_for(reason))
 }

@@ -11,9 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use onboarding_core::domain::reasons;
 use onboarding_core::ports::ClientContext;
-use onboarding_core::use_cases::Failure;
 use onboarding_core::use_cases::account::Account;
 use onboarding_core::use_cases::account::login::{LoggedIn, LoginOutcome};
 use serde_json::json;
@@ -42,12 +40,12 @@ pub async fn handle(
         .login()
         .run(&credential, client)
         .await
-        .map_err(not_decided)?;
+        .map_err(|failure| auth::not_decided(failure, START_AGAIN))?;
     match outcome {
         LoginOutcome::LoggedIn(logged_in) => answer_logged_in(&deps, &meta, *logged_in).await,
         LoginOutcome::VerificationFailed { reason, user_id } => {
             login_failed(&deps, &user_id, &reason).await;
-            Err(verification_failed(&reason))
+            Err(auth::verification_failed(&reason))
         }
         // `UserGone`: erased between verify-login and login.
         LoginOutcome::Unauthorized | LoginOutcome::UserGone => Err(ApiError::unauthorized()),
@@ -59,24 +57,6 @@ pub async fn handle(
         LoginOutcome::AttemptUsed => Err(attempt_used().with_hint(START_AGAIN)),
         // A concurrent request with the same attempt is validating it right now.
         LoginOutcome::TakenMeanwhile => Err(attempt_used()),
-    }
-}
-
-/// A shared failure as its answer; when iProov gave no verdict and the attempt ended, the
-/// person is told to start the login again.
-fn not_decided(failure: Failure) -> ApiError {
-    let start_again = matches!(
-        failure,
-        Failure::Verifier {
-            start_again: true,
-            ..
-        }
-    );
-    let answer = ApiError::from(failure);
-    if start_again {
-        answer.with_hint(START_AGAIN)
-    } else {
-        answer
     }
 }
 
@@ -139,14 +119,4 @@ async fn login_failed(deps: &Deps, user_id: &str, reason: &str) {
 
 fn attempt_used() -> ApiError {
     ApiError::conflict("attempt_used", "This login attempt was already used.")
-}
-
-fn verification_failed(reason: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "verification_failed",
-        "We could not verify your face.",
-    )
-    .with_reason(reason)
-    .with_hint(reasons::hint_for(reason))
 }

@@ -11,9 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use onboarding_core::crypto::Credential;
-use onboarding_core::domain::reasons;
 use onboarding_core::ports::ClientContext;
-use onboarding_core::use_cases::Failure;
 use onboarding_core::use_cases::account::step_up::StepUpOutcome;
 use serde_json::{Value, json};
 
@@ -56,19 +54,13 @@ pub async fn complete(
         .complete_step_up()
         .run(&session, &attempt, client)
         .await
-        .map_err(not_decided)?;
+        .map_err(|failure| auth::not_decided(failure, START_AGAIN))?;
     match auth::live(outcome)? {
         StepUpOutcome::Elevated { acr, until } => Ok(Json(json!({
             "acr": acr,
             "elevated_until": rfc3339(until),
         }))),
-        StepUpOutcome::VerificationFailed { reason, .. } => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "verification_failed",
-            "We could not verify your face.",
-        )
-        .with_reason(&reason)
-        .with_hint(reasons::hint_for(&reason))),
+        StepUpOutcome::VerificationFailed { reason, .. } => Err(auth::verification_failed(&reason)),
         StepUpOutcome::UnknownAttempt => Err(ApiError::unauthorized()),
         StepUpOutcome::Foreign => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -102,22 +94,4 @@ fn read_attempt(body: JsonObject) -> Result<Credential, ApiError> {
     });
     reader.finish()?;
     attempt.ok_or_else(|| ApiError::bad_request("attempt_token is required."))
-}
-
-/// A shared failure as its answer; when iProov gave no verdict and the attempt ended, the
-/// person is told to start the step-up again.
-fn not_decided(failure: Failure) -> ApiError {
-    let start_again = matches!(
-        failure,
-        Failure::Verifier {
-            start_again: true,
-            ..
-        }
-    );
-    let answer = ApiError::from(failure);
-    if start_again {
-        answer.with_hint(START_AGAIN)
-    } else {
-        answer
-    }
 }
