@@ -5,8 +5,7 @@
 //! or 503 in the HTTP layer (api/src/core_errors.rs).
 
 use crate::config::ConfigError;
-pub use onboarding_core::domain::rate_limits::{Decision, Limit, Limits, client_network, window};
-pub use onboarding_core::ports::RateLimiter;
+use onboarding_core::domain::rate_limits::{Limit, Limits};
 
 /// The limits from the environment the template sets (`RATE_LIMIT_*`), with the defaults of
 /// docs/template.md.

@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::dynamo::{map_err, n, opt_n, s};
-use crate::rate_limit::{Decision, Limit, RateLimiter, window};
+use onboarding_core::domain::rate_limits::{Decision, Limit, window};
+use onboarding_core::ports::RateLimiter;
 use onboarding_core::ports::StoreError;
 
 pub struct DynamoRateLimiter {

@@ -12,10 +12,10 @@ mod step_up;
 use std::sync::Arc;
 
 use aws_adapters::config::{self, JourneySettings};
-use aws_adapters::rate_limit::Limits;
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
+use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
 use onboarding_core::ports::{
     Clock, ErasureQueue, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals,

@@ -8,10 +8,10 @@ mod verify_login;
 use std::sync::Arc;
 
 use aws_adapters::config::{self, JourneySettings};
-use aws_adapters::rate_limit::Limits;
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::post;
+use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
 use onboarding_core::ports::{
     Clock, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals, RateLimiter,
