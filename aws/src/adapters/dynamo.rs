@@ -67,6 +67,42 @@ pub async fn delete_by_pk(
         .map_err(|e| map_err(e, |_| false))
 }
 
+/// Inserts `item`, keyed by its `pk`; a taken key is a `Conflict` (ids are random, so only a
+/// repeated write meets one).
+pub async fn put_new(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+}
+
+/// The item at `id`, read consistently: a state just written (a submit, a validation) must be
+/// what the next step sees.
+pub async fn get_by_pk(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+) -> Result<Option<Item>, StoreError> {
+    client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map(|out| out.item)
+        .map_err(|e| map_err(e, |_| false))
+}
+
 /// Maps an SDK error: a failed condition is a `Conflict` (an expected race), anything else is
 /// `Unavailable` with the error's code only (no request detail, which could hold PII).
 pub fn map_err<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> StoreError

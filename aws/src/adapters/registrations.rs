@@ -102,16 +102,11 @@ fn attempt(a: u32) -> AttributeValue {
 #[async_trait]
 impl RegistrationStore for DynamoRegistrations {
     async fn get(&self, id: &str) -> Result<Option<Registration>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| map_err(e, |_| false))?;
-        out.item.as_ref().map(from_item).transpose()
+        super::dynamo::get_by_pk(&self.client, &self.table, id)
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -119,15 +114,7 @@ impl RegistrationStore for DynamoRegistrations {
     }
 
     async fn create(&self, registration: &Registration) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(registration)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+        super::dynamo::put_new(&self.client, &self.table, to_item(registration)).await
     }
 
     async fn restart(

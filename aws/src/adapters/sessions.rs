@@ -26,33 +26,15 @@ impl DynamoSessions {
 }
 
 impl DynamoSessions {
-    /// Writes a new item; a taken key is a `Conflict`.
     async fn put_new(&self, item: Item) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()))
+        super::dynamo::put_new(&self.client, &self.table, item).await
     }
 
     /// The item at `id` if it is of `kind` (login sessions and login attempts share the table,
     /// so a credential of one kind never reads as the other).
     async fn get_kind(&self, id: &str, kind: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| map_err(e, |_| false))?;
-        Ok(out
-            .item
+        Ok(super::dynamo::get_by_pk(&self.client, &self.table, id)
+            .await?
             .filter(|item| super::dynamo::opt_s(item, "kind").as_deref() == Some(kind)))
     }
 }
