@@ -228,6 +228,18 @@ def clear_aws_faults() -> None:
     requests.delete(f"{AWS_FAULTS}/_faults", timeout=10)
 
 
+def within_one_rate_window(seconds_needed: float = 40, window_seconds: int = 600) -> None:
+    """Wait for a fresh rate-limit window if the current one ends within `seconds_needed`.
+
+    The limiter counts in fixed windows aligned on the epoch (core/src/domain/rate_limits.rs), so
+    a test that counts answers up to a limit fails by chance when its calls straddle a window's
+    end: the count restarts and the expected 429 never comes. Tests that count call this first.
+    """
+    left = window_seconds - time.time() % window_seconds
+    if left < seconds_needed:
+        time.sleep(left + 0.5)
+
+
 def wait_for(what: str, probe, timeout: float = 30, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from journeys import Client
+from journeys import Client, within_one_rate_window
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100"}
@@ -85,6 +85,8 @@ def test_unknown_and_known_usernames_get_the_same_answer(uniform_stack: None):
 
 def test_the_per_username_limit_applies_to_unknown_usernames_too(uniform_stack: None):
     nobody = f"nobody-{uuid.uuid4().hex[:10]}"
+    # GIVEN twelve guesses at one unknown username, inside one rate-limit window
+    within_one_rate_window()
     answers = [device(f"192.0.2.{30 + i}").verify_login(nobody).status_code for i in range(12)]
     # THEN guessing is slowed exactly as for a real account (10 per 10 minutes by default)
     assert answers[:10] == [200] * 10 and answers[10:] == [429, 429], answers
