@@ -107,6 +107,11 @@ window.FaceKit = (() => {
     step_up_foreign: 'This face check was started in another session.',
     step_up_expired: 'This face check took too long and expired.',
     step_up_used: 'This face check was already used.',
+    // The OpenID Connect sign-in for another app (signin.html).
+    unauthenticated: 'Your sign-in has ended: scan your face again to go on.',
+    fresh_login_required: 'This sign-in needs a fresh scan of your face.',
+    request_unknown: 'This sign-in link is not valid.',
+    request_expired: 'This sign-in link has expired.',
   };
 
   const FIELD_LABELS = { username: 'Username', display_name: 'Display name' };
