@@ -9,7 +9,7 @@
 //! conditional delete that only one of concurrent completions wins; the loser's code was
 //! never handed out, so nothing usable is left behind whichever step fails.
 
-use super::errors::OAuthError;
+use super::errors::{ErrorCode, OAuthError};
 use super::ports::{AuthorizationCode, AuthorizationCodes, AuthorizationRequests};
 use super::{OidcSettings, is_plausible_id, new_credential, redirect_uri};
 use crate::ports::{Clock, Session, StoreError};
@@ -92,7 +92,7 @@ impl CompleteAuthorization<'_> {
         let mut answer: Vec<(&str, &str)> = Vec::with_capacity(4);
         let code;
         match decision {
-            Decision::Deny => answer.push(("error", "access_denied")),
+            Decision::Deny => answer.push(("error", ErrorCode::AccessDenied.as_str())),
             Decision::Allow => {
                 // Whole seconds: a session opened in the request's own second may predate it,
                 // and a real scan takes longer than a second, so "after" is strict.

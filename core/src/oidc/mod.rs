@@ -20,6 +20,29 @@
 //! Like the rest of the core this knows no HTTP and no AWS: handlers pass request parameters
 //! ([`Params`]) and headers in, and turn outcomes and [`OAuthError`]s into answers; adapters
 //! implement [`ports`].
+//!
+//! # What each endpoint calls
+//!
+//! Parameters come from [`Params::from_form`] on the raw query string or form body (or
+//! [`Params::from_pairs`] on decoded pairs, repeats kept); an error there is answered as JSON
+//! like any [`OAuthError`]: status [`ErrorCode::http_status`], body [`OAuthError::to_json`],
+//! header [`OAuthError::www_authenticate`] when it has one.
+//!
+//! | Endpoint | Call | Answer |
+//! |---|---|---|
+//! | `GET /.well-known/openid-configuration` | [`discovery::discovery_document`] | 200 JSON |
+//! | `GET /oauth2/jwks` | [`jwks::jwks`] of `SignatureVerifier::published_keys` | 200 JSON |
+//! | `GET /oauth2/authorize` | [`authorize::Authorize::start`] | `SignIn` → 302 to the sign-in page `?request=<id>`; `Redirect` → 302; `NotRedirectable` → JSON error, never a redirect |
+//! | `GET /oauth2/authorize/requests/{id}` | [`authorize::Authorize::describe`] | 200 JSON, or 404 for `None` |
+//! | `POST /oauth2/authorize/complete` | the login session's check (`SessionAuth`), then [`completion::CompleteAuthorization::run`] | the URL for the page to navigate to; [`completion::CompletionError::code`] otherwise (404 / 403 / 503) |
+//! | `POST /oauth2/token` | [`token::TokenEndpoint::handle`] with the `Authorization` header | 200 JSON with `Cache-Control: no-store` |
+//! | `GET\|POST /oauth2/userinfo` | [`access_token::bearer_token`], then [`userinfo::UserInfo::run`] | 200 JSON; 401 with `WWW-Authenticate: Bearer …` |
+//! | `POST /oauth2/revoke` | [`revocation::Revocation::run`] | 200, empty |
+//! | `POST /oauth2/introspect` | [`introspection::Introspection::run`] | 200 JSON |
+//! | `GET /oauth2/logout` | [`logout::EndSession::run`] | `Redirect` → 302; `LoggedOut` → a page; an error → 400, never a redirect |
+//!
+//! Other API routes that accept our access tokens check them with
+//! [`access_token::AccessTokenCheck::check`], whose grant names the user.
 
 pub mod access_token;
 pub mod authorize;

@@ -3,8 +3,10 @@
 //! The handler passes the pairs as they came, repeats included (a multimap flattened into a
 //! list, or [`Params::from_form`] on the raw text): RFC 6749 §3.1 forbids repeating a
 //! parameter, and only the core knows which repeat matters where (a repeated `client_id`
-//! cannot even be redirected). A parameter with an empty value counts as absent (§3.1), and
-//! every value is read with a length bound, so no field of a stored request is unbounded.
+//! cannot even be redirected). A repeat is refused when the endpoint reads that parameter; a
+//! repeated parameter it does not know is ignored, like any unrecognised one (§3.1). A
+//! parameter with an empty value counts as absent (§3.1), and every value is read with a
+//! length bound, so no field of a stored request is unbounded.
 
 use std::collections::BTreeMap;
 

@@ -132,8 +132,9 @@ pub trait Grants: Send + Sync {
     /// The grant `id` (strongly consistent), revoked or not.
     async fn get(&self, id: &str) -> Result<Option<Grant>, StoreError>;
     /// Marks grant `id` revoked at `now` if it exists and is not revoked yet; revoking a
-    /// missing or revoked grant is `Ok` and changes nothing (idempotent). A revoked grant must
-    /// stay readable as revoked (not deleted) until its `expires_at`.
+    /// missing or revoked grant is `Ok` and changes nothing (idempotent). Every check treats
+    /// a missing grant as a revoked one, so the mark is for the record (and the store's TTL
+    /// on `expires_at` cleans it up); it must never make a revoked grant live again.
     async fn revoke(&self, id: &str, now: i64) -> Result<(), StoreError>;
 }
 
