@@ -16,6 +16,7 @@ use async_trait::async_trait;
 
 pub mod account;
 mod journeys;
+pub mod oidc;
 
 pub use journeys::{
     MAX_ATTEMPTS, MemoryAttempts, MemoryKeys, MemoryQueue, MemoryScanQueue, MemorySealer,
