@@ -726,6 +726,8 @@ pub struct Backends {
     pub users: MemoryUsers,
     pub images: MemoryImages,
     pub sessions: MemorySessions,
+    /// OpenID Connect grants (erasure ends a person's).
+    pub grants: oidc::MemoryGrants,
     pub attempts: MemoryAttempts,
     pub verifier: MemoryVerifier,
     pub sealer: MemorySealer,
@@ -745,6 +747,7 @@ impl Backends {
             users: MemoryUsers::default(),
             images: MemoryImages::default(),
             sessions: MemorySessions::default(),
+            grants: oidc::MemoryGrants::default(),
             attempts: MemoryAttempts::default(),
             verifier: MemoryVerifier::default(),
             sealer: MemorySealer::default(),
@@ -783,6 +786,7 @@ impl Backends {
             users: &self.users,
             registrations: &self.registrations,
             sessions: &self.sessions,
+            grants: &self.grants,
             images: &self.images,
             verifier: &self.verifier,
         }

@@ -266,6 +266,17 @@ impl Grants for MemoryGrants {
     }
 }
 
+#[async_trait]
+impl crate::oidc::ports::UserGrants for MemoryGrants {
+    async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.outages.enter("revoke_user_grants").await?;
+        let mut grants = lock(&self.grants.0);
+        let before = grants.len();
+        grants.retain(|_, g| g.user_id != user_id);
+        Ok(before - grants.len())
+    }
+}
+
 /// Refresh tokens.
 pub struct MemoryRefreshTokens {
     tokens: Table<RefreshToken>,

@@ -26,7 +26,7 @@ pub enum Decision {
 pub enum CompletionError {
     /// No such pending request: unknown, expired, or completed already. The person starts
     /// again from the client.
-    #[error("unknown_request")]
+    #[error("request_unknown")]
     UnknownRequest,
     /// The session was opened before the request (or longer ago than `max_age`): the page
     /// must have the person scan their face again and complete with the new session.
@@ -41,7 +41,7 @@ impl CompletionError {
     /// The wire code.
     pub fn code(self) -> &'static str {
         match self {
-            Self::UnknownRequest => "unknown_request",
+            Self::UnknownRequest => "request_unknown",
             Self::FreshLoginRequired => "fresh_login_required",
             Self::Unavailable => "temporarily_unavailable",
         }

@@ -72,6 +72,7 @@ pub mod userinfo;
 
 pub use client::{ClientKind, OidcClient};
 pub use errors::{ErrorCode, OAuthError};
+pub use issue::TokenResponse;
 pub use params::Params;
 pub use scope::Scope;
 

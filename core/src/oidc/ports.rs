@@ -138,6 +138,14 @@ pub trait Grants: Send + Sync {
     async fn revoke(&self, id: &str, now: i64) -> Result<(), StoreError>;
 }
 
+/// Every grant of one person: erasure ends them, so no refresh or access token outlives the
+/// account.
+#[async_trait]
+pub trait UserGrants: Send + Sync {
+    /// Ends every grant of `user_id` (repeating it is harmless); returns how many there were.
+    async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError>;
+}
+
 /// A refresh token, stored by the hash of its secret (a `Credential`), one per rotation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshToken {
