@@ -108,7 +108,9 @@ mod tests {
     #[test]
     fn a_configured_issuer_wins_over_the_gateway_domain() {
         let config = config(Some("https://id.example.com"));
-        let settings = config.settings(Some("abc.execute-api.eu-west-1.amazonaws.com")).unwrap();
+        let settings = config
+            .settings(Some("abc.execute-api.eu-west-1.amazonaws.com"))
+            .unwrap();
         assert_eq!(settings.issuer(), "https://id.example.com");
         assert_eq!(
             config.sign_in_url(&settings, "r1"),

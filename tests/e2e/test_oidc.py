@@ -71,6 +71,14 @@ def face_login(username: str) -> Client:
     return device
 
 
+def face_login_after_request(username: str) -> Client:
+    """The face login the sign-in page runs for a request just made. A real scan takes
+    seconds; here it is instant, and the session must be opened after the request (whole
+    seconds, strictly) to count as a sign-in made for it."""
+    time.sleep(1.05)
+    return face_login(username)
+
+
 def authorize(session: OAuth2Session, discovery: dict, **params) -> tuple[str, str, str]:
     """Authorize like a browser: returns (request id for the sign-in page, state, code verifier)."""
     verifier = secrets.token_urlsafe(48)
@@ -90,7 +98,7 @@ def complete(device: Client, request_id: str, decision: str = "allow") -> reques
 def sign_in(session: OAuth2Session, discovery: dict, username: str, nonce: str) -> tuple[dict, str]:
     """Authorize → face login → complete → code exchange: (token answer, the redirect URL)."""
     request_id, state, verifier = authorize(session, discovery, nonce=nonce)
-    device = face_login(username)
+    device = face_login_after_request(username)
     done = complete(device, request_id)
     assert done.status_code == 200, done.text
     redirect_to = done.json()["redirect_to"]
@@ -173,26 +181,42 @@ def test_refresh_tokens_rotate_and_reusing_an_old_one_revokes_the_grant(discover
     assert info.status_code == 401 and "invalid_token" in info.headers.get("www-authenticate", "")
 
 
-def test_revocation_ends_the_grant_and_introspection_reports_it(discovery: dict, public_client: dict,
-                                                                  confidential_client: dict):
+def test_revocation_ends_the_grant_and_introspection_reports_it(discovery: dict, confidential_client: dict):
+    # GIVEN a confidential client (client_secret_basic) that signed a person in
     _, username = registered()
-    session = public_session(public_client)
-    token, _ = sign_in(session, discovery, username, secrets.token_urlsafe(16))
     portal = (confidential_client["client_id"], confidential_client["client_secret"])
-    # GIVEN introspection (confidential clients only) sees the access token as active
+    session = OAuth2Session(confidential_client["client_id"], confidential_client["client_secret"],
+                            redirect_uri="https://portal.example.com/cb", scope="openid",
+                            code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
+    token, _ = sign_in(session, discovery, username, secrets.token_urlsafe(16))
+    # AND introspection (confidential clients only) sees its access token as active
     seen = requests.post(discovery["introspection_endpoint"], data={"token": token["access_token"]}, auth=portal, timeout=10)
     assert seen.status_code == 200 and seen.json()["active"] is True, seen.text
-    assert seen.json()["client_id"] == public_client["client_id"]
-    # WHEN the app revokes its refresh token (RFC 7009)
+    assert seen.json()["client_id"] == confidential_client["client_id"] and seen.json()["iss"] == discovery["issuer"]
+    # WHEN the client revokes its refresh token (RFC 7009)
     revoked = session.revoke_token(discovery["revocation_endpoint"], token=token["refresh_token"],
                                    token_type_hint="refresh_token")
     assert revoked.status_code == 200, revoked.text
     # THEN neither token works any more, and introspection says so
     refresh = requests.post(discovery["token_endpoint"], data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": public_client["client_id"]}, timeout=10)
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"]}, auth=portal, timeout=10)
     assert refresh.json()["error"] == "invalid_grant"
     seen = requests.post(discovery["introspection_endpoint"], data={"token": token["access_token"]}, auth=portal, timeout=10)
     assert seen.json() == {"active": False}
+
+
+def test_introspection_is_refused_to_public_clients_and_blind_to_other_clients_tokens(
+        discovery: dict, public_client: dict, confidential_client: dict):
+    _, username = registered()
+    token, _ = sign_in(public_session(public_client), discovery, username, secrets.token_urlsafe(16))
+    # A public client cannot introspect at all
+    public = requests.post(discovery["introspection_endpoint"],
+                           data={"token": token["access_token"], "client_id": public_client["client_id"]}, timeout=10)
+    assert public.status_code in (400, 401) and public.json()["error"] in ("invalid_client", "unauthorized_client")
+    # Another (confidential) client learns nothing about a token that is not its own
+    portal = (confidential_client["client_id"], confidential_client["client_secret"])
+    other = requests.post(discovery["introspection_endpoint"], data={"token": token["access_token"]}, auth=portal, timeout=10)
+    assert other.json() == {"active": False}
 
 
 def test_two_clients_see_two_unlinkable_subjects_for_one_person(discovery: dict, public_client: dict):
@@ -253,7 +277,7 @@ def test_a_session_opened_before_the_request_must_scan_again(discovery: dict, pu
 def test_cancel_redirects_access_denied_and_the_request_is_single_use(discovery: dict, public_client: dict):
     _, username = registered()
     request_id, state, _ = authorize(public_session(public_client), discovery)
-    device = face_login(username)
+    device = face_login_after_request(username)
     denied = complete(device, request_id, "deny")
     assert denied.status_code == 200
     query = parse_qs(urlsplit(denied.json()["redirect_to"]).query)
@@ -266,7 +290,7 @@ def test_a_replayed_code_is_refused_and_revokes_what_it_issued(discovery: dict, 
     _, username = registered()
     session = public_session(public_client)
     request_id, state, verifier = authorize(session, discovery)
-    device = face_login(username)
+    device = face_login_after_request(username)
     redirect_to = complete(device, request_id).json()["redirect_to"]
     code = parse_qs(urlsplit(redirect_to).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": PRESENTED_REDIRECT,
@@ -282,7 +306,7 @@ def test_a_replayed_code_is_refused_and_revokes_what_it_issued(discovery: dict, 
 def test_a_wrong_code_verifier_is_invalid_grant(discovery: dict, public_client: dict):
     _, username = registered()
     request_id, _, _ = authorize(public_session(public_client), discovery)
-    redirect_to = complete(face_login(username), request_id).json()["redirect_to"]
+    redirect_to = complete(face_login_after_request(username), request_id).json()["redirect_to"]
     code = parse_qs(urlsplit(redirect_to).query)["code"][0]
     r = requests.post(discovery["token_endpoint"], data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": PRESENTED_REDIRECT,
@@ -293,7 +317,7 @@ def test_a_wrong_code_verifier_is_invalid_grant(discovery: dict, public_client: 
 def test_an_expired_code_is_invalid_grant(discovery: dict, public_client: dict):
     _, username = registered()
     request_id, _, verifier = authorize(public_session(public_client), discovery)
-    redirect_to = complete(face_login(username), request_id).json()["redirect_to"]
+    redirect_to = complete(face_login_after_request(username), request_id).json()["redirect_to"]
     code = parse_qs(urlsplit(redirect_to).query)["code"][0]
     # GIVEN the code's 60 seconds have passed (moved back in the table instead of waiting)
     table = stack()["tables"]["OidcTable"]["name"]

@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use onboarding_core::oidc::client::{ClientKind, OidcClient, default_scopes};
 use onboarding_core::oidc::ports::{
     AssertionIds, AuthorizationCode, AuthorizationCodes, AuthorizationRequests, ClientRegistry,
-    Grant, Grants, PendingAuthorization, RefreshToken, RefreshTokens, Redemption, UserGrants,
+    Grant, Grants, PendingAuthorization, Redemption, RefreshToken, RefreshTokens, UserGrants,
 };
 use onboarding_core::ports::StoreError;
 
@@ -286,7 +286,10 @@ impl Grants for DynamoOidc {
     }
 
     async fn revoke(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        match self.set_once(&format!("grant#{id}"), "revoked_at", now, None).await {
+        match self
+            .set_once(&format!("grant#{id}"), "revoked_at", now, None)
+            .await
+        {
             // Missing or already revoked: nothing to do (the port's idempotence).
             Err(StoreError::Conflict) => Ok(()),
             other => other,

@@ -67,7 +67,8 @@ fn unavailable() -> ApiError {
 }
 
 fn settings_or_unavailable(deps: &Deps, parts: &Parts) -> Result<OidcSettings, ApiError> {
-    deps.settings(parts).map_err(|_: OAuthError| ApiError::internal())
+    deps.settings(parts)
+        .map_err(|_: OAuthError| ApiError::internal())
 }
 
 pub async fn describe(
@@ -112,13 +113,10 @@ pub async fn complete(
         return Err(ApiError::bad_request("request and decision are required."));
     };
     let settings = settings_or_unavailable(&deps, &parts)?;
-    let credential = api::credential::presented(
-        &headers,
-        CredentialKind::Session,
-        deps.journeys.cookies(),
-    )?
-    .and_then(|c| Credential::parse(&c))
-    .ok_or_else(ApiError::unauthorized)?;
+    let credential =
+        api::credential::presented(&headers, CredentialKind::Session, deps.journeys.cookies())?
+            .and_then(|c| Credential::parse(&c))
+            .ok_or_else(ApiError::unauthorized)?;
     let session = match deps.session_auth().check(&credential).await? {
         Authenticated::Live(session) => session,
         Authenticated::Refused(SessionRefused::Unauthorized) => {

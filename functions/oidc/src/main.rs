@@ -22,8 +22,8 @@ use onboarding_core::oidc::OidcSettings;
 use onboarding_core::oidc::access_token::AccessTokenCheck;
 use onboarding_core::oidc::client_auth::ClientAuth;
 use onboarding_core::oidc::ports::{
-    AssertionIds, AuthorizationCodes, AuthorizationRequests, ClientRegistry, Grants,
-    RefreshTokens, SignatureVerifier,
+    AssertionIds, AuthorizationCodes, AuthorizationRequests, ClientRegistry, Grants, RefreshTokens,
+    SignatureVerifier,
 };
 use onboarding_core::oidc::profile::SealedProfiles;
 use onboarding_core::ports::{
@@ -119,7 +119,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     });
     let origins = deps.journeys.origins();
     let routes = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::document))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::document),
+        )
         .route("/oauth2/jwks", get(discovery::jwks))
         .route("/oauth2/authorize", get(authorize::start))
         .route(

@@ -42,14 +42,22 @@ pub async fn userinfo(
         // One way only (RFC 6750 §2): a header and a form field together are refused.
         let token = match (api::oauth::authorization(&headers), from_form) {
             (Some(_), Some(_)) => {
-                return Err(OAuthError::invalid_request("the access token was sent twice"));
+                return Err(OAuthError::invalid_request(
+                    "the access token was sent twice",
+                ));
             }
-            (Some(header), None) => bearer_token(header)
-                .map(str::to_owned)
-                .ok_or(OAuthError::invalid_token("a Bearer access token is required"))?,
+            (Some(header), None) => {
+                bearer_token(header)
+                    .map(str::to_owned)
+                    .ok_or(OAuthError::invalid_token(
+                        "a Bearer access token is required",
+                    ))?
+            }
             (None, Some(token)) => token,
             (None, None) => {
-                return Err(OAuthError::invalid_token("a Bearer access token is required"));
+                return Err(OAuthError::invalid_token(
+                    "a Bearer access token is required",
+                ));
             }
         };
         let profiles = deps.profiles();
