@@ -17,6 +17,7 @@ import secrets
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -380,3 +381,61 @@ def test_erasure_ends_the_persons_grants(discovery: dict, public_client: dict):
     while not refused():
         assert time.monotonic() < deadline, "the grant outlived the erasure"
         time.sleep(0.5)
+
+
+def test_rp_initiated_logout_ends_the_grant_and_returns_to_a_registered_uri_only(discovery: dict, public_client: dict):
+    _, username = registered()
+    token, _ = sign_in(public_session(public_client), discovery, username, secrets.token_urlsafe(16))
+    # GIVEN a logout asking to return somewhere that is not registered: shown, never redirected
+    elsewhere = requests.get(discovery["end_session_endpoint"], params={
+        "id_token_hint": token["id_token"], "post_logout_redirect_uri": "https://evil.example/",
+        "state": "s-1"}, allow_redirects=False, timeout=10)
+    assert elsewhere.status_code == 400 and "location" not in elsewhere.headers
+    # WHEN the app logs the person out with its ID token and its registered URI
+    out = requests.get(discovery["end_session_endpoint"], params={
+        "id_token_hint": token["id_token"], "post_logout_redirect_uri": REDIRECT, "state": "s-2"},
+        allow_redirects=False, timeout=10)
+    # THEN the browser goes back there with the state, and the grant is over
+    assert out.status_code == 302, out.text
+    assert out.headers["location"].startswith(REDIRECT) and parse_qs(urlsplit(out.headers["location"]).query)["state"] == ["s-2"]
+    refresh = requests.post(discovery["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+        "client_id": public_client["client_id"]}, timeout=10)
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+
+
+def test_a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(discovery: dict, tmp_path):
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    # GIVEN a server-side client registered with its public key only
+    private = ec.generate_private_key(ec.SECP256R1())
+    numbers = private.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "kid": "rp-key-1",
+           "x": base64.urlsafe_b64encode(numbers.x.to_bytes(32, "big")).rstrip(b"=").decode(),
+           "y": base64.urlsafe_b64encode(numbers.y.to_bytes(32, "big")).rstrip(b"=").decode()}
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    client = register_client("--name", "Service", "--type", "private-key-jwt", "--jwks-file", str(tmp_path / "jwks.json"),
+                             "--redirect-uri", "https://service.example/cb", "--scope", "openid")
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    session = OAuth2Session(client["client_id"], pem, redirect_uri="https://service.example/cb", scope="openid",
+                            code_challenge_method="S256", token_endpoint_auth_method="private_key_jwt")
+    session.register_client_auth_method(PrivateKeyJWT(discovery["token_endpoint"], alg="ES256", headers={"kid": "rp-key-1"}))
+    # WHEN it signs a person in, authenticating at the token endpoint with a signed assertion
+    _, username = registered()
+    nonce = secrets.token_urlsafe(16)
+    token, _ = sign_in(session, discovery, username, nonce)
+    # THEN it gets tokens
+    assert id_token_claims(discovery, token, client["client_id"], nonce)["amr"] == ["face"]
+    # AND an assertion replayed as is (same jti) is refused
+    signer = PrivateKeyJWT(discovery["token_endpoint"], alg="ES256", headers={"kid": "rp-key-1"})
+    assertion = signer.sign(SimpleNamespace(client_id=client["client_id"], client_secret=pem), discovery["token_endpoint"])
+    form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion}
+    first = requests.post(discovery["token_endpoint"], data=form, timeout=10)
+    assert first.status_code == 200, first.text
+    replay = requests.post(discovery["token_endpoint"], data={**form, "refresh_token": first.json()["refresh_token"]}, timeout=10)
+    assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"

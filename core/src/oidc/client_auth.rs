@@ -27,9 +27,12 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 /// The algorithms a client assertion may be signed with.
 pub const ASSERTION_ALGS: [&str; 2] = ["ES256", "RS256"];
 
-/// An assertion may not expire later than this after it is presented: it is a one-time
-/// proof, not a credential to keep.
-pub const MAX_ASSERTION_LIFETIME: i64 = 300;
+/// An assertion may not expire later than this after it is presented: it is a one-time proof,
+/// not a credential to keep, and its `jti` is remembered until it expires. One hour, because
+/// certified client libraries sign assertions valid that long by default (Authlib's
+/// `PrivateKeyJWT` does), and a shorter bound would refuse them for no gain: replay is stopped
+/// by the `jti`, not by the expiry.
+pub const MAX_ASSERTION_LIFETIME: i64 = 3600;
 
 /// The one answer to every failed authentication.
 const REFUSED: OAuthError = OAuthError::invalid_client("client authentication failed");
