@@ -30,7 +30,7 @@ export PATH := $(VENV)/bin:$(PATH)
 
 
 .PHONY: toolchain
-.PHONY: help venv console build dev up down status lint deny fuzz fmt-check clippy cargo-test template-lint \
+.PHONY: help venv console build dev up down status oidc-client lint deny fuzz fmt-check clippy cargo-test template-lint \
         py-unit contract unit e2e test clean-local
 
 help:
@@ -248,6 +248,13 @@ sam-build-check: venv sam-venv lambda-target
 deploy: template-lint sam-build
 	$(AWS_OPERATOR) $(SAM) deploy --config-env $(ENV) $(if $(REGION),--region $(REGION))
 	@echo "deployed $(STACK). First deploy of this stack? Fill IProovSecret (docs/operations.md)."
+
+# OpenID Connect client registrations (infra/ops/oidc_client.py; docs/oidc.md).
+#   make oidc-client LOCAL=1 ARGS='add --name "My app" --type public --redirect-uri http://127.0.0.1/cb'
+#   make oidc-client [ENV=dev|prod] ARGS='list'        # show ID | rotate-secret ID | remove ID
+oidc-client: venv
+	$(if $(LOCAL),,$(AWS_OPERATOR)) $(PY) infra/ops/oidc_client.py \
+	  $(if $(LOCAL),--local,--stack $(STACK) --region $(or $(REGION),$(SAMCONFIG_REGION))) $(ARGS)
 
 # Moves a DLQ's messages back to its source queue (infra/ops/redrive.py).
 #   make redrive [QUEUE=registration|erasure] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]

@@ -12,6 +12,7 @@ pub mod credential;
 pub mod error;
 mod localise;
 pub mod meta;
+pub mod oauth;
 pub mod origin;
 pub mod registration_access;
 pub mod request_id;

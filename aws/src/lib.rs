@@ -13,6 +13,7 @@ pub mod env;
 pub mod envelope;
 pub mod events;
 pub mod metrics;
+pub mod oidc_config;
 pub mod rate_limit;
 pub mod sqs_batch;
 pub mod tls;

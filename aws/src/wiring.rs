@@ -164,3 +164,25 @@ pub fn field_cipher(sdk: &SdkConfig) -> Result<Arc<crate::envelope::FieldCipher>
     let kms = crate::envelope::Kms::new(aws_sdk_kms::Client::new(sdk), required("DATA_KEY_ID")?);
     Ok(Arc::new(crate::envelope::FieldCipher::new(Arc::new(kms))))
 }
+
+/// The OpenID Connect records (clients, requests, codes, grants, refresh tokens).
+pub fn oidc_records(
+    sdk: &SdkConfig,
+) -> Result<Arc<crate::adapters::oidc_records::DynamoOidc>, ConfigError> {
+    Ok(Arc::new(crate::adapters::oidc_records::DynamoOidc::new(
+        dynamo(sdk),
+        required("OIDC_TABLE")?,
+    )))
+}
+
+/// The OpenID Connect signing keys in KMS (`OIDC_SIGNING_KEYS`, `OIDC_ACTIVE_SIGNING_KEY`).
+pub fn oidc_keys(
+    sdk: &SdkConfig,
+) -> Result<Arc<crate::adapters::oidc_keys::KmsTokenKeys>, ConfigError> {
+    let (keys, signer) = crate::adapters::oidc_keys::signing_keys_from_env()?;
+    Ok(Arc::new(crate::adapters::oidc_keys::KmsTokenKeys::new(
+        aws_sdk_kms::Client::new(sdk),
+        keys,
+        signer,
+    )))
+}

@@ -112,7 +112,9 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality whose time depends only on the lengths, not on where the inputs differ: for
+/// comparing a presented secret (or its hash) with a stored one.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

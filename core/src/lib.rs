@@ -10,7 +10,9 @@
 //! - `memory`: in-memory adapters of the ports, for the use cases' unit tests;
 //! - `crypto`: credentials (`<id>.<secret>`, hashed at rest) and keyed hashes (blind indexes,
 //!   pseudonyms): pure computation, so the rules that use them stay testable here;
-//! - `latency_mirror`: how a decoy takes as long as the real thing.
+//! - `latency_mirror`: how a decoy takes as long as the real thing;
+//! - `oidc`: the OpenID Connect provider's rules (authorization, tokens, their checks), its
+//!   ports, and the discovery and key documents.
 //!
 //! It depends on no AWS SDK, no HTTP server or client and no Lambda runtime, so its rules are
 //! unit-tested in seconds (`cargo test -p onboarding-core`) without a stack. docs/architecture.md
@@ -20,5 +22,6 @@ pub mod crypto;
 pub mod domain;
 pub mod latency_mirror;
 pub mod memory;
+pub mod oidc;
 pub mod ports;
 pub mod use_cases;

@@ -5,6 +5,7 @@ use std::ops::Deref;
 
 use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
 use onboarding_core::memory::{Backends, submitted_registration};
+use onboarding_core::oidc::ports::{Grant, Grants};
 use onboarding_core::ports::{ImageStore, RegistrationStore, Session, User, UserStore};
 use onboarding_core::use_cases::erase_user::Erased;
 
@@ -20,8 +21,8 @@ impl Deref for World {
 }
 
 impl World {
-    /// A completed user with two sessions, an image in two versions, an enrolment and the
-    /// registration that created them.
+    /// A completed user with two sessions, two OpenID Connect grants, an image in two
+    /// versions, an enrolment and the registration that created them; and someone else's grant.
     async fn with_user() -> Self {
         let world = Self(Backends::at(0));
         let user = User {
@@ -55,6 +56,9 @@ impl World {
                 .await
                 .unwrap();
         }
+        for (id, user_id) in [("g1", "u1"), ("g2", "u1"), ("g3", "someone-else")] {
+            world.grants.create(&grant(id, user_id)).await.unwrap();
+        }
         world.verifier.enrol("iproov-u1");
         world
     }
@@ -69,6 +73,22 @@ impl World {
             && self.sessions.of("u1") == 0
             && self.images.versions_under("faces/u1/") == 0
             && !self.verifier.is_enrolled("iproov-u1")
+            && self.grants.all().iter().all(|g| g.user_id != "u1")
+            && self.grants.grant("g3").is_some()
+    }
+}
+
+fn grant(id: &str, user_id: &str) -> Grant {
+    Grant {
+        id: id.into(),
+        client_id: "app".into(),
+        user_id: user_id.into(),
+        scope: "openid".into(),
+        auth_time: 0,
+        acr: None,
+        created_at: 0,
+        expires_at: 10_000,
+        revoked_at: None,
     }
 }
 
@@ -90,8 +110,8 @@ async fn a_user_is_erased_everywhere() {
     let world = World::with_user().await;
     // when the erasure runs
     let erased = world.erase().await;
-    // then nothing of the user is left: record, claim, registration, sessions, every image
-    // version, the enrolment
+    // then nothing of the user is left: record, claim, registration, sessions, OpenID Connect
+    // grants, every image version, the enrolment (and another person's grant stays)
     assert_eq!(erased, Erased::Done);
     assert!(world.nothing_left());
 }
@@ -100,7 +120,10 @@ async fn a_user_is_erased_everywhere() {
 async fn a_failed_step_keeps_the_user_record_for_the_retry_which_finishes() {
     // given each step failing once in turn
     type Breaker = fn(&World);
-    let breakers: [(&str, Breaker); 5] = [
+    let breakers: [(&str, Breaker); 6] = [
+        ("grants", |w| {
+            w.grants.outages.fail_next("revoke_user_grants", 1)
+        }),
         ("images", |w| {
             w.images.outages.fail_next("delete_all_versions", 1)
         }),

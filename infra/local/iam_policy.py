@@ -32,6 +32,8 @@ MODELLED_KEYS = frozenset({
     "kms:viaservice",
     "kms:calleraccount",
     "kms:encryptioncontextkeys",
+    "kms:signingalgorithm",
+    "kms:messagetype",
     "dynamodb:leadingkeys",
     "s3:x-amz-server-side-encryption",
     "s3:x-amz-server-side-encryption-aws-kms-key-id",

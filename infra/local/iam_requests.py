@@ -122,7 +122,12 @@ def _attribute_text(value: Any) -> str | None:
 def kms_check(operation: str, body: Mapping[str, Any], stack: IamStack) -> Request:
     key = body.get("KeyId") or body.get("DestinationKeyId") or _key_in_ciphertext(body.get("CiphertextBlob"))
     resource = (stack.key_arn(str(key)) or _arn(stack, "kms", str(key))) if key else "*"
-    return Request(f"kms:{operation}", resource, encryption_context(body.get("EncryptionContext")))
+    keys = encryption_context(body.get("EncryptionContext"))
+    if operation in ("Sign", "Verify"):
+        # What a signing key's policy may pin: the algorithm, and RAW versus DIGEST.
+        keys["kms:signingalgorithm"] = (str(body.get("SigningAlgorithm", "")),)
+        keys["kms:messagetype"] = (str(body.get("MessageType", "RAW")),)
+    return Request(f"kms:{operation}", resource, keys)
 
 
 def _key_in_ciphertext(blob: Any) -> str | None:

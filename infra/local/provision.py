@@ -87,7 +87,9 @@ def ensure_key(kms: Any, key: tpl.KmsKey) -> Physical:
         if _error_code(exc) != "NotFoundException":
             raise
     if key_id is None:
-        created = kms.create_key(Description=key.description or key.logical_id, KeyUsage="ENCRYPT_DECRYPT")
+        created = kms.create_key(
+            Description=key.description or key.logical_id, KeySpec=key.spec, KeyUsage=key.usage
+        )
         key_id = created["KeyMetadata"]["KeyId"]
         log.info("created KMS key %s (%s)", key.logical_id, key_id)
     if key.rotation:

@@ -31,10 +31,11 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
 
-def api(method: str, path: str, route_key: str, body: bytes = b"", request_id: str = "sample") -> dict:
+def api(method: str, path: str, route_key: str, body: bytes = b"", request_id: str = "sample",
+        content_type: str = "application/json") -> dict:
     headers = [("host", "api.example.com"), ("user-agent", "sample-event/1.0")]
     if body:
-        headers.append(("content-type", "application/json"))
+        headers.append(("content-type", content_type))
     request = apigw_events.IncomingRequest(
         method=method, raw_path=path, raw_query="", headers=headers, body=body,
         source_ip=SOURCE_IP, port=443, received_at=RECEIVED_AT,
@@ -69,6 +70,12 @@ def samples() -> dict[str, dict]:
         ),
         "registration": api("GET", "/v1/users/registration", "GET /v1/users/registration"),
         "account": api("GET", "/v1/users", "GET /v1/users"),
+        "oidc": api("GET", "/.well-known/openid-configuration", "GET /.well-known/openid-configuration"),
+        "oidc-token": api(
+            "POST", "/oauth2/token", "POST /oauth2/token",
+            b"grant_type=authorization_code&code=sample.code&client_id=sample-nobody",
+            content_type="application/x-www-form-urlencoded",
+        ),
         "scan-validator": sqs(
             "RegistrationQueue",
             {"registration_id": "00000000000000000000000000000000", "attempt": 1, "request_id": "sample"},

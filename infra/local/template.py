@@ -134,6 +134,10 @@ class KmsKey:
     description: str
     aliases: tuple[str, ...]
     rotation: bool
+    # Asymmetric keys (the OpenID Connect signing keys) must be created as such locally too, or
+    # kms:Sign would fail only in AWS.
+    spec: str = "SYMMETRIC_DEFAULT"
+    usage: str = "ENCRYPT_DECRYPT"
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,9 @@ def parameter_overrides(template: Mapping[str, Any], ports: Ports, extra: Mappin
         overrides["IProovSdkBaseUrl"] = ""
     if "AllowedOrigins" in params:
         overrides["AllowedOrigins"] = ",".join(ports.local_origins())
+    if "OidcIssuer" in params:
+        # The origin browsers and relying parties use locally (http is allowed for loopback only).
+        overrides["OidcIssuer"] = ports.local_origins()[0]
     overrides.update(extra)
     return overrides
 
@@ -392,6 +399,8 @@ def build_model(
                 resolver.resolve_str(props.get("Description", "")),
                 (),
                 _truthy(resolver.resolve(props.get("EnableKeyRotation", False))),
+                resolver.resolve_str(props.get("KeySpec", "SYMMETRIC_DEFAULT")),
+                resolver.resolve_str(props.get("KeyUsage", "ENCRYPT_DECRYPT")),
             )
         elif kind == "AWS::SecretsManager::Secret":
             model.secrets[logical_id] = Secret(

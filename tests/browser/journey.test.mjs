@@ -19,13 +19,19 @@
 //   Subresource Integrity, under the CSP the gateway derives (not one the test sets), runs
 //   <iproov-me> and follows its events (the SDK is fixtures/fake-iproov-me.js, answered by the test
 //   at the configured URL, which fires the SDK's events); a changed file is refused by the browser.
-// Last, /docs: the API console loads under its own CSP, lists every operation and tries one.
+// Then /docs: the API console loads under its own CSP, lists every operation and tries one.
+// Last, the OpenID Connect sign-in (web/signin.html): another app's GET /oauth2/authorize leads to
+// the hosted sign-in page; a face sign-in sends the browser back to the app's redirect URI with a
+// code, Cancel with error=access_denied. The app is a small HTTP server this test starts at the
+// redirect URI. Skipped while the stack is no OpenID Connect provider (no discovery document).
 // Nothing leaves the machine: every request to another origin is answered by the test or refused.
 //
 // Environment: API_URL, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS_DIR (default
 // <repo>/docs/screenshots), FAILURE_SHOTS_DIR (default <repo>/tests/artifacts/browser: a screenshot
 // of a failing step), STEP_TIMEOUT_MS (default 15000), PYTHON (default <repo>/.venv/bin/python: runs
-// the second gateway, which reaches the stack on LAMBDA_PORT, SANDBOX_PORT, ... as the stack does).
+// the second gateway, which reaches the stack on LAMBDA_PORT, SANDBOX_PORT, ... as the stack does),
+// OIDC_TEST_CLIENT_ID and OIDC_TEST_REDIRECT_URI (the OpenID Connect client the stack must know:
+// below).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +41,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
 
@@ -101,6 +108,12 @@ const DOCS_CSP = [
   "form-action 'none'",
 ].join('; ');
 
+// The relying party of the OpenID Connect test: a public client (no secret; PKCE S256) that the
+// stack must have registered with exactly this redirect URI and the scopes openid and profile.
+// The test listens on the redirect URI itself (an http URL on a loopback address, with a port).
+const OIDC_CLIENT_ID = process.env.OIDC_TEST_CLIENT_ID || 'browser-test';
+const OIDC_REDIRECT_URI = process.env.OIDC_TEST_REDIRECT_URI || 'http://127.0.0.1:3999/callback';
+
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -162,16 +175,7 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
       await page.setViewportSize(DESKTOP);
     }
   };
-  const step = async (name, body) => {
-    try {
-      await body();
-    } catch (err) {
-      mkdirSync(FAILURES, { recursive: true });
-      const file = path.join(FAILURES, `failed-${name}.png`);
-      await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-      throw new Error(`step "${name}": ${err.message} (screenshot: ${file})`, { cause: err });
-    }
-  };
+  const step = stepsOf(page);
 
   const username = `web-${randomBytes(4).toString('hex')}`;
   const displayName = 'Ada Lovelace';
@@ -517,13 +521,165 @@ test('/docs: the API console loads under its own CSP, lists every operation and 
   assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
 });
 
+test('another app signs a person in with their face through /signin.html (OpenID Connect), or the person cancels', async (t) => {
+  await checkStackIsUp();
+  // The server side of OpenID Connect is optional for this suite until the stack has it.
+  const discovery = await fetch(`${API_URL}/.well-known/openid-configuration`);
+  if (discovery.status === 404) {
+    t.skip('the stack is no OpenID Connect provider yet (GET /.well-known/openid-configuration answered 404)');
+    return;
+  }
+  assert.equal(discovery.status, 200, 'GET /.well-known/openid-configuration');
+  const { issuer } = await discovery.json();
+  assert.ok(typeof issuer === 'string' && issuer, 'the discovery document names the issuer');
+
+  // The browser reaches /signin.html through the server's redirect, which the test does not
+  // route (openBrowser): the page runs under the policy the gateway sends with it.
+  const signinHeaders = (await fetch(`${API_URL}/signin.html`)).headers;
+  assert.match(signinHeaders.get('content-security-policy') || '', /script-src 'self'/, '/signin.html comes with a CSP');
+  assert.doesNotMatch(signinHeaders.get('content-security-policy'), /script-src[^;]*'unsafe-inline'/, 'and it allows no inline script');
+
+  const app = await startCallbackServer(t, OIDC_REDIRECT_URI);
+  const { context, page, problems, offOrigin } = await openBrowser(t, { csp: 'recommended-if-missing', allow: [app.origin] });
+  const step = stepsOf(page);
+  const atApp = new RegExp(`^${OIDC_REDIRECT_URI.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?`);
+  // Every address the browser asked for, and everything the pages wrote to the console: neither
+  // may carry a username.
+  const urls = [];
+  const consoleLines = [];
+  page.on('request', (request) => urls.push(request.url()));
+  page.on('console', (msg) => consoleLines.push(msg.text()));
+  // Each sign-in request's answer at the app carries the same `state` and the issuer (RFC 9207).
+  const expectAnswer = (query, state) => {
+    assert.equal(query.state, state, 'the app gets its own state back');
+    assert.equal(query.iss, issuer, 'the answer names the issuer');
+  };
+  const signInPage = async () => {
+    await page.waitForURL(/\/signin\.html\?request=[^&]+$/);
+    await expectHeading(page, /^.+ asks you to sign in with your face$/, { focused: false });
+  };
+
+  const username = `oidc-${randomBytes(4).toString('hex')}`;
+  const newcomer = `oidc-new-${randomBytes(4).toString('hex')}`;
+
+  await step('oidc-register-on-demo', async () => {
+    // A person with an account (made on the demo page), who is logged out.
+    await page.goto(`${API_URL}/#/register`);
+    await expectHeading(page, 'Create an account', { focused: false });
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Display name').fill('Katherine Johnson');
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await expectHeading(page, 'Scan your face');
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    await leaveScanPage(page, /#\/register\/waiting$/);
+    await page.waitForURL(/#\/account$/);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/#\/$/);
+  });
+
+  await step('oidc-sign-in', async () => {
+    const state = randomBytes(16).toString('base64url');
+    await page.goto(authorizeUrl(state));
+    await signInPage();
+    await expectText(page.locator('main .consent-list'), /unique to .+\s*Your display name/s);
+    await page.screenshot({ path: path.join(SHOTS, '18-signin.png'), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await assertNoSideways(page, 'signin');
+    await page.screenshot({ path: path.join(SHOTS, '18-signin-375px.png'), fullPage: true });
+    await page.setViewportSize(DESKTOP);
+
+    await page.getByLabel('Username').fill(username);
+    await page.getByRole('button', { name: 'Sign in with your face' }).click();
+    await expectHeading(page, 'Scan your face');
+    await expectText(page.locator('main .steps-label'), /^Sign in to .+/);
+    await page.screenshot({ path: path.join(SHOTS, '19-signin-scan.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    await leaveScanPage(page, atApp);
+    const answer = await app.next();
+    expectAnswer(answer, state);
+    assert.ok(answer.code, `the app gets a code (it got ${Object.keys(answer).join(', ')})`);
+    assert.equal(answer.error, undefined, 'and no error');
+  });
+
+  await step('oidc-cancel', async () => {
+    const state = randomBytes(16).toString('base64url');
+    await page.goto(authorizeUrl(state));
+    await signInPage();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL(atApp);
+    const answer = await app.next();
+    expectAnswer(answer, state);
+    assert.equal(answer.error, 'access_denied', 'Cancel answers access_denied');
+    assert.equal(answer.code, undefined, 'and no code');
+  });
+
+  await step('oidc-link-not-valid', async () => {
+    await page.goto(`${API_URL}/signin.html?request=not-a-request`);
+    await expectHeading(page, 'This sign-in link is not valid', { focused: false });
+    await expectText(page.locator('main .error-title'), /go back to the app and start again/);
+    await page.screenshot({ path: path.join(SHOTS, '20-signin-link-not-valid.png'), fullPage: true });
+  });
+
+  // The session of the face sign-in is a login session like the demo's: it can erase the account
+  // (after its own step-up), which cleans up.
+  const eraseAccount = async () => {
+    await page.goto(`${API_URL}/#/account/delete`);
+    await expectHeading(page, 'Delete your account?', { focused: false });
+    await page.getByRole('button', { name: 'Yes, delete my account' }).click();
+    await expectHeading(page, 'Confirm it’s you');
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await expectHeading(page, 'Scan your face');
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    await leaveScanPage(page, /#\/$/);
+    await expectText(page.locator('.notice'), /Your account has been deleted/);
+  };
+  await step('oidc-erase-first-account', eraseAccount);
+
+  await step('oidc-register-from-signin', async () => {
+    // No account yet: register from the sign-in page, then the face sign-in for the app.
+    const state = randomBytes(16).toString('base64url');
+    await page.goto(authorizeUrl(state));
+    await signInPage();
+    await page.getByRole('button', { name: 'Register' }).click();
+    await expectHeading(page, 'Create an account');
+    await page.getByLabel('Username').fill(newcomer);
+    await page.getByLabel('Display name').fill('Dorothy Vaughan');
+    await page.getByRole('button', { name: 'Continue to the face scan' }).click();
+    await expectHeading(page, 'Scan your face');
+    await expectText(page.locator('main .steps-label'), /^Create an account · step 2 of 3$/);
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    const ready = page.locator('main .notice');
+    await leaveScanPage(page, async () => (await ready.count()) > 0);
+    await expectText(ready, /^Your account is ready\. Scan your face once more to sign in to .+/);
+    await expectHeading(page, 'Scan your face');
+    await expectText(page.locator('main .steps-label'), /^Sign in to .+/);
+    await page.screenshot({ path: path.join(SHOTS, '21-signin-after-registering.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Passed', exact: true }).click();
+    await leaveScanPage(page, atApp);
+    const answer = await app.next();
+    expectAnswer(answer, state);
+    assert.ok(answer.code, `the app gets a code (it got ${Object.keys(answer).join(', ')})`);
+  });
+
+  await step('oidc-erase-second-account', eraseAccount);
+
+  for (const name of [username, newcomer]) {
+    assert.deepEqual(urls.filter((url) => url.includes(name)), [], `no address carried the username ${name}`);
+    assert.deepEqual(consoleLines.filter((line) => line.includes(name)), [], `no console line carried the username ${name}`);
+  }
+  await assertNoStoredCredentials(page, context);
+  assert.deepEqual(offOrigin, [], 'nothing but the app was asked of another origin');
+  assert.deepEqual(problems, [], 'no CSP violations, page errors or console errors');
+});
+
 // ----- helpers --------------------------------------------------------------------------------
 
 // A fresh Chromium profile for one test. `csp`: 'recommended-if-missing' adds RECOMMENDED_CSP to
 // pages the gateway serves without one; 'as-sent' keeps the gateway's (and fails without one); a
 // string replaces whatever the gateway sent. `origin`: the page's origin (default API_URL's);
-// requests to any other are refused unless a test answers them, and listed in `offOrigin`.
-async function openBrowser(t, { csp, origin = API_URL }) {
+// requests to any other are refused unless a test answers them or lists the origin in `allow`
+// (a server of the test's own), and listed in `offOrigin`.
+async function openBrowser(t, { csp, origin = API_URL, allow = [] }) {
   const profile = mkdtempSync(path.join(tmpdir(), 'onboarding-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -543,7 +699,7 @@ async function openBrowser(t, { csp, origin = API_URL }) {
   const apiOrigin = new URL(origin).origin;
   // Nothing may leave the machine: other origins are refused unless a test answers them.
   const offOrigin = [];
-  await context.route((url) => url.origin !== apiOrigin, (route) => {
+  await context.route((url) => url.origin !== apiOrigin && !allow.includes(url.origin), (route) => {
     offOrigin.push(route.request().url());
     return route.abort('blockedbyclient');
   });
@@ -551,7 +707,11 @@ async function openBrowser(t, { csp, origin = API_URL }) {
   await context.route((url) => url.origin === apiOrigin, async (route) => {
     const request = route.request();
     if (request.resourceType() !== 'document') return route.fallback();
-    const response = await route.fetch();
+    // A redirect (GET /oauth2/authorize) goes back to the browser as it is, so that the browser
+    // follows it and the page has the address it was sent to. The request that follows it is not
+    // routed again: that page keeps the headers the gateway sent (the OpenID Connect test checks
+    // that they have a policy).
+    const response = await route.fetch({ maxRedirects: 0 });
     const headers = response.headers();
     for (const name of ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options']) {
       if (!headers[name]) headerNotes.add(name);
@@ -625,6 +785,85 @@ async function onTenant(context, origin) {
   await context.route(`${origin}/v1/step-up`, onPlatform);
 }
 
+// Runs one named step of a test; when it fails, a screenshot of the page goes to FAILURES.
+function stepsOf(page) {
+  return async (name, body) => {
+    try {
+      await body();
+    } catch (err) {
+      mkdirSync(FAILURES, { recursive: true });
+      const file = path.join(FAILURES, `failed-${name}.png`);
+      await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+      throw new Error(`step "${name}": ${err.message} (screenshot: ${file})`, { cause: err });
+    }
+  };
+}
+
+// The relying party's redirect URI: a small HTTP server on its host and port that records the
+// query of every request to its path, and answers a plain page. `next()` resolves with the next
+// query received (an object of its parameters). Stopped when the test ends.
+async function startCallbackServer(t, redirectUri) {
+  const target = new URL(redirectUri);
+  if (target.protocol !== 'http:' || !target.port) {
+    throw new Error(`OIDC_TEST_REDIRECT_URI must be an http URL with a port on this machine, got ${redirectUri}`);
+  }
+  const received = [];
+  const waiting = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, target.origin);
+    if (req.method === 'GET' && url.pathname === target.pathname) {
+      const query = Object.fromEntries(url.searchParams);
+      const waiter = waiting.shift();
+      if (waiter) waiter(query); else received.push(query);
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end('<!doctype html><html lang="en"><title>Relying party</title><h1>Back at the app</h1></html>');
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot listen on ${target.host} for ${redirectUri} (${err.code}); ` +
+      'choose another OIDC_TEST_REDIRECT_URI, registered for the test client', { cause: err })));
+    server.listen(Number(target.port), target.hostname, resolve);
+  });
+  t.after(() => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return {
+    origin: target.origin,
+    next: (timeout = STEP_TIMEOUT) => {
+      if (received.length) return Promise.resolve(received.shift());
+      return new Promise((resolve, reject) => {
+        const waiter = (query) => {
+          clearTimeout(timer);
+          resolve(query);
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error(`nothing reached ${redirectUri} within ${timeout} ms`));
+        }, timeout);
+        waiting.push(waiter);
+      });
+    },
+  };
+}
+
+// An authorization request of the test client (authorization code with PKCE), as an app sends
+// the browser: GET /oauth2/authorize?… on the API's origin. `state` comes back with the answer.
+function authorizeUrl(state) {
+  const verifier = randomBytes(32).toString('base64url');
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: OIDC_CLIENT_ID,
+    redirect_uri: OIDC_REDIRECT_URI,
+    scope: 'openid profile',
+    state,
+    nonce: randomBytes(16).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  return `${API_URL}/oauth2/authorize?${query}`;
+}
+
 async function checkStackIsUp() {
   let ok = false;
   try {
@@ -645,10 +884,12 @@ async function waitFor(predicate, what, timeout = STEP_TIMEOUT) {
   }
 }
 
-// The page's heading is the one given, and (after a navigation) it has the keyboard focus.
+// The page's heading is the one given (a string, or a pattern), and (after a navigation) it has
+// the keyboard focus.
 async function expectHeading(page, text, { focused = true } = {}) {
   const heading = page.locator('main h1');
-  await waitFor(async () => (await heading.textContent()) === text, `the heading "${text}"`);
+  const matches = (found) => (typeof text === 'string' ? found === text : text.test(found || ''));
+  await waitFor(async () => matches(await heading.textContent()), `the heading "${text}"`);
   if (focused) {
     await waitFor(
       () => page.evaluate(() => document.activeElement && document.activeElement.tagName === 'H1'),
@@ -663,10 +904,12 @@ async function expectText(locator, pattern) {
 }
 
 // After a sandbox button: either the page moves on, or it shows why not (and the test stops).
+// `next`: the address the page moves to (a pattern), or what shows it moved on (a predicate).
 async function leaveScanPage(page, next) {
   const error = page.locator('main [data-slot="error"]');
-  await waitFor(async () => next.test(page.url()) || (await error.isVisible()), 'the scan to finish');
-  if (next.test(page.url())) return;
+  const movedOn = typeof next === 'function' ? next : async () => next.test(page.url());
+  await waitFor(async () => (await movedOn()) || (await error.isVisible()), 'the scan to finish');
+  if (await movedOn()) return;
   const text = (await error.innerText()).replace(/\s+/g, ' ');
   if (/control surface is not reachable/.test(text)) {
     throw new Error(

@@ -36,4 +36,15 @@ fi
 # playwright-core only: it never downloads a browser.
 npm ci --no-audit --no-fund --loglevel=error
 
+# The OpenID Connect client of the hosted sign-in scenario: registered on this stack once, the
+# way an operator would (make oidc-client), with a loopback redirect URI (any port matches).
+export OIDC_TEST_CLIENT_ID="${OIDC_TEST_CLIENT_ID:-browser-test}"
+PY="${PYTHON:-../../.venv/bin/python}"
+OIDC_CLIENT=(../../infra/ops/oidc_client.py --local)
+if [[ -x "$PY" ]] && ! "$PY" "${OIDC_CLIENT[@]}" show "$OIDC_TEST_CLIENT_ID" >/dev/null 2>&1; then
+  "$PY" "${OIDC_CLIENT[@]}" add --client-id "$OIDC_TEST_CLIENT_ID" --name "Browser test app" \
+    --type public --redirect-uri http://127.0.0.1/callback --scope openid --scope profile >/dev/null \
+    || echo "browser-test: could not register the OpenID Connect test client; its scenario will fail" >&2
+fi
+
 exec node --test --test-reporter=spec journey.test.mjs

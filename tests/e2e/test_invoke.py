@@ -17,6 +17,9 @@ EXPECTED = {
     "token-issuer": (404, "not_registered"),
     "registration": (401, "unauthorized"),
     "account": (401, "unauthorized"),
+    # Discovery is public; a token request from an unregistered client is RFC 6749's 401.
+    "oidc": (200, None),
+    "oidc-token": (401, "invalid_client"),
 }
 
 
@@ -39,7 +42,9 @@ def test_an_api_sample_gets_the_answer_a_stranger_gets(function: str) -> None:
     status, error = EXPECTED[function]
     assert answer["statusCode"] == status
     body = json.loads(answer["body"])
-    if error is None:
+    if function == "oidc":
+        assert body["issuer"] and body["token_endpoint"].startswith(body["issuer"])
+    elif error is None:
         assert body == {"status": "ok"}
     else:
         assert body["error"] == error

@@ -24,7 +24,7 @@ export PYTHONPATH="tests/schemathesis${PYTHONPATH:+:$PYTHONPATH}"
 export SCHEMATHESIS_HOOKS=hooks
 # Every generated request comes from its own documentation-range address (the gateway honours
 # X-Forwarded-For in test mode), so per-IP rate limits answer 429 only where a real client would.
-exec "$VENV/bin/schemathesis" run docs/openapi.yaml \
+exec "$VENV/bin/schemathesis" --config-file tests/schemathesis/schemathesis.toml run docs/openapi.yaml \
   --url "$API_URL" \
   --checks all \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \

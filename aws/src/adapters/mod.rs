@@ -3,6 +3,8 @@
 pub mod dynamo;
 pub mod images;
 pub mod iproov_verifier;
+pub mod oidc_keys;
+pub mod oidc_records;
 pub mod queue;
 pub mod rate_limits;
 pub mod registrations;

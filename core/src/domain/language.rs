@@ -177,6 +177,14 @@ const GERMAN: &[(&str, &str)] = &[
     ),
     ("Start the login again.", "Beginnen Sie die Anmeldung neu."),
     (
+        "Go back to the app you came from and sign in again.",
+        "Kehren Sie zu der App zurück, von der Sie kamen, und melden Sie sich erneut an.",
+    ),
+    (
+        "Scan your face again to sign in.",
+        "Scannen Sie Ihr Gesicht erneut, um sich anzumelden.",
+    ),
+    (
         "Start the step-up again.",
         "Beginnen Sie die erneute Gesichtsprüfung neu.",
     ),

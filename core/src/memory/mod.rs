@@ -16,6 +16,7 @@ use async_trait::async_trait;
 
 pub mod account;
 mod journeys;
+pub mod oidc;
 
 pub use journeys::{
     MAX_ATTEMPTS, MemoryAttempts, MemoryKeys, MemoryQueue, MemoryScanQueue, MemorySealer,
@@ -725,6 +726,8 @@ pub struct Backends {
     pub users: MemoryUsers,
     pub images: MemoryImages,
     pub sessions: MemorySessions,
+    /// OpenID Connect grants (erasure ends a person's).
+    pub grants: oidc::MemoryGrants,
     pub attempts: MemoryAttempts,
     pub verifier: MemoryVerifier,
     pub sealer: MemorySealer,
@@ -744,6 +747,7 @@ impl Backends {
             users: MemoryUsers::default(),
             images: MemoryImages::default(),
             sessions: MemorySessions::default(),
+            grants: oidc::MemoryGrants::default(),
             attempts: MemoryAttempts::default(),
             verifier: MemoryVerifier::default(),
             sealer: MemorySealer::default(),
@@ -782,6 +786,7 @@ impl Backends {
             users: &self.users,
             registrations: &self.registrations,
             sessions: &self.sessions,
+            grants: &self.grants,
             images: &self.images,
             verifier: &self.verifier,
         }

@@ -9,6 +9,7 @@
 //!
 //! The account is always the session's: no user id is ever taken from the request.
 
+pub mod access_token;
 mod attempt;
 pub mod login;
 pub mod request_erasure;

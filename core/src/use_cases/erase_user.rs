@@ -7,11 +7,15 @@
 //! which need the verifier id and the registration id the record holds), the end of the
 //! sessions, and the image deletes. The user record is deleted only when all of them succeeded.
 //!
+//! The person's OpenID Connect grants go with the sessions, and with them every refresh and
+//! access token issued to other applications.
+//!
 //! The registration record goes too: it holds the sealed username and display name, the
 //! username index, the verifier id and token, and its credential could otherwise still open a
 //! login session for the erased user.
 
 use super::biometric_data;
+use crate::oidc::ports::UserGrants;
 use crate::ports::{
     EnrolmentVerifier, ImageStore, RegistrationStore, SessionControl, User, UserStore,
 };
@@ -21,6 +25,7 @@ pub struct EraseUser<'a> {
     pub users: &'a dyn UserStore,
     pub registrations: &'a dyn RegistrationStore,
     pub sessions: &'a dyn SessionControl,
+    pub grants: &'a dyn UserGrants,
     pub images: &'a dyn ImageStore,
     pub verifier: &'a dyn EnrolmentVerifier,
 }
@@ -39,14 +44,19 @@ pub enum Erased {
 
 impl EraseUser<'_> {
     pub async fn run(&self, user_id: &str) -> Erased {
-        let (user, sessions, images) = futures::join!(
+        let (user, sessions, grants, images) = futures::join!(
             self.read_user_and_delete_what_it_names(user_id),
             self.sessions.revoke_all(user_id),
+            self.grants.revoke_all(user_id),
             biometric_data::remove_images(self.images, user_id),
         );
         let mut done = images;
         if let Err(err) = sessions {
             tracing::warn!(error = %err, "could not end sessions; will retry");
+            done = false;
+        }
+        if let Err(err) = grants {
+            tracing::warn!(error = %err, "could not end OpenID Connect grants; will retry");
             done = false;
         }
         let user = match user {

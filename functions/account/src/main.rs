@@ -12,15 +12,20 @@ mod step_up;
 use std::sync::Arc;
 
 use aws_adapters::config::{self, JourneySettings};
+use aws_adapters::oidc_config::ProviderConfig;
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
 use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
+use onboarding_core::oidc::access_token::AccessTokenCheck;
+use onboarding_core::oidc::ports::{Grants, SignatureVerifier};
+use onboarding_core::oidc::{OAuthError, OidcSettings};
 use onboarding_core::ports::{
     Clock, ErasureQueue, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals,
     RateLimiter, SessionControl, SessionStore, SystemClock, UserStore,
 };
+use onboarding_core::use_cases::account::access_token::TokenAccount;
 use onboarding_core::use_cases::account::login::Login;
 use onboarding_core::use_cases::account::request_erasure::RequestErasure;
 use onboarding_core::use_cases::account::step_up::{CompleteStepUp, StartStepUp};
@@ -46,6 +51,11 @@ pub struct Deps {
     pub settings: JourneySettings,
     /// Recent durations of iProov verify-validate calls, which a decoy attempt imitates.
     pub verify_validate_latency: LatencyMirror,
+    /// OpenID Connect access tokens are accepted as `Bearer` on `GET /v1/users` and
+    /// `POST /v1/logout`: their grants, the signing keys' public halves, the issuer.
+    pub oidc_grants: Arc<dyn Grants>,
+    pub oidc_keys: Arc<dyn SignatureVerifier>,
+    pub provider: ProviderConfig,
 }
 
 impl Deps {
@@ -118,6 +128,24 @@ impl Deps {
         }
     }
 
+    /// The provider's settings for a request API Gateway received on `gateway_domain`.
+    fn oidc_settings(&self, gateway_domain: Option<&str>) -> Result<OidcSettings, OAuthError> {
+        self.provider.settings(gateway_domain)
+    }
+
+    fn token_account<'a>(&'a self, settings: &'a OidcSettings) -> TokenAccount<'a> {
+        TokenAccount {
+            check: AccessTokenCheck {
+                verifier: self.oidc_keys.as_ref(),
+                grants: self.oidc_grants.as_ref(),
+                clock: self.clock.as_ref(),
+                settings,
+            },
+            users: self.users.as_ref(),
+            sealer: self.sealer.as_ref(),
+        }
+    }
+
     fn logout(&self) -> Logout<'_> {
         Logout {
             auth: self.session_auth(),
@@ -154,6 +182,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         settings,
         // Before the first real validate: about what one takes from a Lambda in iProov's region.
         verify_validate_latency: LatencyMirror::new(std::time::Duration::from_millis(300)),
+        oidc_grants: wiring::oidc_records(&sdk)?,
+        oidc_keys: wiring::oidc_keys(&sdk)?,
+        provider: ProviderConfig::from_env()?,
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

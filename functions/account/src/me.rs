@@ -1,5 +1,8 @@
 //! `GET /v1/users` (my account, built from the session: no user id is ever read from the
 //! request) and `POST /v1/logout` (the session ends server-side, and the cookie is cleared).
+//! Both also take an OpenID Connect access token as `Bearer`
+//! (core/src/use_cases/account/access_token.rs): the account as that client may see it, and
+//! logout ends the token's grant.
 
 use std::sync::Arc;
 
@@ -7,9 +10,12 @@ use api::rfc3339;
 use api::{ApiError, CredentialKind};
 use axum::Json;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::oidc::access_token::bearer_token;
 use onboarding_core::use_cases::account::Account;
+use onboarding_core::use_cases::account::access_token::{ClientView, is_access_token};
 use serde_json::{Value, json};
 
 use crate::{Deps, auth};
@@ -24,10 +30,49 @@ pub fn public_user(account: &Account) -> Value {
     })
 }
 
+/// The account as an access token's client sees it: its pairwise subject as `user_id`, the
+/// names only with the `profile` scope (null otherwise).
+fn client_view(view: &ClientView) -> Value {
+    let (username, display_name) = match &view.profile {
+        Some((username, display_name)) => (json!(username), json!(display_name)),
+        None => (Value::Null, Value::Null),
+    };
+    json!({
+        "user_id": view.subject,
+        "username": username,
+        "display_name": display_name,
+        "created_at": rfc3339(view.created_at),
+    })
+}
+
+/// The access token in `Authorization: Bearer`, when the bearer value is one (a JWT, never
+/// one of our `<id>.<secret>` credentials).
+fn access_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .filter(|token| is_access_token(token))
+}
+
+fn oidc_settings(
+    deps: &Deps,
+    parts: &Parts,
+) -> Result<onboarding_core::oidc::OidcSettings, ApiError> {
+    deps.oidc_settings(api::oauth::gateway_domain(parts).as_deref())
+        .map_err(|_| ApiError::internal())
+}
+
 pub async fn handle(
     State(deps): State<Arc<Deps>>,
+    parts: Parts,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(token) = access_token(&headers) {
+        let settings = oidc_settings(&deps, &parts)?;
+        let view = auth::live(deps.token_account(&settings).read(token).await?)?;
+        return Ok(Json(client_view(&view)));
+    }
     let credential = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
     let account = auth::live(deps.read_account().run(&credential).await?)?;
     Ok(Json(public_user(&account)))
@@ -35,8 +80,14 @@ pub async fn handle(
 
 pub async fn logout(
     State(deps): State<Arc<Deps>>,
+    parts: Parts,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(token) = access_token(&headers) {
+        let settings = oidc_settings(&deps, &parts)?;
+        auth::live(deps.token_account(&settings).logout(token).await?)?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let credential = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
     auth::live(deps.logout().run(&credential).await?)?;
     let cookie = deps.settings.cookies().clear(CredentialKind::Session);

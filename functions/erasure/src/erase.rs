@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use aws_adapters::sqs_batch::{Delivery, Disposition};
+use onboarding_core::oidc::ports::UserGrants;
 use onboarding_core::ports::{
     EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl, UserStore,
 };
@@ -15,6 +16,7 @@ pub struct Deps {
     pub users: Arc<dyn UserStore>,
     pub registrations: Arc<dyn RegistrationStore>,
     pub sessions: Arc<dyn SessionControl>,
+    pub grants: Arc<dyn UserGrants>,
     pub images: Arc<dyn ImageStore>,
     pub verifier: Arc<dyn EnrolmentVerifier>,
 }
@@ -26,6 +28,7 @@ pub async fn process(deps: &Deps, request: ErasureRequested, _: Delivery) -> Dis
         users: deps.users.as_ref(),
         registrations: deps.registrations.as_ref(),
         sessions: deps.sessions.as_ref(),
+        grants: deps.grants.as_ref(),
         images: deps.images.as_ref(),
         verifier: deps.verifier.as_ref(),
     };

@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         users: wiring::users(&sdk)?,
         registrations: wiring::registrations(&sdk)?,
         sessions: sessions.clone(),
+        grants: wiring::oidc_records(&sdk)?,
         images: wiring::images(&sdk)?,
         verifier: wiring::iproov(&sdk, &settings)?,
     });

@@ -166,6 +166,17 @@ def test_kms_calls_resolve_aliases_and_carry_their_encryption_context(stack: Iam
     assert check.context["kms:encryptioncontextkeys"] == ("purpose",)
 
 
+def test_a_kms_sign_carries_its_signing_algorithm_and_message_type(stack: IamStack):
+    # GIVEN a role whose kms:Sign is pinned to ECDSA_SHA_256 (the OpenID Connect token signer)
+    body = json.dumps({"KeyId": KEY, "SigningAlgorithm": "ECDSA_SHA_256", "MessageType": "RAW",
+                       "Message": "aGVhZGVyLmNsYWltcw=="}).encode()
+    # WHEN it signs, THEN the check carries what such a condition needs
+    (check,) = checks_for("kms", "POST", "TrentService.Sign", "/", {}, body, stack)
+    assert check.action == "kms:Sign"
+    assert check.context["kms:signingalgorithm"] == ("ECDSA_SHA_256",)
+    assert check.context["kms:messagetype"] == ("RAW",)
+
+
 def test_an_unknown_s3_subresource_is_unmodelled_not_allowed(stack: IamStack):
     with pytest.raises(Unmodelled):
         checks_for("s3", "PUT", "", "/plain?intelligent-tiering", {}, b"", stack)
