@@ -8,15 +8,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use rand::TryRngCore;
-use rand::rngs::OsRng;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::TryRng;
+use rand::rngs::{SysError, SysRng};
 use sha2::{Digest, Sha256};
 
 /// Random bytes from the operating system; failure is reported, never papered over.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], rand::rand_core::OsError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], SysError> {
     let mut buf = [0u8; N];
-    OsRng.try_fill_bytes(&mut buf)?;
+    SysRng.try_fill_bytes(&mut buf)?;
     Ok(buf)
 }
 
@@ -34,7 +34,7 @@ impl std::fmt::Debug for Credential {
 
 impl Credential {
     /// A new credential for a record whose id is `id` (itself random, but not secret).
-    pub fn issue(id: String) -> Result<Self, rand::rand_core::OsError> {
+    pub fn issue(id: String) -> Result<Self, SysError> {
         Ok(Self {
             id,
             secret: URL_SAFE_NO_PAD.encode(random_bytes::<32>()?),
@@ -167,5 +167,40 @@ mod tests {
         assert_ne!(a, keyed_hash(b"k2", "username", "alice"));
         assert_ne!(a, keyed_hash(b"k1", "iproov", "alice"));
         assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn sha256_and_hmac_sha256_match_published_known_answers() {
+        // FIPS 180-2, appendix B.1: SHA-256("abc").
+        assert_eq!(
+            hex(&Sha256::digest(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // RFC 4231, test case 2: HMAC-SHA256 with key "Jefe".
+        let mut mac = match Hmac::<Sha256>::new_from_slice(b"Jefe") {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex(&mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn stored_hashes_keep_their_values() {
+        // Values already stored (blind indexes, credential hashes) must still be found: these
+        // were computed independently, as HMAC-SHA256(key, purpose || 0x00 || input) and
+        // SHA-256 of the secret's text.
+        assert_eq!(
+            keyed_hash(b"k1", "username", "alice"),
+            "8a2206dfd5c60e0b37820a376f1be8d018cee4962c9cce5a5c35edff41166d7f"
+        );
+        let presented = Credential::parse(&format!("id.{}", "A".repeat(43))).expect("parses");
+        assert_eq!(
+            presented.secret_hash(),
+            "0f007385b6f9d4b7eeb2748605afe1a984a0a3bfa3f014d09e2a784ce9e5cd1a"
+        );
     }
 }

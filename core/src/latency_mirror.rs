@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rand::TryRngCore;
+use rand::TryRng;
 
 /// How many recent durations are kept: enough to follow the shape of the distribution, few
 /// enough that a change of iProov's latency shows in the decoys after a handful of real calls.
@@ -47,7 +47,7 @@ impl LatencyMirror {
             return self.fallback;
         }
         // Any uniform pick will do (this is no secret); the OS generator avoids seeding one.
-        let pick = rand::rngs::OsRng.try_next_u64().unwrap_or(0);
+        let pick = rand::rngs::SysRng.try_next_u64().unwrap_or(0);
         let index = usize::try_from(pick % recent.len() as u64).unwrap_or(0);
         recent[index]
     }

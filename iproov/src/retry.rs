@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use tokio::time::Instant;
 
 /// How hard a call tries before giving up.

@@ -8,7 +8,6 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::digest::generic_array::GenericArray;
 use hmac::digest::{Key, KeyInit};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -68,7 +67,7 @@ fn hmac_key_block(key: &[u8]) -> Key<Hmac<Sha256>> {
     } else {
         block[..key.len()].copy_from_slice(key);
     }
-    GenericArray::from(block)
+    Key::<Hmac<Sha256>>::from(block)
 }
 
 fn is_valid(s: &str) -> bool {
@@ -103,7 +102,7 @@ mod tests {
     use super::*;
 
     fn reference_hmac(key: &[u8], msg: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
         mac.update(msg.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
@@ -116,6 +115,20 @@ mod tests {
                 reference_hmac(key, "user-1")
             );
         }
+    }
+
+    #[test]
+    fn derive_keeps_the_ids_iproov_already_knows() {
+        // Computed independently (HMAC-SHA256, unpadded base64url): a short key and one longer
+        // than a block, which HMAC hashes first.
+        assert_eq!(
+            IProovUserId::derive(b"key", "user-1").as_str(),
+            "ijLmgHSUiv0NN9Whtr4yku7qfUCW0o3BCqn1P3pEixM"
+        );
+        assert_eq!(
+            IProovUserId::derive(&[1u8; 200], "user-1").as_str(),
+            "RUkjVDr-1whXLqlzobPQM_uiLIDjJaKhhs9OiOHvzRI"
+        );
     }
 
     #[test]

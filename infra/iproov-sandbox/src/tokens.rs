@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
+use rand::Rng;
 
 /// A fresh URL-safe token: 48 random bytes, 64 base64url characters.
 ///
