@@ -406,23 +406,17 @@ def test_rp_initiated_logout_ends_the_grant_and_returns_to_a_registered_uri_only
 
 def test_a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(discovery: dict, tmp_path):
     from authlib.oauth2.rfc7523 import PrivateKeyJWT
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from joserfc.jwk import ECKey
 
     # GIVEN a server-side client registered with its public key only
-    private = ec.generate_private_key(ec.SECP256R1())
-    numbers = private.public_key().public_numbers()
-    jwk = {"kty": "EC", "crv": "P-256", "kid": "rp-key-1",
-           "x": base64.urlsafe_b64encode(numbers.x.to_bytes(32, "big")).rstrip(b"=").decode(),
-           "y": base64.urlsafe_b64encode(numbers.y.to_bytes(32, "big")).rstrip(b"=").decode()}
-    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    key = ECKey.generate_key("P-256", {"kid": "rp-key-1"}, private=True)
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
     client = register_client("--name", "Service", "--type", "private-key-jwt", "--jwks-file", str(tmp_path / "jwks.json"),
                              "--redirect-uri", "https://service.example/cb", "--scope", "openid")
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    session = OAuth2Session(client["client_id"], pem, redirect_uri="https://service.example/cb", scope="openid",
+    session = OAuth2Session(client["client_id"], key, redirect_uri="https://service.example/cb", scope="openid",
                             code_challenge_method="S256", token_endpoint_auth_method="private_key_jwt")
-    session.register_client_auth_method(PrivateKeyJWT(discovery["token_endpoint"], alg="ES256", headers={"kid": "rp-key-1"}))
+    signer = PrivateKeyJWT(discovery["token_endpoint"], alg="ES256", headers={"kid": "rp-key-1"})
+    session.register_client_auth_method(signer)
     # WHEN it signs a person in, authenticating at the token endpoint with a signed assertion
     _, username = registered()
     nonce = secrets.token_urlsafe(16)
@@ -430,8 +424,7 @@ def test_a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(dis
     # THEN it gets tokens
     assert id_token_claims(discovery, token, client["client_id"], nonce)["amr"] == ["face"]
     # AND an assertion replayed as is (same jti) is refused
-    signer = PrivateKeyJWT(discovery["token_endpoint"], alg="ES256", headers={"kid": "rp-key-1"})
-    assertion = signer.sign(SimpleNamespace(client_id=client["client_id"], client_secret=pem), discovery["token_endpoint"])
+    assertion = signer.sign(SimpleNamespace(client_id=client["client_id"], client_secret=key), discovery["token_endpoint"])
     form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion}
