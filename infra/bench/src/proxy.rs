@@ -253,6 +253,22 @@ mod tests {
     }
 
     #[test]
+    fn kms_signatures_are_named_like_any_json_protocol_call() {
+        // given the token endpoint's KMS Sign (KMS's JSON protocol: TrentService.<operation>)
+        let mut headers = signed_for("kms");
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("TrentService.Sign"),
+        );
+
+        // when it is named
+        let named = aws_operation(&Method::POST, "/", None, &headers);
+
+        // then it is a call like the others, counted and awaited: kms.Sign
+        assert_eq!(named, ("kms".to_owned(), "Sign".to_owned()));
+    }
+
+    #[test]
     fn s3_calls_are_named_by_method_and_path() {
         // given S3 calls (its REST protocol: no X-Amz-Target)
         let headers = signed_for("s3");

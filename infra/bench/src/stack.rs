@@ -175,17 +175,23 @@ impl Stack {
         check(r, "GET /sandbox/stats").await
     }
 
-    // ----- SQS, as Lambda's event source mapping uses it (JSON protocol, straight to moto) ---
-    async fn sqs(&self, action: &str, body: Value) -> Result<Value, Error> {
+    // ----- AWS JSON protocols, straight to moto (not through the counting proxy) -----------
+    async fn aws_json(
+        &self,
+        service: &str,
+        target: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<Value, Error> {
         let r = self
             .http
             .post(&self.aws_endpoint)
-            .header("x-amz-target", format!("AmazonSQS.{action}"))
+            .header("x-amz-target", format!("{target}.{action}"))
             .header("content-type", "application/x-amz-json-1.0")
             .header(
                 "authorization",
                 format!(
-                    "AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/sqs/aws4_request, \
+                    "AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/{service}/aws4_request, \
                      SignedHeaders=host, Signature=0"
                 ),
             )
@@ -193,6 +199,29 @@ impl Stack {
             .send()
             .await?;
         check(r, action).await
+    }
+
+    // ----- SQS, as Lambda's event source mapping uses it ------------------------------------
+    async fn sqs(&self, action: &str, body: Value) -> Result<Value, Error> {
+        self.aws_json("sqs", "AmazonSQS", action, body).await
+    }
+
+    // ----- DynamoDB, as an operator's tool writes deployment data ----------------------------
+    /// Writes `item` (DynamoDB JSON) into `table`, as `infra/ops/oidc_client.py` registers a
+    /// client: a new item only.
+    pub async fn put_new_item(&self, table: &str, item: Value) -> Result<(), Error> {
+        self.aws_json(
+            "dynamodb",
+            "DynamoDB_20120810",
+            "PutItem",
+            json!({
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }),
+        )
+        .await
+        .map(drop)
     }
 
     /// Receives up to `max` messages (all attributes), keeping them invisible for 15 minutes.

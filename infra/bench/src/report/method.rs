@@ -24,21 +24,31 @@ process: `GET /2018-06-01/runtime/invocation/next` (with `Lambda-Runtime-Aws-Req
 (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128`, \
 `AWS_LAMBDA_FUNCTION_VERSION`, log group/stream, `AWS_REGION`, dummy credentials with a session token, \
 `TZ`, `LANG`, `PATH`) over the function environment the project's provisioner writes from \
-`template.yaml` (`functions.env`); `AWS_ENDPOINT_URL` and `IPROOV_BASE_URL` point at the proxy.
+`template.yaml` (`functions.env`); `AWS_ENDPOINT_URL` and `IPROOV_BASE_URL` point at the proxy, \
+and `OIDC_ISSUER` is the origin the events name (`https://api.onboarding.example`; there is no \
+local gateway).
 - **Backends**: the harness starts its own moto server and iProov sandbox (release build) on free \
 ports with its own state directory (`target/bench/local`), and provisions them with \
 `infra/local/provision.py` — a `make test` running at the same time does not interfere. A timing \
 HTTP proxy sits between the functions and moto/sandbox and records every call (service from the \
-SigV4 scope, operation from `X-Amz-Target` or the S3 path, iProov path with ids masked).
+SigV4 scope, operation from `X-Amz-Target` or the S3 path — KMS `Sign` too, an awaited call like \
+any other —, iProov path with ids masked).
 - **Events**: API Gateway HTTP API payload 2.0 events built like API Gateway builds them (headers, \
 `requestContext.http.sourceIp` from 198.18.0.0/15 — one address per simulated client so per-IP \
 rate limits behave as in production —, `Authorization: Bearer` credentials as apps send them, JSON \
-bodies); SQS events built from real `ReceiveMessage` answers of the provisioned queues, deleted \
-after success as the event source mapping does. The journeys are real: {N}+ people register \
-(token issuer), poll (awaiting scan), the sandbox passes their scans, they submit, the validator \
-validates their messages one per invocation, they poll again (completed: the login session is \
-opened), verify-login and log in twice each, read their account, log out one session and request \
-erasure with two sessions live; the erasure function erases them.
+bodies, and query strings and form bodies for the OpenID Connect routes); SQS events built from \
+real `ReceiveMessage` answers of the provisioned queues, deleted after success as the event source \
+mapping does. The journeys are real: {N}+ people register (token issuer), poll (awaiting scan), \
+the sandbox passes their scans, they submit, the validator validates their messages one per \
+invocation; a native app (a public client registered in the OIDC table as `make oidc-client` \
+registers one) reads the discovery document and sends each person to `GET /oauth2/authorize` \
+(PKCE S256, scope `openid profile`); they poll again (completed: the login session is opened, \
+after their request); the sign-in page completes each request with that session \
+(`POST /oauth2/authorize/complete`, a preparation: not measured), and the app at once exchanges \
+the code, refreshes with the refresh token it got, reads the JWKS and calls userinfo with the \
+refreshed access token; then they verify-login and log in twice each, read their account, log out \
+one session and request erasure with two sessions live; the erasure function erases them, their \
+app's grant included.
 - **Throughput**: the validator's first (cold) invocation, then {ROUNDS} rounds of one message and \
 a batch of ten with the sandbox at 100 ms per call, before the validator's other invocations.
 - **Calibration**: after the journeys, the harness runs itself as a probe in fresh processes: the \

@@ -61,7 +61,9 @@ impl Report {
                 "budget 1 ms",
             ),
         ];
-        let (w, ph, pw) = (960.0, 230.0, 470.0);
+        // A panel holds one 27-pixel row per function below its title, and the budget's label.
+        let (w, pw) = (960.0, 470.0);
+        let ph = (28.0 + FUNCTIONS.len() as f64 * 27.0 + 22.0).max(230.0);
         let mut s = String::new();
         let _ = writeln!(
             s,

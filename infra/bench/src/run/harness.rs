@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::catalogue::spec;
 use crate::cli::Config;
-use crate::events::{self, HttpRequest};
+use crate::events::{self, HttpAnswer, HttpRequest};
 use crate::measure::Sample;
 use crate::proxy::Recorder;
 use crate::results::Results;
@@ -101,17 +101,63 @@ impl Bench<'_> {
         route: &'static str,
         req: HttpRequest<'_>,
     ) -> Result<Value, Error> {
+        Ok(self.http_answer(route, req).await?.body)
+    }
+
+    /// As [`Bench::http`], with the whole answer (status and `Location` too).
+    pub(super) async fn http_answer(
+        &mut self,
+        route: &'static str,
+        req: HttpRequest<'_>,
+    ) -> Result<HttpAnswer, Error> {
         let payload = self.invoke(route, events::apigw(&req)).await?;
         let answer = events::http_answer(&payload)?;
         if answer.status != spec(route).expect_status {
-            let note = format!("status {}: {}", answer.status, answer.body);
-            let r = self.results.routes.entry(route).or_default();
-            if r.unexpected.len() < 5 {
-                eprintln!("bench: {route}: unexpected {note}");
-            }
-            r.unexpected.push(note);
+            self.unexpected(route, format!("status {}: {}", answer.status, answer.body));
         }
-        Ok(answer.body)
+        Ok(answer)
+    }
+
+    /// An API call through `function` that only prepares a measured one (the sign-in page
+    /// completing an authorization before the code exchange): not a sample, its backend calls
+    /// not counted anywhere. `None`, and a note on `for_route`, unless it answers `expect`.
+    /// Never a function's first invocation: that one is measured separately.
+    pub(super) async fn prepare(
+        &mut self,
+        function: &'static str,
+        req: HttpRequest<'_>,
+        expect: u16,
+        for_route: &'static str,
+    ) -> Result<Option<HttpAnswer>, Error> {
+        self.instance(function).await?;
+        let inst = self.instances.get_mut(function).expect("started");
+        if inst.invocations() == 0 {
+            return Err(
+                format!("{function}: a preparation may not be its first invocation").into(),
+            );
+        }
+        let done = inst.invoke(events::apigw(&req)).await?;
+        self.recorder.drain();
+        let answer = (!done.error)
+            .then(|| events::http_answer(&done.body).ok())
+            .flatten();
+        let what = match answer {
+            Some(a) if a.status == expect => return Ok(Some(a)),
+            Some(a) => format!("status {}: {}", a.status, a.body),
+            None => format!("function error: {}", String::from_utf8_lossy(&done.body)),
+        };
+        let note = format!("in its preparation, {} {}: {what}", req.method, req.path);
+        self.unexpected(for_route, note);
+        Ok(None)
+    }
+
+    /// Notes an unexpected answer of `route` (the first few on stderr too).
+    pub(super) fn unexpected(&mut self, route: &'static str, note: String) {
+        let r = self.results.routes.entry(route).or_default();
+        if r.unexpected.len() < 5 {
+            eprintln!("bench: {route}: unexpected {note}");
+        }
+        r.unexpected.push(note);
     }
 
     /// An SQS event of `messages` through `route`'s function; notes the messages it reports

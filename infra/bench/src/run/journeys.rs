@@ -1,8 +1,10 @@
 //! The second phase: the warm figures, from real journeys. The floor and the health check
 //! first; then people register (start, poll, scan, submit), the scan validator validates them,
-//! they poll again and get their login session, verify-login and log in twice each, read their
-//! account, log out one session and request erasure with two sessions live; the erasure function
-//! erases them. Each step goes through the function and route it measures.
+//! an app sends them to the OpenID Connect authorization endpoint, they poll again and get their
+//! login session, sign in to the app with it (code exchange, refresh, JWKS, userinfo: oidc.rs),
+//! verify-login and log in twice each, read their account, log out one session and request
+//! erasure with two sessions live; the erasure function erases them (their app's grant too).
+//! Each step goes through the function and route it measures.
 
 use std::net::Ipv4Addr;
 
@@ -13,13 +15,15 @@ use crate::events::{self, HttpRequest};
 
 use super::harness::Bench;
 
-/// A person registering, then logging in.
-struct Person {
+/// A person registering, signing in to an app, then logging in.
+pub(super) struct Person {
     username: String,
-    ip: Ipv4Addr,
+    pub(super) ip: Ipv4Addr,
     registration: String,
     scan_token: String,
-    registration_session: String,
+    pub(super) registration_session: String,
+    /// Their pending OpenID Connect authorization request, until the sign-in completes it.
+    pub(super) oidc_request: Option<String>,
     attempts: Vec<(String, String)>,
     sessions: Vec<String>,
 }
@@ -53,11 +57,16 @@ impl Bench<'_> {
         let spare = self.cfg.rounds * 11;
         let reg_queue = self.stack.var("REGISTRATION_QUEUE_URL")?.to_owned();
         let erasure_queue = self.stack.var("ERASURE_QUEUE_URL")?.to_owned();
+        let oidc_table = self.stack.var("OIDC_TABLE")?.to_owned();
         self.floor_and_health(n).await?;
         let mut people = self.register(n, spare).await?;
         self.validate_scans(&reg_queue, people.len(), n, spare)
             .await?;
+        // An app sends them to sign in before they finish registering: the login session that
+        // registration opens is the fresh one the sign-in needs.
+        self.authorize(&oidc_table, &mut people, n).await?;
         self.complete_registrations(&mut people, n).await?;
+        self.sign_in_to_client(&mut people).await?;
         self.log_in(&mut people).await?;
         self.use_accounts(&people).await?;
         self.erase(&erasure_queue, people.len()).await
@@ -110,6 +119,7 @@ impl Bench<'_> {
                     .unwrap_or_default()
                     .to_owned(),
                 registration_session: String::new(),
+                oidc_request: None,
                 attempts: Vec::new(),
                 sessions: Vec::new(),
             });

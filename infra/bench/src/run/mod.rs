@@ -7,6 +7,7 @@ mod calibration;
 mod cold_starts;
 mod harness;
 mod journeys;
+mod oidc;
 mod scan_validator;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +19,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::catalogue::FUNCTIONS;
 use crate::cli::Config;
+use crate::events;
 use crate::proxy::{self, Recorder};
 use crate::results::{Results, Throughput};
 use crate::runtime;
@@ -120,6 +122,10 @@ fn lambda_env(
     ] {
         env.insert(k.to_owned(), v);
     }
+    // The provisioner makes the local gateway's origin the OpenID Connect issuer; the bench runs
+    // no gateway, and its events say API Gateway received them on `API_DOMAIN`, so that origin
+    // is the issuer (what the template's default, an empty OidcIssuer, makes of it as well).
+    env.insert("OIDC_ISSUER".to_owned(), events::API_ORIGIN.to_owned());
     env
 }
 
