@@ -67,6 +67,48 @@ pub async fn delete_by_pk(
         .map_err(|e| map_err(e, |_| false))
 }
 
+/// Deletes `by_user` keeps in flight at once: enough for every item of a normal user in one
+/// round trip, few enough not to spike the table's write capacity or the process's sockets.
+const MAX_DELETES_IN_FLIGHT: usize = 25;
+
+/// Deletes every item the table's `by_user` index lists for `user_id` (a user's sessions and
+/// attempts, or grants), page by page, the deletes of a page all in flight at once: ending
+/// everything of a user costs one round trip after each query, not one per item. Returns how
+/// many there were; repeating it is harmless.
+pub async fn delete_all_of_user(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    user_id: &str,
+) -> Result<usize, StoreError> {
+    use futures::TryStreamExt;
+    let mut deleted = 0;
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .index_name("by_user")
+            .key_condition_expression("user_id = :u")
+            .expression_attribute_values(":u", s(user_id))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| map_err(e, |_| false))?;
+        let keys: Vec<String> = out.items().iter().filter_map(|i| opt_s(i, "pk")).collect();
+        deleted += keys.len();
+        futures::stream::iter(keys.into_iter().map(Ok))
+            .try_for_each_concurrent(MAX_DELETES_IN_FLIGHT, |pk| async move {
+                delete_by_pk(client, table, &pk).await
+            })
+            .await?;
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => break,
+        }
+    }
+    Ok(deleted)
+}
+
 /// Inserts `item`, keyed by its `pk`; a taken key is a `Conflict` (ids are random, so only a
 /// repeated write meets one).
 pub async fn put_new(

@@ -16,7 +16,6 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use futures::TryStreamExt;
 
 use onboarding_core::oidc::client::{ClientKind, OidcClient, default_scopes};
 use onboarding_core::oidc::ports::{
@@ -26,9 +25,6 @@ use onboarding_core::oidc::ports::{
 use onboarding_core::ports::StoreError;
 
 use super::dynamo::{Item, get_n, get_s, map_err, n, opt_n, opt_s, s};
-
-/// Grant deletes an erasure keeps in flight at once.
-const MAX_IN_FLIGHT: usize = 25;
 
 /// How long a used code or refresh token is kept after its own end, so a late replay is still
 /// recognised (and revokes its grant) rather than answered as unknown.
@@ -356,32 +352,6 @@ impl UserGrants for DynamoOidc {
     /// Deleted, not marked: erasure leaves nothing of the person, and a missing grant is a
     /// revoked one to every check.
     async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
-        let mut count = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_user")
-                .key_condition_expression("user_id = :u")
-                .expression_attribute_values(":u", s(user_id))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| map_err(e, |_| false))?;
-            let keys: Vec<String> = out.items().iter().filter_map(|i| opt_s(i, "pk")).collect();
-            count += keys.len();
-            futures::stream::iter(keys.into_iter().map(Ok))
-                .try_for_each_concurrent(MAX_IN_FLIGHT, |pk| async move {
-                    super::dynamo::delete_by_pk(&self.client, &self.table, &pk).await
-                })
-                .await?;
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(count)
+        super::dynamo::delete_all_of_user(&self.client, &self.table, user_id).await
     }
 }

@@ -3,16 +3,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use futures::TryStreamExt;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::dynamo::{Item, get_bool, get_n, get_s, map_err, n, s};
 use onboarding_core::ports::{Session, SessionStore, StoreError};
-
-/// Deletes `revoke_all` keeps in flight at once: enough for every item of a normal user in one
-/// round trip, few enough not to spike the table's write capacity or the process's sockets.
-const MAX_DELETES_IN_FLIGHT: usize = 25;
 
 pub struct DynamoSessions {
     client: Client,
@@ -112,40 +107,7 @@ impl onboarding_core::ports::SessionControl for DynamoSessions {
     }
 
     async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
-        let mut revoked = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_user")
-                .key_condition_expression("user_id = :u")
-                .expression_attribute_values(":u", s(user_id))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| map_err(e, |_| false))?;
-            // The deletes of a page are independent: all of them in flight at once (a few per
-            // user in practice, bounded for the odd user with many attempts), so ending every
-            // session costs one round trip after the query, not one per item.
-            let ids: Vec<String> = out
-                .items()
-                .iter()
-                .filter_map(|item| super::dynamo::opt_s(item, "pk"))
-                .collect();
-            revoked += ids.len();
-            futures::stream::iter(ids.into_iter().map(Ok))
-                .try_for_each_concurrent(MAX_DELETES_IN_FLIGHT, |id| async move {
-                    onboarding_core::ports::SessionControl::revoke(self, &id).await
-                })
-                .await?;
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(revoked)
+        super::dynamo::delete_all_of_user(&self.client, &self.table, user_id).await
     }
 }
 
