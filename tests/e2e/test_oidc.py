@@ -194,6 +194,9 @@ def test_revocation_ends_the_grant_and_introspection_reports_it(discovery: dict,
     seen = requests.post(discovery["introspection_endpoint"], data={"token": token["access_token"]}, auth=portal, timeout=10)
     assert seen.status_code == 200 and seen.json()["active"] is True, seen.text
     assert seen.json()["client_id"] == confidential_client["client_id"] and seen.json()["iss"] == discovery["issuer"]
+    # AND its refresh token too, under the same pairwise subject
+    refresh_seen = requests.post(discovery["introspection_endpoint"], data={"token": token["refresh_token"]}, auth=portal, timeout=10)
+    assert refresh_seen.json()["active"] is True and refresh_seen.json()["sub"] == seen.json()["sub"], refresh_seen.text
     # WHEN the client revokes its refresh token (RFC 7009)
     revoked = session.revoke_token(discovery["revocation_endpoint"], token=token["refresh_token"],
                                    token_type_hint="refresh_token")
@@ -432,3 +435,18 @@ def test_a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(dis
     assert first.status_code == 200, first.text
     replay = requests.post(discovery["token_endpoint"], data={**form, "refresh_token": first.json()["refresh_token"]}, timeout=10)
     assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"
+
+
+def test_logging_out_of_the_v1_api_with_an_access_token_ends_its_grant(discovery: dict, public_client: dict):
+    _, username = registered()
+    token, _ = sign_in(public_session(public_client), discovery, username, secrets.token_urlsafe(16))
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    # WHEN the app logs out through the v1 API with its access token
+    out = requests.post(f"{API}/v1/logout", headers=bearer, timeout=10)
+    assert out.status_code == 204, out.text
+    # THEN that token opens nothing any more, and the grant's refresh token is worthless
+    assert requests.get(f"{API}/v1/users", headers=bearer, timeout=10).status_code == 401
+    refresh = requests.post(discovery["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+        "client_id": public_client["client_id"]}, timeout=10)
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
