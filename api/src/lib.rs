@@ -17,6 +17,7 @@ pub mod origin;
 pub mod registration_access;
 pub mod request_id;
 pub mod server;
+pub mod session;
 pub mod telemetry;
 pub mod timestamp;
 

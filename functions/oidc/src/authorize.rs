@@ -10,17 +10,15 @@
 
 use std::sync::Arc;
 
-use api::{ApiError, CredentialKind, FieldReader, JsonObject, rfc3339};
+use api::{ApiError, CredentialKind, FieldReader, JsonObject, rfc3339, session};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use onboarding_core::crypto::Credential;
 use onboarding_core::oidc::authorize::{Authorize, AuthorizeOutcome};
 use onboarding_core::oidc::completion::{CompleteAuthorization, CompletionError, Decision};
 use onboarding_core::oidc::{OAuthError, OidcSettings};
-use onboarding_core::use_cases::account::{Authenticated, SessionRefused};
 use serde_json::{Value, json};
 
 use crate::Deps;
@@ -93,7 +91,6 @@ pub async fn describe(
 
 pub async fn complete(
     State(deps): State<Arc<Deps>>,
-    headers: HeaderMap,
     parts: Parts,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
@@ -113,23 +110,12 @@ pub async fn complete(
         return Err(ApiError::bad_request("request and decision are required."));
     };
     let settings = settings_or_unavailable(&deps, &parts)?;
-    let credential =
-        api::credential::presented(&headers, CredentialKind::Session, deps.journeys.cookies())?
-            .and_then(|c| Credential::parse(&c))
-            .ok_or_else(ApiError::unauthorized)?;
-    let session = match deps.session_auth().check(&credential).await? {
-        Authenticated::Live(session) => session,
-        Authenticated::Refused(SessionRefused::Unauthorized) => {
-            return Err(ApiError::unauthorized());
-        }
-        Authenticated::Refused(SessionRefused::Expired) => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "Your session has expired. Please log in again.",
-            ));
-        }
-    };
+    let credential = session::presented(
+        &parts.headers,
+        CredentialKind::Session,
+        deps.journeys.cookies(),
+    )?;
+    let session = session::live(deps.session_auth().check(&credential).await?)?;
     let use_case = CompleteAuthorization {
         requests: deps.requests.as_ref(),
         codes: deps.codes.as_ref(),
