@@ -13,7 +13,6 @@ use aws_adapters::wiring;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::post;
@@ -40,17 +39,13 @@ pub struct Deps {
     pub provider: ProviderConfig,
 }
 
-async fn token(
-    State(deps): State<Arc<Deps>>,
-    parts: Parts,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn token(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) -> Response {
+    let headers = &parts.headers;
     let outcome = async {
         let settings = deps
             .provider
             .settings(api::oauth::gateway_domain(&parts).as_deref())?;
-        let form = api::oauth::form(&headers, &body)?;
+        let form = api::oauth::form(headers, &body)?;
         let profiles = SealedProfiles {
             users: deps.users.as_ref(),
             sealer: deps.sealer.as_ref(),
@@ -71,7 +66,7 @@ async fn token(
             keys: deps.keys.as_ref(),
         };
         endpoint
-            .handle(api::oauth::authorization(&headers), &form)
+            .handle(api::oauth::authorization(headers), &form)
             .await
     }
     .await;

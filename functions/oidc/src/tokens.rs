@@ -7,13 +7,13 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use onboarding_core::oidc::access_token::bearer_token;
 use onboarding_core::oidc::introspection::Introspection;
 use onboarding_core::oidc::revocation::Revocation;
 use onboarding_core::oidc::userinfo::UserInfo;
-use onboarding_core::oidc::{OAuthError, Params};
+use onboarding_core::oidc::{OAuthError, OidcSettings, Params};
 
 use crate::Deps;
 
@@ -21,26 +21,36 @@ use crate::Deps;
 const MAX_TOKEN: usize = 4096;
 
 /// The form of a POST, or the empty parameters of a GET.
-fn params(parts: &Parts, headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
+fn params(parts: &Parts, body: &Bytes) -> Result<Params, OAuthError> {
     if parts.method == Method::POST && !body.is_empty() {
-        api::oauth::form(headers, body)
+        api::oauth::form(&parts.headers, body)
     } else {
         Params::from_form("")
     }
 }
 
-pub async fn userinfo(
-    State(deps): State<Arc<Deps>>,
-    parts: Parts,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// What a client's form request to revocation or introspection brings: the provider's settings
+/// for it, its form, and its `Authorization` header (client authentication is the use case's).
+fn client_form<'a>(
+    deps: &Deps,
+    parts: &'a Parts,
+    body: &Bytes,
+) -> Result<(OidcSettings, Params, Option<&'a str>), OAuthError> {
+    Ok((
+        deps.settings(parts)?,
+        api::oauth::form(&parts.headers, body)?,
+        api::oauth::authorization(&parts.headers),
+    ))
+}
+
+pub async fn userinfo(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) -> Response {
+    let headers = &parts.headers;
     let outcome = async {
         let settings = deps.settings(&parts)?;
-        let form = params(&parts, &headers, &body)?;
+        let form = params(&parts, &body)?;
         let from_form = form.get("access_token", MAX_TOKEN)?.map(str::to_owned);
         // One way only (RFC 6750 §2): a header and a form field together are refused.
-        let token = match (api::oauth::authorization(&headers), from_form) {
+        let token = match (api::oauth::authorization(headers), from_form) {
             (Some(_), Some(_)) => {
                 return Err(OAuthError::invalid_request(
                     "the access token was sent twice",
@@ -74,24 +84,16 @@ pub async fn userinfo(
     }
 }
 
-pub async fn revoke(
-    State(deps): State<Arc<Deps>>,
-    parts: Parts,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn revoke(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) -> Response {
     let outcome = async {
-        let settings = deps.settings(&parts)?;
-        let form = api::oauth::form(&headers, &body)?;
+        let (settings, form, authorization) = client_form(&deps, &parts, &body)?;
         let use_case = Revocation {
             client_auth: deps.client_auth(&settings),
             refresh_tokens: deps.refresh_tokens.as_ref(),
             grants: deps.grants.as_ref(),
             check: deps.access_check(&settings),
         };
-        use_case
-            .run(api::oauth::authorization(&headers), &form)
-            .await
+        use_case.run(authorization, &form).await
     }
     .await;
     match outcome {
@@ -101,15 +103,9 @@ pub async fn revoke(
     }
 }
 
-pub async fn introspect(
-    State(deps): State<Arc<Deps>>,
-    parts: Parts,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn introspect(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) -> Response {
     let outcome = async {
-        let settings = deps.settings(&parts)?;
-        let form = api::oauth::form(&headers, &body)?;
+        let (settings, form, authorization) = client_form(&deps, &parts, &body)?;
         let use_case = Introspection {
             client_auth: deps.client_auth(&settings),
             refresh_tokens: deps.refresh_tokens.as_ref(),
@@ -117,9 +113,7 @@ pub async fn introspect(
             check: deps.access_check(&settings),
             keys: deps.keys.as_ref(),
         };
-        use_case
-            .run(api::oauth::authorization(&headers), &form)
-            .await
+        use_case.run(authorization, &form).await
     }
     .await;
     match outcome {
