@@ -33,6 +33,13 @@ fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
         .clone()
 }
 
+/// One KMS client per process, shared by the field cipher and the OpenID Connect keys (the
+/// account and oidc functions use both).
+fn kms(sdk: &SdkConfig) -> aws_sdk_kms::Client {
+    static CLIENT: std::sync::OnceLock<aws_sdk_kms::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| aws_sdk_kms::Client::new(sdk)).clone()
+}
+
 pub fn registrations(sdk: &SdkConfig) -> Result<Arc<DynamoRegistrations>, ConfigError> {
     Ok(Arc::new(DynamoRegistrations::new(
         dynamo(sdk),
@@ -161,7 +168,7 @@ pub fn rate_limiter(
 
 /// Envelope encryption of personal fields with a data key from the customer-managed KMS key.
 pub fn field_cipher(sdk: &SdkConfig) -> Result<Arc<crate::envelope::FieldCipher>, ConfigError> {
-    let kms = crate::envelope::Kms::new(aws_sdk_kms::Client::new(sdk), required("DATA_KEY_ID")?);
+    let kms = crate::envelope::Kms::new(kms(sdk), required("DATA_KEY_ID")?);
     Ok(Arc::new(crate::envelope::FieldCipher::new(Arc::new(kms))))
 }
 
@@ -181,7 +188,7 @@ pub fn oidc_keys(
 ) -> Result<Arc<crate::adapters::oidc_keys::KmsTokenKeys>, ConfigError> {
     let (keys, signer) = crate::adapters::oidc_keys::signing_keys_from_env()?;
     Ok(Arc::new(crate::adapters::oidc_keys::KmsTokenKeys::new(
-        aws_sdk_kms::Client::new(sdk),
+        kms(sdk),
         keys,
         signer,
     )))

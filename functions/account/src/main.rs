@@ -18,9 +18,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
+use onboarding_core::oidc::OidcSettings;
 use onboarding_core::oidc::access_token::AccessTokenCheck;
 use onboarding_core::oidc::ports::{Grants, SignatureVerifier};
-use onboarding_core::oidc::{OAuthError, OidcSettings};
 use onboarding_core::ports::{
     Clock, ErasureQueue, FaceTokens, FieldSealer, KeyRing, LoginAttemptStore, RateLimitSignals,
     RateLimiter, SessionControl, SessionStore, SystemClock, UserStore,
@@ -126,11 +126,6 @@ impl Deps {
             users: self.users.as_ref(),
             sealer: self.sealer.as_ref(),
         }
-    }
-
-    /// The provider's settings for a request API Gateway received on `gateway_domain`.
-    fn oidc_settings(&self, gateway_domain: Option<&str>) -> Result<OidcSettings, OAuthError> {
-        self.provider.settings(gateway_domain)
     }
 
     fn token_account<'a>(&'a self, settings: &'a OidcSettings) -> TokenAccount<'a> {

@@ -59,7 +59,8 @@ fn oidc_settings(
     deps: &Deps,
     parts: &Parts,
 ) -> Result<onboarding_core::oidc::OidcSettings, ApiError> {
-    deps.oidc_settings(api::oauth::gateway_domain(parts).as_deref())
+    deps.provider
+        .settings(api::oauth::gateway_domain(parts).as_deref())
         .map_err(|_| ApiError::internal())
 }
 
