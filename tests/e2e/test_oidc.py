@@ -26,7 +26,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
 from authlib.oidc.core import CodeIDToken
 
-from journeys import API, ROOT, Client, aws, registered, scan, stack
+from journeys import API, ROOT, Client, aws, registered, scanned_login_attempt, stack
 
 REDIRECT = "http://127.0.0.1/callback"
 # A native app's loopback redirect: any port matches the registered portless URI (RFC 8252).
@@ -64,10 +64,7 @@ def confidential_client() -> dict:
 
 def face_login(username: str) -> Client:
     """The person logs in with their face, as the sign-in page does it."""
-    device = Client()
-    started = device.verify_login(username)
-    assert started.status_code == 200, started.text
-    scan(started.json()["iproov"]["token"], "passed")
+    device, _ = scanned_login_attempt(username)
     assert device.login().status_code == 200
     return device
 
