@@ -8,6 +8,7 @@
 //! - `use_cases`: the steps of the journeys, each returning a domain outcome or a shared
 //!   `Failure`; handlers only translate;
 //! - `memory`: in-memory adapters of the ports, for the use cases' unit tests;
+//! - `audit`: the audited security events, the trail and webhook ports;
 //! - `crypto`: credentials (`<id>.<secret>`, hashed at rest) and keyed hashes (blind indexes,
 //!   pseudonyms): pure computation, so the rules that use them stay testable here;
 //! - `latency_mirror`: how a decoy takes as long as the real thing;
@@ -18,6 +19,7 @@
 //! unit-tested in seconds (`cargo test -p onboarding-core`) without a stack. docs/architecture.md
 //! shows where it sits.
 
+pub mod audit;
 pub mod crypto;
 pub mod domain;
 pub mod latency_mirror;

@@ -272,6 +272,25 @@ impl crate::ports::ErasureQueue for MemoryErasureQueue {
     }
 }
 
+/// The audit trail's test double: the events handed over, in order.
+pub type MemoryAuditTrail = MemoryQueue<crate::audit::AuditEvent>;
+/// The webhook queue's test double.
+pub type MemoryWebhookQueue = MemoryQueue<crate::audit::WebhookDue>;
+
+#[async_trait]
+impl crate::audit::AuditTrail for MemoryAuditTrail {
+    async fn record(&self, event: &crate::audit::AuditEvent) -> Result<(), StoreError> {
+        self.take(event).await
+    }
+}
+
+#[async_trait]
+impl crate::audit::WebhookQueue for MemoryWebhookQueue {
+    async fn publish(&self, message: &crate::audit::WebhookDue) -> Result<(), StoreError> {
+        self.take(message).await
+    }
+}
+
 /// The limits the token-route use cases get in tests: generous, so a test that is not about
 /// limits never meets one; tests about limits set their own.
 pub const TEST_LIMIT: crate::domain::rate_limits::Limit = crate::domain::rate_limits::Limit {

@@ -19,8 +19,9 @@ mod journeys;
 pub mod oidc;
 
 pub use journeys::{
-    MAX_ATTEMPTS, MemoryAttempts, MemoryKeys, MemoryQueue, MemoryScanQueue, MemorySealer,
-    REGISTRATION_TTL, RecordingSignals, SESSION_ABSOLUTE, SESSION_IDLE, TEST_LIMIT, TOKEN_TTL,
+    MAX_ATTEMPTS, MemoryAttempts, MemoryAuditTrail, MemoryKeys, MemoryQueue, MemoryScanQueue,
+    MemorySealer, MemoryWebhookQueue, REGISTRATION_TTL, RecordingSignals, SESSION_ABSOLUTE,
+    SESSION_IDLE, TEST_LIMIT, TOKEN_TTL,
 };
 
 use crate::domain::rate_limits::{Decision, Limit};
