@@ -1,9 +1,11 @@
-//! The queues in SQS. A message body is one of the core's typed messages as JSON: ids only.
+//! The queues in SQS. A message body is one of the core's typed messages (or an audited event)
+//! as JSON: ids only.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use serde::Serialize;
 
+use onboarding_core::audit::{AuditEvent, AuditTrail, WebhookDue, WebhookQueue};
 use onboarding_core::ports::{
     ErasureQueue, ErasureRequested, ScanQueue, ScanSubmitted, StoreError,
 };
@@ -45,6 +47,22 @@ impl ScanQueue for SqsQueue {
 #[async_trait]
 impl ErasureQueue for SqsQueue {
     async fn publish(&self, message: &ErasureRequested) -> Result<(), StoreError> {
+        self.send(message).await
+    }
+}
+
+/// The audit queue: every function hands its audited events to the trail's one writer.
+#[async_trait]
+impl AuditTrail for SqsQueue {
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.send(event).await
+    }
+}
+
+/// The webhook queue: the audit writer queues the webhooks the dispatcher delivers.
+#[async_trait]
+impl WebhookQueue for SqsQueue {
+    async fn publish(&self, message: &WebhookDue) -> Result<(), StoreError> {
         self.send(message).await
     }
 }
