@@ -17,6 +17,10 @@ pub enum Disposition {
     Done,
     /// Let it come back (after the backoff, or the queue's visibility timeout).
     Retry,
+    /// Let it come back after this many seconds, not sooner: something it waits for (another
+    /// delivery's lease) cannot end before then, and coming back earlier would only spend the
+    /// message's receives on its way to the dead-letter queue.
+    RetryAfter(u32),
 }
 
 /// What a handler may want to know of the message beyond its body.
@@ -45,8 +49,12 @@ where
         let span = tracing::info_span!("message", message_id = %message_id, cold_start);
         async move {
             let disposition = one(&record, handle).await;
-            if let (Disposition::Retry, Some(backoff)) = (disposition, backoff) {
-                backoff.defer(&record).await;
+            match (disposition, backoff) {
+                (Disposition::Retry, Some(backoff)) => backoff.defer(&record, None).await,
+                (Disposition::RetryAfter(seconds), Some(backoff)) => {
+                    backoff.defer(&record, Some(seconds)).await
+                }
+                _ => {}
             }
             (message_id, disposition)
         }
@@ -55,7 +63,7 @@ where
     .await;
     let mut response = SqsBatchResponse::default();
     for (message_id, disposition) in results {
-        if disposition == Disposition::Retry {
+        if disposition != Disposition::Done {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;
             response.batch_item_failures.push(failure);
@@ -102,7 +110,8 @@ impl Backoff {
         i32::try_from(jittered.max(1)).unwrap_or(1)
     }
 
-    async fn defer(&self, record: &SqsMessage) {
+    /// Sets the message's next visibility: `after` seconds when given, else the backoff.
+    async fn defer(&self, record: &SqsMessage, after: Option<u32>) {
         let Some(handle) = record.receipt_handle.as_deref() else {
             return;
         };
@@ -111,7 +120,10 @@ impl Backoff {
             .get("ApproximateReceiveCount")
             .and_then(|c| c.parse().ok())
             .unwrap_or(1);
-        let delay = Self::delay(receive_count);
+        let delay = match after {
+            Some(seconds) => i32::try_from(seconds.max(1)).unwrap_or(i32::MAX),
+            None => Self::delay(receive_count),
+        };
         if let Err(err) = self
             .sqs
             .change_message_visibility()

@@ -172,6 +172,9 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait ImageStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    /// Whether an object is stored under exactly `key` (a retry that no longer holds the image
+    /// asks before it lets a user point at it).
+    async fn exists(&self, key: &str) -> Result<bool, StoreError>;
     /// Deletes every version of every object under `prefix` (a user's `faces/{user_id}/`);
     /// returns how many versions were deleted. Erasure and a lost username race both use it:
     /// biometric data must not outlive the user it belongs to.

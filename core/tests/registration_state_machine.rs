@@ -1,7 +1,7 @@
 //! Property tests of the registration state machine under the scan validator: any interleaving
 //! of duplicate deliveries (some at once), store crashes at any step, verifier hiccups and lease
-//! expiries ends in a terminal state with at most one user per registration, and the verifier is
-//! never asked twice for a token whose answer was recorded.
+//! expiries ends in a terminal state with at most one user per registration, no user without its
+//! image, and the verifier is never asked twice for a token whose answer was recorded.
 
 use std::ops::Deref;
 
@@ -125,7 +125,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn a_passed_scan_ends_completed_with_one_user_and_one_validate(
+    fn a_passed_scan_ends_completed_with_its_image_or_failed_without_biometric_data(
         events in prop::collection::vec(event(), 0..24)
     ) {
         run(async {
@@ -136,13 +136,25 @@ proptest! {
             }
             // when the queue keeps redelivering until a decision
             let status = world.settle(&message).await;
-            // then the registration completed, one user exists with its image, and the
-            // verifier was never asked again for a token it had answered
-            prop_assert_eq!(status, RegistrationStatus::Completed);
-            prop_assert_eq!(world.users.count(), 1);
+            // then the verifier was never asked again for a token it had answered, and either
+            // the registration completed with one user whose image is stored, or (only if an
+            // upload failed: the image cannot be asked for again) it failed as scan_not_stored
+            // with no user, no image and no enrolment left
             prop_assert_eq!(world.verifier.refusals("token-1"), 0);
-            let user = world.users.user("user-1").unwrap();
-            prop_assert!(user.image_key.is_some());
+            if status == RegistrationStatus::Completed {
+                prop_assert_eq!(world.users.count(), 1);
+                let user = world.users.user("user-1").unwrap();
+                let key = user.image_key.unwrap();
+                prop_assert!(world.images.has(&key), "the user's image is stored");
+            } else {
+                prop_assert_eq!(status, RegistrationStatus::Failed);
+                prop_assert!(events.iter().any(|e| matches!(e, Event::ImagesDown)));
+                let record = world.registrations.record("reg-1").unwrap();
+                prop_assert_eq!(record.reason.as_deref(), Some("scan_not_stored"));
+                prop_assert_eq!(world.users.count(), 0);
+                prop_assert_eq!(world.images.versions_under("faces/"), 0);
+                prop_assert!(!world.verifier.is_enrolled("iproov-user-1"));
+            }
             Ok(())
         })?;
     }

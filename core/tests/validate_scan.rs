@@ -6,7 +6,7 @@ use std::ops::Deref;
 use onboarding_core::domain::RegistrationStatus;
 use onboarding_core::domain::registration::Outcome;
 use onboarding_core::memory::{Backends, Scan, submitted_registration};
-use onboarding_core::ports::{RegistrationStore, ScanSubmitted, VerifierError};
+use onboarding_core::ports::{Clock, RegistrationStore, ScanSubmitted, VerifierError};
 use onboarding_core::use_cases::validate_scan::{
     DropReason, RetryReason, ScanValidated, ValidateScan,
 };
@@ -304,23 +304,76 @@ async fn a_crash_after_the_outcome_is_recorded_finishes_without_a_second_validat
 }
 
 #[tokio::test]
-async fn a_failed_upload_comes_back_and_the_retry_completes_the_user() {
-    // given S3 down during the delivery that validated
+async fn a_failed_upload_fails_the_attempt_with_no_user_and_no_biometric_data() {
+    // given S3 down during the delivery that validated (a regression: the message used to come
+    // back and the retry wrote the user pointing at an image that was never stored)
     let world = World::with_submitted_scan(Some(Scan::Passed)).await;
     world.images.outages.fail_next("put", 1);
-    // when delivered, then it is an error (the message comes back), though the user was written
-    assert!(world.use_case().run(&message()).await.is_err());
-    assert_eq!(world.users.count(), 1);
-    // and the retry (which no longer has the image) completes the registration
-    assert_eq!(world.deliver().await, ScanValidated::Completed);
+    // when delivered
+    let result = world.deliver().await;
+    // then the attempt fails as scan_not_stored, since no later delivery could store the image:
+    // no user, no image, no enrolment left, one validate, and the person may scan again
+    assert_eq!(
+        result,
+        ScanValidated::Failed {
+            reason: "scan_not_stored".into()
+        }
+    );
+    assert_eq!(world.users.count(), 0);
+    assert_eq!(world.images.versions_under("faces/user-1/"), 0);
+    assert!(!world.verifier.is_enrolled("iproov-user-1"));
+    assert_eq!(world.status(), RegistrationStatus::Failed);
     assert_eq!(world.verifier.validations("token-1"), 1);
+}
+
+#[tokio::test]
+async fn an_image_lost_in_a_crash_fails_the_attempt_once_the_lease_ran_out() {
+    // given a delivery that recorded "passed" with its image key and crashed while uploading
+    let world = World::with_submitted_scan(Some(Scan::Passed)).await;
+    let now = world.clock.now();
+    world.verifier.enrol("iproov-user-1");
+    world
+        .registrations
+        .begin_validation("reg-1", 1, now, LEASE)
+        .await
+        .unwrap();
+    world
+        .registrations
+        .record_outcome(
+            "reg-1",
+            1,
+            Outcome::Passed,
+            None,
+            Some("faces/user-1/reg-1-1.png"),
+            now,
+        )
+        .await
+        .unwrap();
+    // when a copy arrives within the lease (the uploader may still be at work)
+    let copy = world.deliver().await;
+    // then it decides nothing and comes back later
+    assert_eq!(copy, ScanValidated::Retry(RetryReason::HeldElsewhere));
+    assert_eq!(world.status(), RegistrationStatus::Validating);
+    // and when it comes back after the lease, the image still missing
+    world.clock.advance(LEASE + 1);
+    let again = world.deliver().await;
+    // then the attempt fails as scan_not_stored, with no user and no enrolment left
+    assert_eq!(
+        again,
+        ScanValidated::Failed {
+            reason: "scan_not_stored".into()
+        }
+    );
+    assert_eq!(world.users.count(), 0);
+    assert!(!world.verifier.is_enrolled("iproov-user-1"));
 }
 
 #[tokio::test]
 async fn a_crash_at_any_store_step_resumes_to_a_terminal_state() {
     // given each store step of the happy path failing once in turn; a crash between the
     // verifier's answer and its record is the one that costs the person a new scan (the token
-    // is used up and the answer lost), every other one resumes to completion
+    // is used up and the answer lost), and so is a failed upload (the image exists only in that
+    // answer); every other one resumes to completion
     let steps: [(&str, &str, ScanValidated); 6] = [
         ("registrations", "get", ScanValidated::Completed),
         (
@@ -337,7 +390,13 @@ async fn a_crash_at_any_store_step_resumes_to_a_terminal_state() {
         ),
         ("registrations", "complete", ScanValidated::Completed),
         ("users", "create", ScanValidated::Completed),
-        ("images", "put", ScanValidated::Completed),
+        (
+            "images",
+            "put",
+            ScanValidated::Failed {
+                reason: "scan_not_stored".into(),
+            },
+        ),
     ];
     for (store, step, expected) in steps {
         let world = World::with_submitted_scan(Some(Scan::Passed)).await;

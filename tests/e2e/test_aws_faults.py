@@ -13,6 +13,7 @@ import pytest
 
 from journeys import (
     Client,
+    assert_no_biometric_data,
     aws,
     aws_faults_fired,
     clear_aws_faults,
@@ -134,3 +135,34 @@ def test_secrets_manager_unreachable_is_a_503_and_stores_nothing(mode: str):
     assert len(items("RegistrationsTable")) == before
     # AND it works again as soon as Secrets Manager is back
     assert Client().start_registration(username).status_code == 201
+
+
+def test_s3_failing_the_image_upload_leaves_no_user_and_the_retry_fails_the_attempt_cleanly():
+    """Regression (issue 20): the retry used to write the user pointing at an image key that was
+    never stored. The image exists only in iProov's validate answer, so it cannot be fetched
+    again: no user may be made, and nothing biometric may be left behind."""
+    client = Client()
+    started = client.start_registration(unique_username())
+    assert started.status_code == 201, started.text
+    registration_id = started.json()["registration_id"]
+    token = started.json()["iproov"]["token"]
+    scan(token, "passed")
+    users_before = len(items("UsersTable"))
+    # GIVEN S3 refuses every image upload
+    inject_aws_fault("s3", "PUT")  # S3 is REST: the proxy matches its HTTP method
+    # WHEN the scan is submitted and the validator has validated and tried to store the image
+    assert client.submit_scan().status_code == 202
+    # (the SDK's standard retry makes 3 attempts; after the third, that delivery has given up)
+    wait_for("the validator to give up the upload", lambda: aws_faults_fired() >= 3, timeout=60)
+    # THEN no user was written while the image is not stored
+    assert len(items("UsersTable")) == users_before
+    # WHEN S3 recovers THEN the retried message, which no longer has the image, fails the attempt
+    clear_aws_faults()
+    done = client.wait_for_registration("completed", "failed", timeout=180)
+    assert done["status"] == "failed", done
+    assert done["reason"] == "scan_not_stored", done
+    # AND no user, no image and no enrolment is left, and iProov validated only once
+    assert len(items("UsersTable")) == users_before
+    item = registration_item(registration_id)
+    assert_no_biometric_data(item["user_id"]["S"], item["iproov_user_id"]["S"])
+    assert validations_of(token) == 1

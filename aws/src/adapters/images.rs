@@ -47,6 +47,26 @@ impl ImageStore for S3Images {
             })
     }
 
+    /// Asked through ListObjectVersions on the key itself, which the validator's role already
+    /// has for its clean-ups: no read permission on face images is needed to learn that one
+    /// exists.
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        let out = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.code().unwrap_or("s3_error").to_owned()))?;
+        Ok(out
+            .versions()
+            .iter()
+            .any(|v| v.key() == Some(key) && v.is_latest() == Some(true)))
+    }
+
     async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
         self.delete_versions_under(prefix).await
     }

@@ -148,6 +148,10 @@ const GERMAN: &[(&str, &str)] = &[
         "Wir konnten Ihren Scan nicht bestätigen. Bitte scannen Sie noch einmal.",
     ),
     (
+        "We could not save your scan. Please scan again.",
+        "Wir konnten Ihren Scan nicht speichern. Bitte scannen Sie noch einmal.",
+    ),
+    (
         "That username was taken meanwhile. Choose another one.",
         "Dieser Benutzername wurde inzwischen vergeben. Wählen Sie einen anderen.",
     ),

@@ -78,6 +78,7 @@ reasons! {
     // Our own codes.
     ScanExpired => "scan_expired", "Your scan session expired. Start a new scan.";
     ValidationUnknown => "validation_unknown", "We could not confirm your scan. Please scan again.";
+    ScanNotStored => "scan_not_stored", "We could not save your scan. Please scan again.";
     UsernameTaken => "username_taken", "That username was taken meanwhile. Choose another one.";
     AttemptExpired => "attempt_expired", TRY_AGAIN;
     Unknown => "unknown", TRY_AGAIN;

@@ -122,6 +122,14 @@ impl Registration {
         self.status == status && self.attempt == attempt
     }
 
+    /// Whether the delivery that began validating may still be at work at `now`: its lease
+    /// (`lease_seconds`, longer than the validator's timeout) has not run out. Only then can a
+    /// step it has not confirmed yet (an upload) still be in flight.
+    pub fn holder_may_be_alive(&self, now: i64, lease_seconds: i64) -> bool {
+        self.validating_since
+            .is_some_and(|since| now < since + lease_seconds)
+    }
+
     /// Whether attempt `attempt` is being validated and no outcome is recorded yet: the only
     /// state an outcome may be recorded in, or the validation given back.
     pub fn awaits_outcome(&self, attempt: u32) -> bool {

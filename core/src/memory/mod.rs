@@ -520,6 +520,11 @@ impl ImageStore for MemoryImages {
         Ok(())
     }
 
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.outages.enter("exists").await?;
+        Ok(lock(&self.versions).get(key).is_some_and(|v| !v.is_empty()))
+    }
+
     async fn delete_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
         self.outages.enter("delete_all_versions").await?;
         let deleted = self.versions_under(prefix);

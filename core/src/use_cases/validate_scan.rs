@@ -7,9 +7,13 @@
 //! 2. Enrol-validate at the verifier, once.
 //! 3. The outcome is recorded before anything else, so a crash after it never needs a second
 //!    validate (which the verifier would refuse: a token is single-use).
-//! 4. On pass: the image is stored while the user and its username claim are written in one
-//!    conditional transaction (see [`store_user`] for why they may overlap), then `completed`.
-//!    Each step is idempotent, so a repeat after a crash finishes the job.
+//! 4. On pass: the image is stored, then the user and its username claim are written in one
+//!    conditional transaction, then `completed`. Strictly in that order: the image exists only
+//!    in the verifier's validate answer, which cannot be asked for twice, so a user written
+//!    first could be left pointing at an image that will never be stored. Each step is
+//!    idempotent, so a repeat after a crash finishes the job. An image that cannot be stored
+//!    (the upload failed, or a crash lost it) ends the attempt as `scan_not_stored`, with its
+//!    enrolment removed: the person scans again.
 //! 5. A username taken meanwhile by another registration fails this one as `username_taken`,
 //!    after its image and its enrolment at the verifier are removed: no user record will ever
 //!    lead an erasure to them.
@@ -247,7 +251,7 @@ impl ValidateScan<'_> {
         })
     }
 
-    /// Stores a passed registration (image and user together, see [`store_user`]), then
+    /// Stores a passed registration (the image, then the user; see the module doc for why), then
     /// `completed`; or, if the username was taken meanwhile, removes what this registration
     /// left and fails it.
     async fn finish(
@@ -260,6 +264,12 @@ impl ValidateScan<'_> {
             .map(|(key, _)| key.clone())
             .or_else(|| registration.image_key.clone());
         let now = self.clock.now();
+        if image.is_none()
+            && let Some(key) = registration.image_key.as_deref()
+            && !self.images.exists(key).await?
+        {
+            return self.unstored_scan(registration, now).await;
+        }
         let user = User {
             user_id: registration.user_id.clone(),
             username: registration.username.clone(),
@@ -270,24 +280,23 @@ impl ValidateScan<'_> {
             registration_id: Some(registration.id.clone()),
             created_at: now,
         };
-        match store_user(self.images, self.users, &user, image).await? {
+        if let Some((key, image)) = image
+            && let Err(err) = self.images.put(&key, image.bytes, image.content_type).await
+        {
+            // This delivery holds the only copy of the image and the SDK already retried:
+            // no later delivery can store it, so end the attempt now, without a user.
+            tracing::warn!(error = %err, "the passed scan's image could not be stored");
+            return self
+                .without_user(registration, reasons::Reason::ScanNotStored, now)
+                .await;
+        }
+        match self.users.create(&user).await? {
             UserCreated::Created | UserCreated::AlreadyExisted => {}
             UserCreated::NameTaken => {
                 tracing::warn!("username was claimed by another registration meanwhile");
-                if !self.remove_biometric_data(registration).await {
-                    return Ok(ScanValidated::Retry(RetryReason::CleanupPending));
-                }
-                self.registrations
-                    .fail(
-                        &registration.id,
-                        registration.attempt,
-                        "username_taken",
-                        now,
-                    )
-                    .await?;
-                return Ok(ScanValidated::Failed {
-                    reason: "username_taken".to_owned(),
-                });
+                return self
+                    .without_user(registration, reasons::Reason::UsernameTaken, now)
+                    .await;
             }
         }
         match self
@@ -300,6 +309,55 @@ impl ValidateScan<'_> {
         }
         tracing::info!("registration completed");
         Ok(ScanValidated::Completed)
+    }
+
+    /// A passed scan whose image is not in the store: either a clean-up after a taken username
+    /// removed it (and is being repeated), or the upload failed in the delivery that validated
+    /// and the image cannot be asked for again. No user may point at a missing image, so
+    /// either way the enrolment (and any stray version) is removed and the attempt fails, as
+    /// `username_taken` or `scan_not_stored`; the person scans again. An upload may still be in
+    /// flight while the validating delivery's lease lasts: come back later then.
+    async fn unstored_scan(
+        &self,
+        registration: &Registration,
+        now: i64,
+    ) -> Result<ScanValidated, StoreError> {
+        let name_taken = self
+            .users
+            .find_by_name(&registration.name_index)
+            .await?
+            .is_some_and(|claim| claim.user_id != registration.user_id);
+        if !name_taken && registration.holder_may_be_alive(now, self.lease_seconds) {
+            tracing::info!("image not stored yet and its uploader may be alive; retrying later");
+            return Ok(ScanValidated::Retry(RetryReason::HeldElsewhere));
+        }
+        let reason = if name_taken {
+            reasons::Reason::UsernameTaken
+        } else {
+            tracing::warn!("the passed scan's image was never stored");
+            reasons::Reason::ScanNotStored
+        };
+        self.without_user(registration, reason, now).await
+    }
+
+    /// Ends a passed attempt that will not become a user: its image versions and enrolment
+    /// are removed first (if either removal fails, the message comes back and tries again),
+    /// then the attempt fails for `reason` and the person may scan again.
+    async fn without_user(
+        &self,
+        registration: &Registration,
+        reason: reasons::Reason,
+        now: i64,
+    ) -> Result<ScanValidated, StoreError> {
+        if !self.remove_biometric_data(registration).await {
+            return Ok(ScanValidated::Retry(RetryReason::CleanupPending));
+        }
+        self.registrations
+            .fail(&registration.id, registration.attempt, reason.as_str(), now)
+            .await?;
+        Ok(ScanValidated::Failed {
+            reason: reason.as_str().to_owned(),
+        })
     }
 
     /// Removes the face image (every version under the user's prefix) and the enrolment of a
@@ -328,38 +386,4 @@ pub fn image_key(registration: &Registration, content_type: &str) -> String {
         registration.id,
         registration.attempt
     )
-}
-
-/// Uploads `image` (when this delivery has one) while writing `user`, since neither needs the
-/// other's answer. Why the overlap keeps the invariants of doing them one after the other:
-///
-/// - The image key is chosen before either call and recorded with the outcome (which comes
-///   first, by design), so the user item names the same key whichever call ends first.
-/// - The image exists only in the verifier's validate answer, which cannot be asked for twice:
-///   only the delivery that validated can upload it. A retry after an upload failure has always
-///   written the user without uploading (the key names a missing object); overlapping does not
-///   change that, it only writes the user one delivery earlier.
-/// - Both calls are idempotent (same key, same bytes; the transaction answers `AlreadyExisted`
-///   to a repeat), and the registration turns `completed` only after both succeeded in one
-///   delivery, or the user write succeeded in a retry.
-///
-/// The user write's answer decides: a taken name is reported as such whatever the upload did;
-/// a stored user with a failed upload is an error, so the message comes back.
-pub async fn store_user(
-    images: &dyn ImageStore,
-    users: &dyn UserStore,
-    user: &User,
-    image: Option<(String, FaceImage)>,
-) -> Result<UserCreated, StoreError> {
-    let upload = async {
-        match image {
-            Some((key, image)) => images.put(&key, image.bytes, image.content_type).await,
-            None => Ok(()),
-        }
-    };
-    let (uploaded, created) = futures::join!(upload, users.create(user));
-    match created? {
-        UserCreated::NameTaken => Ok(UserCreated::NameTaken),
-        created => uploaded.map(|()| created),
-    }
 }

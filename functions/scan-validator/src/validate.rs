@@ -9,7 +9,7 @@ use aws_adapters::sqs_batch::{Delivery, Disposition};
 use onboarding_core::ports::{
     Clock, EnrolmentVerifier, ImageStore, KeyRing, RegistrationStore, ScanSubmitted, UserStore,
 };
-use onboarding_core::use_cases::validate_scan::{ScanValidated, ValidateScan};
+use onboarding_core::use_cases::validate_scan::{RetryReason, ScanValidated, ValidateScan};
 use tracing::Instrument;
 
 /// What this consumer needs: ports only.
@@ -63,6 +63,10 @@ async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) ->
             failed(message, &reason);
             Disposition::Done
         }
+        // Another delivery may still hold the lease: come back once it has surely run out.
+        ScanValidated::Retry(RetryReason::HeldElsewhere) => Disposition::RetryAfter(
+            u32::try_from(deps.settings.validation_lease_seconds).unwrap_or(60),
+        ),
         ScanValidated::Retry(_) => Disposition::Retry,
         ScanValidated::Dropped(_) => Disposition::Done,
     }
