@@ -70,11 +70,12 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "SQS registration queue (1 message)",
         function: "scan-validator",
         expect_status: 0,
-        min_stages: 6,
+        min_stages: 7,
         min_chain: "GetItem → begin-validation UpdateItem → iProov enrol/validate → record-outcome \
-                    UpdateItem (before anything else, by design) → [S3 PutObject ∥ users \
-                    TransactWriteItems] → complete UpdateItem. The image key is known before the \
-                    upload, so the user transaction need not wait for it",
+                    UpdateItem (before anything else, by design) → S3 PutObject → users \
+                    TransactWriteItems → complete UpdateItem. The user waits for its image: the \
+                    image exists only in iProov's one validate answer, so a user written first \
+                    could point at an image that is never stored (issue 20)",
     },
     RouteSpec {
         key: "GET /v1/users/registration (completed)",
