@@ -199,10 +199,7 @@ pub fn oidc_keys(
 /// The webhook signing secrets (`WEBHOOK_SECRET_ID`), cached like every secret.
 pub fn webhook_keys(
     sdk: &SdkConfig,
-) -> Result<
-    Arc<CachedSecret<crate::adapters::webhooks::WebhookSecretJson>>,
-    ConfigError,
-> {
+) -> Result<Arc<CachedSecret<crate::adapters::webhooks::WebhookSecretJson>>, ConfigError> {
     let ttl = crate::env::parsed("SECRETS_CACHE_TTL_SECONDS", 300u64)?;
     Ok(Arc::new(CachedSecret::new(
         secrets_manager(sdk),
@@ -238,7 +235,7 @@ pub fn webhook_endpoints() -> Result<Arc<crate::adapters::webhooks::HttpEndpoint
 /// up to `WEBHOOK_RETRY_CAP_SECONDS` (template parameters).
 pub fn webhook_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, ConfigError> {
     Ok(crate::sqs_batch::Backoff {
-        base_seconds: crate::env::parsed("WEBHOOK_RETRY_BASE_SECONDS", 30)?,
+        base_seconds: crate::env::parsed("WEBHOOK_RETRY_BASE_SECONDS", 60)?,
         cap_seconds: crate::env::parsed("WEBHOOK_RETRY_CAP_SECONDS", 3600)?,
         ..crate::sqs_batch::Backoff::new(
             aws_sdk_sqs::Client::new(sdk),

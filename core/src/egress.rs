@@ -281,10 +281,7 @@ mod tests {
         let public: IpAddr = "8.8.8.8".parse().unwrap();
         let metadata: IpAddr = "169.254.169.254".parse().unwrap();
         assert_eq!(all_public(&[public]), Ok(()));
-        assert_eq!(
-            all_public(&[public, metadata]),
-            Err(NonPublic::LinkLocal)
-        );
+        assert_eq!(all_public(&[public, metadata]), Err(NonPublic::LinkLocal));
         assert_eq!(all_public(&[]), Err(NonPublic::Unspecified));
     }
 }

@@ -87,13 +87,16 @@ pub fn parse_endpoints(text: &str, targets: Targets) -> Result<Vec<Url>, ConfigE
     let mut endpoints = Vec::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let url = Url::parse(item).map_err(|_| ConfigError::Invalid(VAR, "not a URL"))?;
-        let scheme_ok = url.scheme() == "https"
-            || (targets == Targets::AllowPrivate && url.scheme() == "http");
+        let scheme_ok =
+            url.scheme() == "https" || (targets == Targets::AllowPrivate && url.scheme() == "http");
         if !scheme_ok {
             return Err(ConfigError::Invalid(VAR, "only https:// endpoints"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(ConfigError::Invalid(VAR, "no credentials in an endpoint URL"));
+            return Err(ConfigError::Invalid(
+                VAR,
+                "no credentials in an endpoint URL",
+            ));
         }
         if url.fragment().is_some() {
             return Err(ConfigError::Invalid(VAR, "no fragment in an endpoint URL"));
@@ -142,9 +145,8 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let ips: Vec<IpAddr> = addresses.iter().map(SocketAddr::ip).collect();
             egress::all_public(&ips).map_err(|why| Box::new(RefusedAddress(why)))?;
             let addrs: Addrs = Box::new(addresses.into_iter());
@@ -267,7 +269,11 @@ mod tests {
     #[test]
     fn endpoints_are_comma_separated_and_empty_means_off() {
         assert!(parse_endpoints("", Targets::PublicOnly).unwrap().is_empty());
-        assert!(parse_endpoints(" , ", Targets::PublicOnly).unwrap().is_empty());
+        assert!(
+            parse_endpoints(" , ", Targets::PublicOnly)
+                .unwrap()
+                .is_empty()
+        );
         let two = parse_endpoints(
             "https://hooks.example.com/a, https://backup.example.net:8443/b?t=1",
             Targets::PublicOnly,
@@ -280,8 +286,14 @@ mod tests {
     #[test]
     fn in_deployment_only_https_to_public_addresses_is_accepted() {
         let public = Targets::PublicOnly;
-        assert_eq!(refused("http://hooks.example.com/a", public), "only https:// endpoints");
-        assert_eq!(refused("ftp://hooks.example.com/a", public), "only https:// endpoints");
+        assert_eq!(
+            refused("http://hooks.example.com/a", public),
+            "only https:// endpoints"
+        );
+        assert_eq!(
+            refused("ftp://hooks.example.com/a", public),
+            "only https:// endpoints"
+        );
         assert_eq!(refused("not a url", public), "not a URL");
         assert_eq!(
             refused("https://user:pw@hooks.example.com/", public),

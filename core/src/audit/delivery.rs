@@ -59,8 +59,11 @@ pub enum EndpointFailure {
 #[async_trait]
 pub trait WebhookEndpoints: Send + Sync {
     fn count(&self) -> usize;
-    async fn deliver(&self, endpoint: usize, webhook: &SignedWebhook)
-    -> Result<(), EndpointFailure>;
+    async fn deliver(
+        &self,
+        endpoint: usize,
+        webhook: &SignedWebhook,
+    ) -> Result<(), EndpointFailure>;
 }
 
 /// What became of one due webhook.
@@ -213,9 +216,7 @@ mod tests {
     #[async_trait]
     impl WebhookKeys for Keys {
         async fn signing_secrets(&self) -> Result<SigningSecrets, KeysUnavailable> {
-            self.0
-                .clone()
-                .ok_or_else(|| KeysUnavailable("test".into()))
+            self.0.clone().ok_or_else(|| KeysUnavailable("test".into()))
         }
     }
 
@@ -293,7 +294,14 @@ mod tests {
         let key = SigningSecret::parse(SECRET).unwrap();
         let at = NOW.to_string();
         assert_eq!(
-            verify(&key, &webhook.id, &at, &webhook.signature, &webhook.body, NOW),
+            verify(
+                &key,
+                &webhook.id,
+                &at,
+                &webhook.signature,
+                &webhook.body,
+                NOW
+            ),
             Ok(())
         );
     }
@@ -356,7 +364,14 @@ mod tests {
         for secret in [SECRET, OLD_SECRET] {
             let key = SigningSecret::parse(secret).unwrap();
             assert_eq!(
-                verify(&key, &webhook.id, &at, &webhook.signature, &webhook.body, NOW),
+                verify(
+                    &key,
+                    &webhook.id,
+                    &at,
+                    &webhook.signature,
+                    &webhook.body,
+                    NOW
+                ),
                 Ok(()),
                 "{secret}"
             );

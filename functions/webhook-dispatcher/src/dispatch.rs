@@ -25,7 +25,10 @@ pub async fn process(deps: &Deps, due: WebhookDue, _: Delivery) -> Disposition {
         keys: deps.keys.as_ref(),
         endpoints: deps.endpoints.as_ref(),
     };
-    let outcome = use_case.run(&due, SystemClock.now()).instrument(span.clone()).await;
+    let outcome = use_case
+        .run(&due, SystemClock.now())
+        .instrument(span.clone())
+        .await;
     let _entered = span.enter();
     let metrics = aws_adapters::metrics::global();
     match &outcome {
@@ -52,7 +55,10 @@ pub async fn process(deps: &Deps, due: WebhookDue, _: Delivery) -> Disposition {
             tracing::error!("webhook signing secret unavailable; the message comes back");
         }
         Dispatch::Malformed(why) => {
-            tracing::error!(reason = why, "webhook message malformed; leaving it for the dead-letter queue");
+            tracing::error!(
+                reason = why,
+                "webhook message malformed; leaving it for the dead-letter queue"
+            );
         }
     }
     if outcome.retry() {
