@@ -148,7 +148,12 @@ impl Resolve for PublicOnlyResolver {
             let addresses: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let ips: Vec<IpAddr> = addresses.iter().map(SocketAddr::ip).collect();
-            egress::all_public(&ips).map_err(|why| Box::new(RefusedAddress(why)))?;
+            if let Err(why) = egress::all_public(&ips) {
+                // Boxed as the error itself (not a box of a box), so `failure` finds it again.
+                let refused: Box<dyn std::error::Error + Send + Sync> =
+                    Box::new(RefusedAddress(why));
+                return Err(refused);
+            }
             let addrs: Addrs = Box::new(addresses.into_iter());
             Ok(addrs)
         })
