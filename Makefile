@@ -257,7 +257,7 @@ oidc-client: venv
 	  $(if $(LOCAL),--local,--stack $(STACK) --region $(or $(REGION),$(SAMCONFIG_REGION))) $(ARGS)
 
 # Moves a DLQ's messages back to its source queue (infra/ops/redrive.py).
-#   make redrive [QUEUE=registration|erasure] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
+#   make redrive [QUEUE=registration|erasure|webhook] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
 #   make redrive LOCAL=1 QUEUE=erasure          # the local stack
 QUEUE ?= registration
 redrive: venv

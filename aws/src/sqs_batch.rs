@@ -96,16 +96,34 @@ where
 pub struct Backoff {
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    /// The first wait and the longest one, seconds: 2 and 120 for the scan validator (iProov
+    /// recovers in minutes); a consumer whose far end may be down for longer (a customer's
+    /// webhook endpoint) waits longer.
+    pub base_seconds: u32,
+    pub cap_seconds: u32,
 }
 
 impl Backoff {
-    const BASE_SECONDS: u32 = 2;
-    const CAP_SECONDS: u32 = 120;
+    /// SQS's longest visibility timeout, 12 hours.
+    const MAX_SECONDS: u32 = 43_200;
 
-    fn delay(receive_count: u32) -> i32 {
-        let exp = Self::BASE_SECONDS
-            .saturating_mul(1 << receive_count.saturating_sub(1).min(10))
-            .min(Self::CAP_SECONDS);
+    /// The scan validator's bounds on `queue_url`.
+    pub fn new(sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        Self {
+            sqs,
+            queue_url,
+            base_seconds: 2,
+            cap_seconds: 120,
+        }
+    }
+
+    fn delay(&self, receive_count: u32) -> i32 {
+        let cap = self.cap_seconds.clamp(1, Self::MAX_SECONDS);
+        let exp = self
+            .base_seconds
+            .max(1)
+            .saturating_mul(1 << receive_count.saturating_sub(1).min(16))
+            .min(cap);
         let jittered = rand::random_range(exp / 2..=exp);
         i32::try_from(jittered.max(1)).unwrap_or(1)
     }
@@ -122,7 +140,7 @@ impl Backoff {
             .unwrap_or(1);
         let delay = match after {
             Some(seconds) => i32::try_from(seconds.max(1)).unwrap_or(i32::MAX),
-            None => Self::delay(receive_count),
+            None => self.delay(receive_count),
         };
         if let Err(err) = self
             .sqs
@@ -192,14 +210,37 @@ mod tests {
         assert_eq!(failed, ["again", "poison"]);
     }
 
+    fn backoff(base_seconds: u32, cap_seconds: u32) -> Backoff {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .build();
+        Backoff {
+            base_seconds,
+            cap_seconds,
+            ..Backoff::new(aws_sdk_sqs::Client::from_conf(config), String::new())
+        }
+    }
+
     #[test]
     fn retry_delay_grows_with_receive_count_and_is_capped() {
+        let validator = backoff(2, 120);
         for _ in 0..50 {
-            let first = Backoff::delay(1);
+            let first = validator.delay(1);
             assert!((1..=2).contains(&first), "{first}");
-            let third = Backoff::delay(3);
+            let third = validator.delay(3);
             assert!((4..=8).contains(&third), "{third}");
-            assert!(Backoff::delay(30) <= 120);
+            assert!(validator.delay(30) <= 120);
+        }
+    }
+
+    #[test]
+    fn wider_bounds_wait_longer_and_never_past_twelve_hours() {
+        let webhooks = backoff(30, 3600);
+        for _ in 0..50 {
+            let second = webhooks.delay(2);
+            assert!((30..=60).contains(&second), "{second}");
+            assert!(webhooks.delay(8) <= 3600);
+            assert!(backoff(1, u32::MAX).delay(40) <= 43_200);
         }
     }
 }

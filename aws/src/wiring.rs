@@ -78,10 +78,10 @@ pub fn scan_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
 
 /// The scan validator's retry backoff on its own queue.
 pub fn registration_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, ConfigError> {
-    Ok(crate::sqs_batch::Backoff {
-        sqs: aws_sdk_sqs::Client::new(sdk),
-        queue_url: required("REGISTRATION_QUEUE_URL")?,
-    })
+    Ok(crate::sqs_batch::Backoff::new(
+        aws_sdk_sqs::Client::new(sdk),
+        required("REGISTRATION_QUEUE_URL")?,
+    ))
 }
 
 pub fn erasure_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
@@ -192,4 +192,54 @@ pub fn oidc_keys(
         keys,
         signer,
     )))
+}
+
+// ----- webhooks (issue 19) -------------------------------------------------------------------
+
+/// The webhook signing secrets (`WEBHOOK_SECRET_ID`), cached like every secret.
+pub fn webhook_keys(
+    sdk: &SdkConfig,
+) -> Result<Arc<CachedSecret<crate::adapters::webhooks::WebhookSecretJson>>, ConfigError> {
+    let ttl = crate::env::parsed("SECRETS_CACHE_TTL_SECONDS", 300u64)?;
+    Ok(Arc::new(CachedSecret::new(
+        secrets_manager(sdk),
+        required("WEBHOOK_SECRET_ID")?,
+        std::time::Duration::from_secs(ttl),
+    )))
+}
+
+/// The customer's endpoints (`WEBHOOK_ENDPOINTS`, empty: webhooks off). The address rules
+/// apply unless `WEBHOOK_ALLOW_PRIVATE_TARGETS=1`, which only the local stack sets and which is
+/// refused anywhere `APP_ENV` is not `local`.
+pub fn webhook_endpoints() -> Result<Arc<crate::adapters::webhooks::HttpEndpoints>, ConfigError> {
+    use crate::adapters::webhooks::{HttpEndpoints, Targets, parse_endpoints};
+    let targets = match optional("WEBHOOK_ALLOW_PRIVATE_TARGETS").as_deref() {
+        None | Some("0") => Targets::PublicOnly,
+        Some("1") if optional("APP_ENV").as_deref() == Some("local") => Targets::AllowPrivate,
+        Some(_) => {
+            return Err(ConfigError::Invalid(
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                "only the local stack (APP_ENV=local) may allow private webhook targets",
+            ));
+        }
+    };
+    let endpoints = parse_endpoints(&optional("WEBHOOK_ENDPOINTS").unwrap_or_default(), targets)?;
+    Ok(Arc::new(HttpEndpoints::new(
+        endpoints,
+        targets,
+        crate::tls::client_config(),
+    )?))
+}
+
+/// The dispatcher's retry backoff on the webhook queue: `WEBHOOK_RETRY_BASE_SECONDS` doubling
+/// up to `WEBHOOK_RETRY_CAP_SECONDS` (template parameters).
+pub fn webhook_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, ConfigError> {
+    Ok(crate::sqs_batch::Backoff {
+        base_seconds: crate::env::parsed("WEBHOOK_RETRY_BASE_SECONDS", 60)?,
+        cap_seconds: crate::env::parsed("WEBHOOK_RETRY_CAP_SECONDS", 3600)?,
+        ..crate::sqs_batch::Backoff::new(
+            aws_sdk_sqs::Client::new(sdk),
+            required("WEBHOOK_QUEUE_URL")?,
+        )
+    })
 }

@@ -11,6 +11,7 @@
 //! - `audit`: the audited security events, the trail and webhook ports;
 //! - `crypto`: credentials (`<id>.<secret>`, hashed at rest) and keyed hashes (blind indexes,
 //!   pseudonyms): pure computation, so the rules that use them stay testable here;
+//! - `egress`: which addresses the backend may connect to on a customer's say-so (webhooks);
 //! - `latency_mirror`: how a decoy takes as long as the real thing;
 //! - `oidc`: the OpenID Connect provider's rules (authorization, tokens, their checks), its
 //!   ports, and the discovery and key documents.
@@ -22,6 +23,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod domain;
+pub mod egress;
 pub mod latency_mirror;
 pub mod memory;
 pub mod oidc;

@@ -54,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 SANDBOX_BINARY = REPO_ROOT / "target" / "debug" / "iproov-sandbox"
 # Stop order: the front door first, the AWS emulator last.
-STOP_ORDER = ["gateway", "sqs", "functions", "sandbox", "aws-faults", "moto"]
+STOP_ORDER = ["gateway", "sqs", "functions", "webhooks", "sandbox", "aws-faults", "moto"]
 
 
 class StackError(RuntimeError):
@@ -101,6 +101,7 @@ def child_env(ports: Ports) -> dict[str, str]:
             "SANDBOX_PORT": str(ports.sandbox),
             "LAMBDA_PORT": str(ports.lambda_),
             "FAULT_PORT": str(ports.faults),
+            "WEBHOOK_PORT": str(ports.webhooks),
             "LOCAL_DIR": str(LOCAL_DIR),
             "TEMPLATE_FILE": str(TEMPLATE_FILE),
         }
@@ -257,7 +258,7 @@ def stop_everything(ports: Ports, quiet: bool = False) -> None:
 
 
 def wait_ports_free(ports: Ports, timeout: float) -> list[int]:
-    wanted = [ports.api, ports.aws, ports.sandbox, ports.lambda_, ports.faults]
+    wanted = [ports.api, ports.aws, ports.sandbox, ports.lambda_, ports.faults, ports.webhooks]
     deadline = time.monotonic() + timeout
     while True:
         busy = [p for p in wanted if processes.port_in_use(p)]
@@ -277,7 +278,7 @@ def check_ports_free(ports: Ports) -> None:
         raise StackError(
             "ports needed by the local stack are used by processes this stack did not start:\n  "
             + "\n  ".join(details)
-            + "\nstop them, or move the stack with API_PORT/AWS_PORT/SANDBOX_PORT/LAMBDA_PORT/FAULT_PORT"
+            + "\nstop them, or move the stack with API_PORT/AWS_PORT/SANDBOX_PORT/LAMBDA_PORT/FAULT_PORT/WEBHOOK_PORT"
         )
 
 
@@ -366,6 +367,11 @@ def bring_up(ports: Ports, args: argparse.Namespace, iproov: IProovSettings | No
         children.append(start("sandbox", [str(SANDBOX_BINARY), "--port", str(ports.sandbox)], env))
         wait_until("the iProov sandbox", lambda: http_status(f"{ports.sandbox_url}/health") == 200, 60, children)
 
+        say(f"starting the webhook receiver on {ports.webhook_receiver_url} (the customer's backend)")
+        children.append(start("webhooks", [sys.executable, str(HERE / "webhook_receiver.py")], env))
+        wait_until("the webhook receiver", lambda: http_status(f"{ports.webhook_receiver_url}/health") == 200,
+                   30, children)
+
         say(f"starting cargo lambda watch on {ports.lambda_url}")
         say("functions reload when their code changes (edit, save, call again)" if reloads(args)
             else "functions run the code built at start (`make dev` reloads on change)")
@@ -405,7 +411,8 @@ def bring_up(ports: Ports, args: argparse.Namespace, iproov: IProovSettings | No
   AWS (moto)               {ports.aws_endpoint}   functions use {ports.functions_aws_endpoint} (fault proxy)
   {iproov_line}
   functions (cargo-lambda) {ports.lambda_url}
-  logs                     {shown(LOGS_DIR)}/{{moto,aws-faults,sandbox,functions,gateway,sqs,provision}}.log
+  webhook receiver         {ports.webhook_receiver_url}/hooks/{{a,b}}   deliveries: /_control/deliveries
+  logs                     {shown(LOGS_DIR)}/{{moto,aws-faults,sandbox,webhooks,functions,gateway,sqs,provision}}.log
   function environment     {shown(FUNCTIONS_ENV_FILE)}     stack summary: {shown(STACK_FILE)}
 """,
         flush=True,

@@ -368,6 +368,9 @@ def function_environment(
             # short locally, so a rotated or unreachable secret shows within a test's patience.
             "SECRETS_CACHE_TTL_SECONDS": os.environ.get("LOCAL_SECRETS_CACHE_TTL_SECONDS", "5"),
             "RUST_LOG": os.environ.get("FUNCTIONS_RUST_LOG", "info"),
+            # Webhooks to the local receiver on 127.0.0.1 over http: the one place that allows
+            # private targets (the dispatcher refuses it unless APP_ENV is local; docs/webhooks.md).
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
         }
     )
     if iproov.tenant is not None:

@@ -81,6 +81,11 @@ def samples() -> dict[str, dict]:
             {"registration_id": "00000000000000000000000000000000", "attempt": 1, "request_id": "sample"},
         ),
         "erasure": sqs("ErasureQueue", {"user_id": "00000000000000000000000000000000", "request_id": "sample"}),
+        "webhook-dispatcher": sqs(
+            "WebhookQueue",
+            {"id": "00000000000000000000000000000000", "type": "login.succeeded", "occurred_at": 1700000000,
+             "user_id": "00000000000000000000000000000000"},
+        ),
     }
 
 

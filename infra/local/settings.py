@@ -79,6 +79,8 @@ class Ports:
     sandbox: int
     lambda_: int
     faults: int = 4567
+    # The local webhook receiver (webhook_receiver.py), the customer's backend stand-in.
+    webhooks: int = 4650
 
     @classmethod
     def from_env(cls) -> "Ports":
@@ -88,6 +90,7 @@ class Ports:
             sandbox=_port("SANDBOX_PORT", 4600),
             lambda_=_port("LAMBDA_PORT", 9000),
             faults=_port("FAULT_PORT", 4567),
+            webhooks=_port("WEBHOOK_PORT", 4650),
         )
 
     @property
@@ -114,6 +117,14 @@ class Ports:
     @property
     def lambda_url(self) -> str:
         return f"http://{HOST}:{self.lambda_}"
+
+    @property
+    def webhook_receiver_url(self) -> str:
+        return f"http://{HOST}:{self.webhooks}"
+
+    def webhook_endpoints(self) -> list[str]:
+        """The two endpoints the local stack delivers webhooks to (both on the receiver)."""
+        return [f"{self.webhook_receiver_url}/hooks/a", f"{self.webhook_receiver_url}/hooks/b"]
 
     def local_origins(self) -> list[str]:
         """CORS origins allowed locally: the gateway's own address, by IP and by name."""

@@ -300,7 +300,8 @@ def _is_intrinsic(value: Mapping[str, Any]) -> bool:
 
 # ----- loading ----------------------------------------------------------------------------
 def parameter_overrides(template: Mapping[str, Any], ports: Ports, extra: Mapping[str, str]) -> dict[str, str]:
-    """Local parameter values: the sandbox as iProov, our own origins for CORS, then ``extra``."""
+    """Local parameter values: the sandbox as iProov, our own origins for CORS, the local
+    webhook receiver, then ``extra``."""
     params = template.get("Parameters") or {}
     overrides: dict[str, str] = {}
     if "IProovBaseUrl" in params:
@@ -312,6 +313,11 @@ def parameter_overrides(template: Mapping[str, Any], ports: Ports, extra: Mappin
     if "OidcIssuer" in params:
         # The origin browsers and relying parties use locally (http is allowed for loopback only).
         overrides["OidcIssuer"] = ports.local_origins()[0]
+    if "WebhookEndpoints" in params:
+        # The local receiver (webhook_receiver.py), and retries within a test's patience.
+        overrides["WebhookEndpoints"] = ",".join(ports.webhook_endpoints())
+        overrides["WebhookRetryBaseSeconds"] = "1"
+        overrides["WebhookRetryCapSeconds"] = "2"
     overrides.update(extra)
     return overrides
 

@@ -1,4 +1,5 @@
-//! Implementations of the core's ports: AWS services, and the iProov client as the verifier.
+//! Implementations of the core's ports: AWS services, the iProov client as the verifier, and
+//! the customer's webhook endpoints.
 
 pub mod dynamo;
 pub mod images;
@@ -11,3 +12,4 @@ pub mod registrations;
 pub mod secrets;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;

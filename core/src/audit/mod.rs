@@ -7,12 +7,16 @@
 //! - `ports`: where the functions hand an event over ([`AuditTrail`]) and where webhooks go
 //!   ([`WebhookQueue`]);
 //! - `webhooks`: which audited events the customer's backend is told about, and the message
-//!   that carries one.
+//!   that carries one;
+//! - `signature`: how a webhook is signed and verified (Standard Webhooks);
+//! - `delivery`: one due webhook, signed and delivered to every endpoint.
 //!
 //! The trail itself (a hash chain, appended by one writer) is docs/audit.md's subject.
 
+pub mod delivery;
 pub mod event;
 pub mod ports;
+pub mod signature;
 pub mod webhooks;
 
 pub use event::{Actor, AuditEvent, AuditKind};
