@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Sealed;
-use crate::domain::registration::Outcome;
 use crate::domain::consent::ConsentEvidence;
+use crate::domain::registration::Outcome;
 use crate::domain::{AssurancePolicy, ConsentRecord, Registration};
 
 /// Why a store call failed. `Conflict` is an expected race (a condition did not hold);

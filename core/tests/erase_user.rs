@@ -123,7 +123,9 @@ async fn a_failed_step_keeps_the_user_record_for_the_retry_which_finishes() {
     // given each step failing once in turn
     type Breaker = fn(&World);
     let breakers: [(&str, Breaker); 7] = [
-        ("consent evidence", |w| w.evidence.outages.fail_next("keep", 1)),
+        ("consent evidence", |w| {
+            w.evidence.outages.fail_next("keep", 1)
+        }),
         ("grants", |w| {
             w.grants.outages.fail_next("revoke_user_grants", 1)
         }),

@@ -330,10 +330,7 @@ async fn the_accepted_consent_is_recorded_with_the_registration() {
         consent.text_sha256,
         text_sha256("Ich willige in die Verarbeitung meines Gesichts ein (v2).")
     );
-    assert_eq!(
-        (consent.accepted_at, consent.channel),
-        (NOW, Channel::Web)
-    );
+    assert_eq!((consent.accepted_at, consent.channel), (NOW, Channel::Web));
 }
 
 #[tokio::test]

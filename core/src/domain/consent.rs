@@ -174,7 +174,10 @@ impl ConsentCatalog {
                 )));
             }
             if !seen.insert(v.version.clone()) {
-                return Err(CatalogError(format!("version {} is listed twice", v.version)));
+                return Err(CatalogError(format!(
+                    "version {} is listed twice",
+                    v.version
+                )));
             }
             versions.push(Version {
                 purposes: check_purposes(&v.version, v.purposes)?,
@@ -199,9 +202,7 @@ impl ConsentCatalog {
     pub fn current(&self, language: Language) -> ShownConsent<'_> {
         let version = &self.versions[self.current];
         // Every version has English (checked by `parse`), so the fallback always finds a text.
-        let (language, text) = version
-            .text(language)
-            .unwrap_or((Language::English, ""));
+        let (language, text) = version.text(language).unwrap_or((Language::English, ""));
         ShownConsent {
             version: &version.id,
             language,

@@ -24,8 +24,8 @@ use super::biometric_data;
 use crate::domain::consent::ConsentEvidence;
 use crate::oidc::ports::UserGrants;
 use crate::ports::{
-    Clock, ConsentEvidenceStore, EnrolmentVerifier, ImageStore, RegistrationStore,
-    SessionControl, User, UserStore,
+    Clock, ConsentEvidenceStore, EnrolmentVerifier, ImageStore, RegistrationStore, SessionControl,
+    User, UserStore,
 };
 
 /// What erasing a user needs.

@@ -20,7 +20,10 @@ fn evidence_retention_seconds() -> Result<i64, config::ConfigError> {
         .parse()
         .map_err(|_| config::ConfigError::Invalid(NAME, "not a number of days"))?;
     if !(30..=3650).contains(&days) {
-        return Err(config::ConfigError::Invalid(NAME, "must be 30 to 3650 days"));
+        return Err(config::ConfigError::Invalid(
+            NAME,
+            "must be 30 to 3650 days",
+        ));
     }
     Ok(days * 86_400)
 }

@@ -120,7 +120,10 @@ mod tests {
         // given config/consent.json as embedded, then it parses, and its current version has
         // an English and a German text
         let catalog = catalog().expect("config/consent.json");
-        assert_eq!(catalog.current(Language::English).language, Language::English);
+        assert_eq!(
+            catalog.current(Language::English).language,
+            Language::English
+        );
         assert_eq!(catalog.current(Language::German).language, Language::German);
     }
 
@@ -140,10 +143,7 @@ mod tests {
                 language: None
             })
         );
-        assert_eq!(
-            read(json!({"accepted": true})),
-            Err("version is required")
-        );
+        assert_eq!(read(json!({"accepted": true})), Err("version is required"));
         assert_eq!(
             read(json!({"version": "v", "accepted": "yes"})),
             Err("accepted must be true or false")

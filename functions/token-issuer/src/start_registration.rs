@@ -33,15 +33,16 @@ fn read_input(body: JsonObject) -> Result<Input, ApiError> {
     let mut reader = FieldReader::new(body.0, &["username", "display_name", "consent"]);
     let username = reader.string("username");
     let display_name = reader.string("display_name");
-    let consent = reader
-        .optional_object("consent")
-        .and_then(|object| match consent::read_answer(object) {
-            Ok(answer) => Some(answer),
-            Err(problem) => {
-                reader.error("consent", problem);
-                None
-            }
-        });
+    let consent =
+        reader
+            .optional_object("consent")
+            .and_then(|object| match consent::read_answer(object) {
+                Ok(answer) => Some(answer),
+                Err(problem) => {
+                    reader.error("consent", problem);
+                    None
+                }
+            });
     let username = username.and_then(|u| match Username::parse(&u) {
         Ok(u) => Some(u),
         Err(problem) => {

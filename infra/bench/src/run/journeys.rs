@@ -326,6 +326,16 @@ impl Bench<'_> {
     }
 }
 
+/// The consent version a benchmarked person accepts: the current one of the document the token
+/// issuer embeds (config/consent.json), read from the same file so the two never disagree.
+fn consent_version() -> String {
+    const DOCUMENT: &str = include_str!("../../../../config/consent.json");
+    serde_json::from_str::<serde_json::Value>(DOCUMENT)
+        .ok()
+        .and_then(|d| d["current"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -353,14 +363,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// The consent version a benchmarked person accepts: the current one of the document the token
-/// issuer embeds (config/consent.json), read from the same file so the two never disagree.
-fn consent_version() -> String {
-    const DOCUMENT: &str = include_str!("../../../../config/consent.json");
-    serde_json::from_str::<serde_json::Value>(DOCUMENT)
-        .ok()
-        .and_then(|d| d["current"].as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
