@@ -42,9 +42,13 @@ scan() { # the person in front of the camera, played by the sandbox
   curl -sS -X POST "$SANDBOX/sandbox/claims/$1/scan" -H "$JSON" -d '{"outcome":"passed"}' >/dev/null
 }
 
-step "1. start a registration: an enrol token and a registration credential"
+step "0. the consent text to show, in the reader's language; the person ticks the box"
+consent=$(call GET /v1/consent -H "Accept-Language: en")
+version=$(field version <<<"$consent")
+
+step "1. start a registration with the consent: an enrol token and a registration credential"
 started=$(call POST /v1/users/registration -H "$JSON" \
-  -d "{\"username\":\"$USERNAME\",\"display_name\":\"Walk Through\"}")
+  -d "{\"username\":\"$USERNAME\",\"display_name\":\"Walk Through\",\"consent\":{\"version\":\"$version\",\"accepted\":true}}")
 token=$(field iproov.token <<<"$started")
 registration=$(field session_token <<<"$started")
 

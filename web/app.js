@@ -18,7 +18,8 @@
   const {
     ApiError, api, webConfig, aborted, sleep,
     announce, slot, showNotice, showError, clearError, offerLink,
-    clearFieldErrors, showFormError, checkRequired, readForm, busy, coolDown,
+    clearFieldErrors, showFormError, checkRequired, readForm, busy,
+    loadConsent, checkConsent, registrationDetails, coolDown,
     runScanStep, waitForRegistration, showRegistrationFailure,
   } = window.FaceKit;
 
@@ -139,19 +140,26 @@
       form.elements.namedItem('username').value = state.registration.username;
       form.elements.namedItem('display_name').value = state.registration.display_name;
     }
+    loadConsent(form, signal);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       clearError(root);
       clearFieldErrors(form);
-      if (!checkRequired(form, ['username', 'display_name'])) return;
-      const details = readForm(form);
+      if (!checkRequired(form, ['username', 'display_name']) || !(await checkConsent(form))) return;
+      const details = registrationDetails(form);
       const button = form.querySelector('button[type="submit"]');
       try {
         const { data } = await busy(button, 'Starting…', () => api.startRegistration(details, signal));
-        state.registration = { username: details.username, display_name: details.display_name };
+        // Kept (in memory) for a retry of this registration, which must carry the consent too.
+        state.registration = details;
         beginScan('register', data);
       } catch (err) {
         if (aborted(err)) return;
+        if (err instanceof ApiError && err.code === 'consent_outdated') {
+          // The text changed since it was shown: show the new one, to be read and ticked again.
+          form.elements.namedItem('consent').checked = false;
+          loadConsent(form, signal);
+        }
         if (err instanceof ApiError && err.code === 'registration_in_progress') {
           await explainRegistrationInProgress(root, err, signal);
           return;

@@ -114,7 +114,7 @@ window.FaceKit = (() => {
     request_expired: 'This sign-in link has expired.',
   };
 
-  const FIELD_LABELS = { username: 'Username', display_name: 'Display name' };
+  const FIELD_LABELS = { username: 'Username', display_name: 'Display name', consent: 'Consent' };
 
   // ---------------------------------------------------------------------------------------------
   // API access
@@ -172,6 +172,7 @@ window.FaceKit = (() => {
   }
 
   const api = {
+    consent: (signal) => request('GET', '/v1/consent', undefined, signal),
     startRegistration: (details, signal) => request('POST', '/v1/users/registration', details, signal),
     registrationStatus: (signal) => request('GET', '/v1/users/registration', undefined, signal),
     submitScan: (signal) => request('POST', '/v1/users', undefined, signal),
@@ -429,6 +430,63 @@ window.FaceKit = (() => {
     }
     if (first) first.focus();
     return !first;
+  }
+
+  // ----- consent to the face scan (docs/consent.md) -----
+
+  // Consent texts being fetched, by form: a submit waits for its form's text.
+  const consentLoads = new WeakMap();
+
+  // Shows the current consent text (GET /v1/consent, in the browser's language) in the
+  // registration form, and remembers which version and language were shown, so the answer
+  // names exactly what the person read. Text only: never parsed as HTML.
+  function loadConsent(form, signal) {
+    const loading = fetchConsent(form, signal);
+    consentLoads.set(form, loading);
+    return loading;
+  }
+
+  async function fetchConsent(form, signal) {
+    const box = form.querySelector('[data-slot="consent-text"]');
+    try {
+      const { data } = await api.consent(signal);
+      if (typeof data.text !== 'string' || typeof data.version !== 'string') throw new Error('bad answer');
+      box.textContent = data.text;
+      box.lang = typeof data.language === 'string' ? data.language : 'en';
+      form.dataset.consentVersion = data.version;
+      form.dataset.consentLanguage = box.lang;
+    } catch (err) {
+      if (aborted(err)) return;
+      box.textContent = 'The consent text could not be loaded. Reload the page to try again.';
+    }
+  }
+
+  // The registration body: the names, and the consent answer for the text shown.
+  function registrationDetails(form) {
+    const { username, display_name: displayName } = readForm(form);
+    return {
+      username,
+      display_name: displayName,
+      consent: {
+        version: form.dataset.consentVersion || '',
+        accepted: form.elements.namedItem('consent').checked,
+        language: form.dataset.consentLanguage || 'en',
+      },
+    };
+  }
+
+  // The box must be ticked, and the text must have been shown, before anything is sent.
+  async function checkConsent(form) {
+    await consentLoads.get(form);
+    const box = form.elements.namedItem('consent');
+    let problem = null;
+    if (!form.dataset.consentVersion) problem = 'The consent text has not loaded yet. Reload the page to try again.';
+    else if (!box.checked) problem = 'Tick the box to consent to the face scan, or you cannot register.';
+    if (problem) {
+      setFieldError(form, 'consent', problem);
+      box.focus();
+    }
+    return !problem;
   }
 
   function aborted(err) {
@@ -792,6 +850,9 @@ window.FaceKit = (() => {
     showFormError,
     checkRequired,
     readForm,
+    loadConsent,
+    checkConsent,
+    registrationDetails,
     busy,
     coolDown,
     // journeys

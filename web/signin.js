@@ -22,6 +22,7 @@
     ApiError, api, request, aborted, sleep,
     announce, slot, showNotice, showError, clearError,
     clearFieldErrors, showFormError, checkRequired, readForm, busy,
+    loadConsent, checkConsent, registrationDetails,
     runScanStep, waitForRegistration, showRegistrationFailure,
   } = window.FaceKit;
 
@@ -347,23 +348,29 @@
       const form = root.querySelector('form[data-form="register"]');
       form.elements.namedItem('username').value = state.registration ? state.registration.username : state.username;
       if (state.registration) form.elements.namedItem('display_name').value = state.registration.display_name;
+      loadConsent(form, signal);
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         clearError(root);
         clearFieldErrors(form);
-        if (!checkRequired(form, ['username', 'display_name'])) return;
-        const details = readForm(form);
+        if (!checkRequired(form, ['username', 'display_name']) || !(await checkConsent(form))) return;
+        const details = registrationDetails(form);
         const button = form.querySelector('button[type="submit"]');
         try {
           const { data } = await busy(button, 'Starting…', () => api.startRegistration(details, signal));
-          state.registration = { username: details.username, display_name: details.display_name };
+          // Kept (in memory) for a retry of this registration, which must carry the consent too.
+          state.registration = details;
           state.username = details.username;
           beginScan('register', data);
         } catch (err) {
           if (aborted(err)) return;
+          if (err instanceof ApiError && err.code === 'consent_outdated') {
+            form.elements.namedItem('consent').checked = false;
+            loadConsent(form, signal);
+          }
           if (err instanceof ApiError && err.code === 'registration_in_progress') {
             // This browser's registration of that name is being checked: wait for it here.
-            state.registration = { username: details.username, display_name: details.display_name };
+            state.registration = details;
             state.username = details.username;
             showWaiting();
             return;

@@ -133,6 +133,18 @@ impl FieldReader {
         }
     }
 
+    /// An optional object field (`null` counts as absent), for the caller to read further.
+    pub fn optional_object(&mut self, name: &str) -> Option<Map<String, Value>> {
+        match self.map.remove(name) {
+            Some(Value::Object(object)) => Some(object),
+            Some(Value::Null) | None => None,
+            Some(_) => {
+                self.error(name, "must be an object");
+                None
+            }
+        }
+    }
+
     /// Records a problem with a field (the first one wins).
     pub fn error(&mut self, name: &str, problem: impl Into<String>) {
         self.errors

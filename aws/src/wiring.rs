@@ -54,6 +54,18 @@ pub fn users(sdk: &SdkConfig) -> Result<Arc<DynamoUsers>, ConfigError> {
     )))
 }
 
+/// Consent evidence kept after erasure (the erasure function's only writer).
+pub fn consent_evidence(
+    sdk: &SdkConfig,
+) -> Result<Arc<crate::adapters::consent_evidence::DynamoConsentEvidence>, ConfigError> {
+    Ok(Arc::new(
+        crate::adapters::consent_evidence::DynamoConsentEvidence::new(
+            dynamo(sdk),
+            required("CONSENT_EVIDENCE_TABLE")?,
+        ),
+    ))
+}
+
 pub fn sessions(sdk: &SdkConfig) -> Result<Arc<DynamoSessions>, ConfigError> {
     Ok(Arc::new(DynamoSessions::new(
         dynamo(sdk),

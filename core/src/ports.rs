@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Sealed;
+use crate::domain::consent::ConsentEvidence;
 use crate::domain::registration::Outcome;
-use crate::domain::{AssurancePolicy, Registration};
+use crate::domain::{AssurancePolicy, ConsentRecord, Registration};
 
 /// Why a store call failed. `Conflict` is an expected race (a condition did not hold);
 /// `Unavailable` means the backend could not be reached or refused; `Corrupt` means an item did
@@ -55,13 +56,15 @@ pub trait RegistrationStore: Send + Sync {
     async fn get(&self, id: &str) -> Result<Option<Registration>, StoreError>;
     /// Inserts a new registration; `Conflict` if the id exists.
     async fn create(&self, registration: &Registration) -> Result<(), StoreError>;
-    /// Starts attempt `attempt + 1` with a fresh token, if attempt `attempt` failed or expired.
+    /// Starts attempt `attempt + 1` with a fresh token and the consent given for it, if attempt
+    /// `attempt` failed or expired.
     async fn restart(
         &self,
         id: &str,
         attempt: u32,
         token: &str,
         token_expires_at: i64,
+        consent: &ConsentRecord,
         now: i64,
     ) -> Result<(), StoreError>;
     /// `awaiting_scan → submitted` for this attempt, if its token has not expired.
@@ -114,6 +117,8 @@ pub struct User {
     /// The registration that created this user, so erasure can find and delete it (users
     /// created before this field existed have none; their registration expires by TTL).
     pub registration_id: Option<String>,
+    /// The consent the registration recorded (none for users created before it was).
+    pub consent: Option<ConsentRecord>,
     pub created_at: i64,
 }
 
@@ -450,4 +455,13 @@ pub trait RateLimitSignals: Send + Sync {
     fn refused(&self, limit: &'static str, retry_after: u32);
     /// One username passed its ceiling across networks on `route` (`registration`, `login`).
     fn username_ceiling_passed(&self, route: &'static str);
+}
+
+/// Evidence of consent that outlives the user it was given by (GDPR Art. 7(1)): written by
+/// erasure, never deleted by it, removed by the store itself when `keep_until` passes (DynamoDB
+/// TTL). Erasure can only add to it.
+#[async_trait]
+pub trait ConsentEvidenceStore: Send + Sync {
+    /// Keeps `evidence`; keeping it again (a repeated erasure) leaves the first copy as it is.
+    async fn keep(&self, evidence: &ConsentEvidence) -> Result<(), StoreError>;
 }

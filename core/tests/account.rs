@@ -170,6 +170,7 @@ async fn my_account_is_read_with_its_personal_fields_opened() {
             username: "alice".into(),
             display_name: "Alice".into(),
             created_at: 0,
+            consent: None,
         }
     );
     let shown = format!("{account:?}");

@@ -1,10 +1,11 @@
 //! The erasure use case on in-memory adapters: everything goes, the user record last, and any
-//! failed step keeps that record so the next delivery finds the rest.
+//! failed step keeps that record so the next delivery finds the rest; the consent given stays,
+//! as evidence without anything else of the user.
 
 use std::ops::Deref;
 
 use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
-use onboarding_core::memory::{Backends, submitted_registration};
+use onboarding_core::memory::{Backends, EVIDENCE_RETENTION, submitted_registration};
 use onboarding_core::oidc::ports::{Grant, Grants};
 use onboarding_core::ports::{ImageStore, RegistrationStore, Session, User, UserStore};
 use onboarding_core::use_cases::erase_user::Erased;
@@ -33,6 +34,7 @@ impl World {
             name_index: "n1".into(),
             image_key: Some("faces/u1/r1-1.png".into()),
             registration_id: Some("r1".into()),
+            consent: registration().consent,
             created_at: 0,
         };
         world.users.create(&user).await.unwrap();
@@ -120,7 +122,10 @@ async fn a_user_is_erased_everywhere() {
 async fn a_failed_step_keeps_the_user_record_for_the_retry_which_finishes() {
     // given each step failing once in turn
     type Breaker = fn(&World);
-    let breakers: [(&str, Breaker); 6] = [
+    let breakers: [(&str, Breaker); 7] = [
+        ("consent evidence", |w| {
+            w.evidence.outages.fail_next("keep", 1)
+        }),
         ("grants", |w| {
             w.grants.outages.fail_next("revoke_user_grants", 1)
         }),
@@ -169,4 +174,54 @@ async fn a_repeated_message_for_an_erased_user_succeeds_without_touching_anythin
     // when the same request comes again, then it is done (no enrolment to delete is fine)
     assert_eq!(world.erase().await, Erased::AlreadyErased);
     assert!(world.nothing_left());
+}
+
+#[tokio::test]
+async fn the_consent_outlives_the_user_as_evidence_until_the_retention_ends() {
+    // given a user registered under consent v2, erased a day after the epoch
+    let world = World::with_user().await;
+    world.clock.advance(86_400);
+    // when the erasure runs
+    assert_eq!(world.erase().await, Erased::Done);
+    // then the user is gone, and the evidence holds the record as registered, until the
+    // retention ends; it has no field that could hold a name, an image or a verifier id
+    assert!(world.nothing_left());
+    let evidence = world.evidence.of("u1").expect("evidence kept");
+    assert_eq!(Some(evidence.consent.clone()), registration().consent);
+    assert_eq!(evidence.erased_at, 86_400);
+    assert_eq!(evidence.keep_until, 86_400 + EVIDENCE_RETENTION);
+}
+
+#[tokio::test]
+async fn a_repeated_erasure_keeps_the_first_evidence() {
+    // given a user whose erasure failed at the record delete after the evidence was kept
+    let world = World::with_user().await;
+    world.users.outages.fail_next("delete", 1);
+    assert_eq!(world.erase().await, Erased::Retry);
+    // when it runs again later
+    world.clock.advance(600);
+    assert_eq!(world.erase().await, Erased::Done);
+    // then the evidence is the first one (its retention counts from the first erasure)
+    assert_eq!(world.evidence.of("u1").unwrap().erased_at, 0);
+}
+
+#[tokio::test]
+async fn a_user_without_a_consent_record_is_erased_without_evidence() {
+    // given a user created before consent was recorded
+    let world = World(Backends::at(0));
+    let user = User {
+        user_id: "u1".into(),
+        username: Sealed::from_stored("v2.k.a".into()),
+        display_name: Sealed::from_stored("v2.k.b".into()),
+        iproov_user_id: "iproov-u1".into(),
+        name_index: "n1".into(),
+        image_key: None,
+        registration_id: None,
+        consent: None,
+        created_at: 0,
+    };
+    world.users.create(&user).await.unwrap();
+    // when it is erased, then it is gone and no evidence was invented
+    assert_eq!(world.erase().await, Erased::Done);
+    assert!(world.evidence.of("u1").is_none());
 }

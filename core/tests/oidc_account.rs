@@ -25,6 +25,7 @@ async fn users() -> MemoryUsers {
             name_index: "n1".into(),
             image_key: None,
             registration_id: None,
+            consent: None,
             created_at: 42,
         })
         .await

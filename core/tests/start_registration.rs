@@ -1,9 +1,13 @@
 //! The start-registration use case on in-memory adapters: a fresh start, a taken username, the
 //! route's limits in their order, retries of the caller's own registration, and failures that
-//! leave nothing behind.
+//! leave nothing behind; and consent, judged before anything else.
 
 use onboarding_core::crypto::{Credential, keyed_hash};
-use onboarding_core::domain::{DisplayName, Registration, RegistrationStatus, Username};
+use onboarding_core::domain::consent::{ConsentAnswer, ConsentProblem, text_sha256};
+use onboarding_core::domain::{
+    Channel, DisplayName, Language, Registration, RegistrationStatus, Username,
+};
+use onboarding_core::memory::consent::accepted;
 use onboarding_core::memory::{Backends, MAX_ATTEMPTS, TOKEN_TTL};
 use onboarding_core::ports::{FieldSealer, RegistrationStore, VerifierError};
 use onboarding_core::use_cases::Failure;
@@ -24,6 +28,9 @@ fn request(name: &str) -> RegistrationRequest {
         display_name: DisplayName::parse("Alice Example").unwrap(),
         ip: Some("203.0.113.7".parse().unwrap()),
         continuing: None,
+        consent: Some(accepted()),
+        language: Language::English,
+        channel: Channel::App,
     }
 }
 
@@ -298,5 +305,118 @@ async fn the_enrol_token_is_issued_under_the_registration_policy() {
     assert_eq!(
         policy.assurance_type,
         onboarding_core::domain::AssuranceType::GenuinePresence
+    );
+}
+
+#[tokio::test]
+async fn the_accepted_consent_is_recorded_with_the_registration() {
+    // given a German browser that showed the current text
+    let b = Backends::at(NOW);
+    let mut req = request("alice");
+    req.language = Language::German;
+    req.channel = Channel::Web;
+    // when alice accepts it and starts a registration
+    let issued = issued(b.start_registration().run(req).await.unwrap());
+    // then the registration records the version, the German text's hash, the time and channel
+    let consent = b
+        .registrations
+        .record(&issued.registration.id)
+        .unwrap()
+        .consent
+        .expect("consent recorded");
+    assert_eq!(consent.version, "v2");
+    assert_eq!(consent.language, Language::German);
+    assert_eq!(
+        consent.text_sha256,
+        text_sha256("Ich willige in die Verarbeitung meines Gesichts ein (v2).")
+    );
+    assert_eq!((consent.accepted_at, consent.channel), (NOW, Channel::Web));
+}
+
+#[tokio::test]
+async fn without_consent_nothing_is_asked_counted_or_stored() {
+    // given answers that are no consent to act on
+    let cases = [
+        (None, ConsentProblem::Missing),
+        (
+            Some(ConsentAnswer {
+                accepted: false,
+                ..accepted()
+            }),
+            ConsentProblem::Declined,
+        ),
+        (
+            Some(ConsentAnswer {
+                version: "v0".into(),
+                ..accepted()
+            }),
+            ConsentProblem::UnknownVersion,
+        ),
+        (
+            Some(ConsentAnswer {
+                version: "v1".into(),
+                ..accepted()
+            }),
+            ConsentProblem::Outdated,
+        ),
+    ];
+    for (answer, problem) in cases {
+        let b = Backends::at(NOW);
+        let keys = RouteKeys::new(
+            b"test pseudonym key",
+            "registration",
+            Some("203.0.113.7".parse().unwrap()),
+            &name_index("alice"),
+        );
+        // when alice starts a registration with it
+        let mut req = request("alice");
+        req.consent = answer;
+        let outcome = b.start_registration().run(req).await.unwrap();
+        // then it is refused for that reason, before any token, counter or record
+        assert!(
+            matches!(outcome, StartOutcome::ConsentRefused(p) if p == problem),
+            "{problem:?}: {outcome:?}"
+        );
+        assert_eq!(b.verifier.tokens_issued("enrol"), 0);
+        assert_eq!(b.limiter.count(&keys.ip), 0);
+        assert_eq!(b.registrations.count(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_retry_needs_consent_again_and_records_the_new_one() {
+    // given alice's first attempt failed
+    let b = Backends::at(NOW);
+    let (credential, registration) = started_then(&b, RegistrationStatus::Failed).await;
+    // when she retries without consent
+    let mut bare = request("alice");
+    bare.consent = None;
+    bare.continuing = Some((
+        Credential::parse(&credential.expose()).unwrap(),
+        registration.clone(),
+    ));
+    let refused = b.start_registration().run(bare).await.unwrap();
+    // then nothing is spent and the registration is untouched
+    assert!(matches!(
+        refused,
+        StartOutcome::ConsentRefused(ConsentProblem::Missing)
+    ));
+    assert_eq!(b.verifier.tokens_issued("enrol"), 1);
+    // and when she retries later from a browser, accepting again
+    b.clock.advance(60);
+    let mut again = request("alice");
+    again.channel = Channel::Web;
+    again.continuing = Some((credential, registration.clone()));
+    issued(b.start_registration().run(again).await.unwrap());
+    // then attempt 2 carries the consent given with it
+    let consent = b
+        .registrations
+        .record(&registration.id)
+        .unwrap()
+        .consent
+        .unwrap();
+    assert_eq!(
+        (consent.accepted_at, consent.channel),
+        (NOW + 60, Channel::Web)
     );
 }

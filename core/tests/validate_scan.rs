@@ -451,3 +451,15 @@ async fn concurrent_duplicate_deliveries_validate_once_and_create_one_user() {
     assert_eq!(world.verifier.validations("token-1"), 1);
     assert_eq!(world.users.count(), 1);
 }
+
+#[tokio::test]
+async fn the_user_is_created_with_the_consent_its_registration_recorded() {
+    // given a submitted registration that recorded consent, whose scan passed
+    let world = World::with_submitted_scan(Some(Scan::Passed)).await;
+    // when the message is delivered
+    assert_eq!(world.deliver().await, ScanValidated::Completed);
+    // then the user carries the same consent record
+    let user = world.users.user("user-1").expect("user created");
+    assert!(user.consent.is_some());
+    assert_eq!(user.consent, submitted_registration(NOW).consent);
+}

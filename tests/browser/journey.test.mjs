@@ -192,6 +192,7 @@ test('a person registers (after one failed scan), logs out, logs in and deletes 
     // A username the API refuses: the field says why, in words.
     await page.getByLabel('Username').fill('Not valid!');
     await page.getByLabel('Display name').fill(displayName);
+    await page.getByRole('checkbox', { name: /explicitly consent/ }).check();
     await page.getByRole('button', { name: 'Continue to the face scan' }).click();
     const username_ = page.getByLabel('Username');
     await waitFor(async () => (await username_.getAttribute('aria-invalid')) === 'true', 'the username marked invalid');
@@ -380,6 +381,7 @@ test('on a real iProov tenant without a web SDK, the page says so and how to con
   await page.getByRole('link', { name: 'Create an account' }).first().click();
   await page.getByLabel('Username').fill(`nosdk-${randomBytes(4).toString('hex')}`);
   await page.getByLabel('Display name').fill('Ada Lovelace');
+  await page.getByRole('checkbox', { name: /explicitly consent/ }).check();
   await page.getByRole('button', { name: 'Continue to the face scan' }).click();
   await expectHeading(page, 'Scan your face', { focused: false });
   const error = page.locator('main [data-slot="error"]');
@@ -422,6 +424,7 @@ test('with the SDK configured, the page loads it from its pinned URL with SRI un
   assert.equal(await page.locator('main .notice').count(), 0, 'no setup notice once an SDK is configured');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Display name').fill('Grace Hopper');
+  await page.getByRole('checkbox', { name: /explicitly consent/ }).check();
   await page.getByRole('button', { name: 'Continue to the face scan' }).click();
   await expectHeading(page, 'Scan your face');
   assert.equal(await page.getByRole('heading', { name: /Sandbox/ }).count(), 0, 'no sandbox panel for a real platform');
@@ -482,6 +485,7 @@ test('with the SDK configured, the page loads it from its pinned URL with SRI un
     await other.page.goto(`${gateway}/#/register`);
     await other.page.getByLabel('Username').fill(`sri-${randomBytes(4).toString('hex')}`);
     await other.page.getByLabel('Display name').fill('Mallory');
+    await other.page.getByRole('checkbox', { name: /explicitly consent/ }).check();
     await other.page.getByRole('button', { name: 'Continue to the face scan' }).click();
     await expectHeading(other.page, 'Scan your face', { focused: false }).catch(async (err) => {
       throw new Error(`${err.message}; the page showed: ${(await other.page.locator('main').innerText()).replace(/\s+/g, ' ')}`);
@@ -568,6 +572,7 @@ test('another app signs a person in with their face through /signin.html (OpenID
     await expectHeading(page, 'Create an account', { focused: false });
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Display name').fill('Katherine Johnson');
+    await page.getByRole('checkbox', { name: /explicitly consent/ }).check();
     await page.getByRole('button', { name: 'Continue to the face scan' }).click();
     await expectHeading(page, 'Scan your face');
     await page.getByRole('button', { name: 'Passed', exact: true }).click();
@@ -644,6 +649,7 @@ test('another app signs a person in with their face through /signin.html (OpenID
     await expectHeading(page, 'Create an account');
     await page.getByLabel('Username').fill(newcomer);
     await page.getByLabel('Display name').fill('Dorothy Vaughan');
+    await page.getByRole('checkbox', { name: /explicitly consent/ }).check();
     await page.getByRole('button', { name: 'Continue to the face scan' }).click();
     await expectHeading(page, 'Scan your face');
     await expectText(page.locator('main .steps-label'), /^Create an account · step 2 of 3$/);

@@ -56,6 +56,24 @@ def token_fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
+# Consent (docs/consent.md) ---------------------------------------------------------------------
+_CONSENT_VERSIONS: dict[str, str] = {}
+
+
+def current_consent(api: str = API) -> dict:
+    """The answer that accepts the stack's current consent version, as the demo page sends it
+    after the person ticks the box (the version is read once per stack from GET /v1/consent)."""
+    if api not in _CONSENT_VERSIONS:
+        r = requests.get(api + "/v1/consent", timeout=10)
+        assert r.status_code == 200, r.text
+        _CONSENT_VERSIONS[api] = r.json()["version"]
+    return {"version": _CONSENT_VERSIONS[api], "accepted": True}
+
+
+# What `start_registration` sends unless told otherwise: the current version, accepted.
+ACCEPT_CURRENT = "accept-current"
+
+
 @dataclass
 class Client:
     """One app installation: its own source IP and the credentials the API gave it, talking to
@@ -75,14 +93,16 @@ class Client:
         return requests.request(method, self.api + path, headers=headers, timeout=30, **kw)
 
     # Registration journey -------------------------------------------------------------------
-    def start_registration(self, username: str, display_name: str = "Test Person", **kw) -> requests.Response:
-        r = self.call(
-            "POST",
-            "/v1/users/registration",
-            credential=self.registration,
-            json={"username": username, "display_name": display_name},
-            **kw,
-        )
+    def start_registration(
+        self, username: str, display_name: str = "Test Person", consent: dict | str | None = ACCEPT_CURRENT, **kw
+    ) -> requests.Response:
+        """Starts (or retries) a registration; `consent` is the answer sent (`None`: none at all)."""
+        body: dict = {"username": username, "display_name": display_name}
+        if consent == ACCEPT_CURRENT:
+            body["consent"] = current_consent(self.api)
+        elif consent is not None:
+            body["consent"] = consent
+        r = self.call("POST", "/v1/users/registration", credential=self.registration, json=body, **kw)
         if r.status_code == 201:
             self.registration = r.json()["session_token"]
         return r

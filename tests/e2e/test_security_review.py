@@ -14,6 +14,7 @@ from journeys import (
     API,
     Client,
     assert_no_biometric_data,
+    current_consent,
     aws,
     items,
     registered,
@@ -161,7 +162,7 @@ def test_browser_requests_get_credentials_as_cookies_only():
     # WHEN a browser (fetch metadata) starts a registration
     r = requests.post(
         API + "/v1/users/registration",
-        json={"username": username, "display_name": "Web Person"},
+        json={"username": username, "display_name": "Web Person", "consent": current_consent()},
         headers={"X-Forwarded-For": ip, **BROWSER_SAME_ORIGIN},
         timeout=10,
     )

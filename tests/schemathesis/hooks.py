@@ -65,7 +65,11 @@ def _expect(response: requests.Response, status: int) -> dict:
 def start_registration() -> tuple[str, str, str]:
     """A new registration: (username, registration credential, iProov token)."""
     username = f"st-{uuid.uuid4().hex[:12]}"
-    body = _expect(_call("POST", "/v1/users/registration", json={"username": username, "display_name": "Fuzz"}), 201)
+    consent = {"version": _expect(_call("GET", "/v1/consent"), 200)["version"], "accepted": True}
+    body = _expect(
+        _call("POST", "/v1/users/registration", json={"username": username, "display_name": "Fuzz", "consent": consent}),
+        201,
+    )
     return username, body["session_token"], body["iproov"]["token"]
 
 

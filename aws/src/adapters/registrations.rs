@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::consent_evidence::{read_consent, write_consent};
 use super::dynamo::{Item, get_bool, get_n, get_s, map_err, n, opt_n, opt_s, s};
 use crate::envelope::Sealed;
 use onboarding_core::domain::registration::Outcome;
-use onboarding_core::domain::{Registration, RegistrationStatus};
+use onboarding_core::domain::{ConsentRecord, Registration, RegistrationStatus};
 use onboarding_core::ports::{RegistrationStore, StoreError};
 
 /// DynamoDB-backed [`RegistrationStore`].
@@ -67,6 +68,9 @@ fn to_item(r: &Registration) -> Item {
     item.insert("updated_at".into(), n(r.created_at));
     item.insert("expires_at".into(), n(r.expires_at));
     item.insert("ttl".into(), n(r.expires_at));
+    if let Some(consent) = &r.consent {
+        write_consent(&mut item, consent);
+    }
     item
 }
 
@@ -90,6 +94,7 @@ fn from_item(item: &Item) -> Result<Registration, StoreError> {
         image_key: opt_s(item, "image_key"),
         validating_since: opt_n(item, "validating_since"),
         login_issued: get_bool(item, "login_issued"),
+        consent: read_consent(item)?,
         created_at: get_n(item, "created_at")?,
         expires_at: get_n(item, "expires_at")?,
     })
@@ -123,12 +128,17 @@ impl RegistrationStore for DynamoRegistrations {
         attempt_no: u32,
         token: &str,
         token_expires_at: i64,
+        consent: &ConsentRecord,
         now: i64,
     ) -> Result<(), StoreError> {
+        // The consent given with this attempt replaces the previous one (the same attributes
+        // `write_consent` writes).
         self.update(
             id,
             "SET #st = :awaiting, attempt = :next, iproov_token = :token, \
-             token_expires_at = :exp, updated_at = :now \
+             token_expires_at = :exp, updated_at = :now, consent_version = :cv, \
+             consent_text_sha256 = :ch, consent_language = :cl, consent_accepted_at = :ca, \
+             consent_channel = :cc \
              REMOVE reason, outcome, validating_since",
             "attempt = :attempt AND (#st = :failed OR (#st = :awaiting AND token_expires_at <= :now))",
             vec![
@@ -139,6 +149,11 @@ impl RegistrationStore for DynamoRegistrations {
                 (":token", s(token)),
                 (":exp", n(token_expires_at)),
                 (":now", n(now)),
+                (":cv", s(&consent.version)),
+                (":ch", s(&consent.text_sha256)),
+                (":cl", s(consent.language.tag())),
+                (":ca", n(consent.accepted_at)),
+                (":cc", s(consent.channel.as_str())),
             ],
         )
         .await

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
+use super::consent_evidence::{read_consent, write_consent};
 use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
 use crate::envelope::Sealed;
 use onboarding_core::ports::{NameClaim, StoreError, User, UserCreated, UserStore};
@@ -76,6 +77,7 @@ impl UserStore for DynamoUsers {
             name_index: get_s(&item, "name_index")?,
             image_key: opt_s(&item, "image_key"),
             registration_id: opt_s(&item, "registration_id"),
+            consent: read_consent(&item)?,
             created_at: get_n(&item, "created_at")?,
         }))
     }
@@ -94,6 +96,9 @@ impl UserStore for DynamoUsers {
         }
         if let Some(id) = &user.registration_id {
             account.insert("registration_id".into(), s(id));
+        }
+        if let Some(consent) = &user.consent {
+            write_consent(&mut account, consent);
         }
         let mut claim = Item::new();
         claim.insert("pk".into(), s(name_key(&user.name_index)));

@@ -54,6 +54,11 @@ impl Language {
         best.map_or(Self::English, |(_, _, language)| language)
     }
 
+    /// The language a tag names exactly (`en`, `de`), as this API writes it; `None` otherwise.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|l| l.tag() == tag)
+    }
+
     fn for_range(range: &str) -> Option<Self> {
         let primary = range.split('-').next().unwrap_or("");
         match primary {
@@ -86,6 +91,10 @@ pub fn translate_hint(english: &str, language: Language) -> Option<&'static str>
 /// Every hint the API gives, with its German. Keep both columns in step with the code: the
 /// test named in the module documentation fails on a hint missing here.
 const GERMAN: &[(&str, &str)] = &[
+    (
+        "Read the current consent text and accept it to continue.",
+        "Lesen Sie den aktuellen Einwilligungstext und stimmen Sie ihm zu, um fortzufahren.",
+    ),
     ("Please try again.", "Bitte versuchen Sie es noch einmal."),
     (
         "Remove anything covering your face, such as sunglasses or a mask.",

@@ -1,7 +1,8 @@
 //! Domain rules that do not depend on any backend: input normalisation, registration states,
-//! failure reasons and their hints, assurance policies.
+//! failure reasons and their hints, assurance policies, consent to biometric processing.
 
 pub mod assurance;
+pub mod consent;
 pub mod display_name;
 pub mod language;
 pub mod rate_limits;
@@ -11,6 +12,7 @@ pub mod sealed;
 pub mod username;
 
 pub use assurance::{AssurancePolicies, AssurancePolicy, AssuranceType};
+pub use consent::{Channel, ConsentCatalog, ConsentRecord};
 pub use display_name::DisplayName;
 pub use language::Language;
 pub use registration::{Registration, RegistrationStatus};

@@ -2,7 +2,7 @@
 //! own record (not the user table) because most registrations are abandoned, and it carries the
 //! iProov token server-side so the client never chooses what gets validated.
 
-use crate::domain::Sealed;
+use crate::domain::{ConsentRecord, Sealed};
 
 /// The states of docs/api.md. `Expired` is never stored: it is how an `awaiting_scan` registration
 /// whose token has run out is presented.
@@ -87,6 +87,9 @@ pub struct Registration {
     pub image_key: Option<String>,
     pub validating_since: Option<i64>,
     pub login_issued: bool,
+    /// The consent that covers the current attempt's scan (the latest accepted: a retry asks
+    /// again). `None` only for registrations started before consent was recorded.
+    pub consent: Option<ConsentRecord>,
     pub created_at: i64,
     /// After this the record may be deleted (DynamoDB TTL) and the credential is dead.
     pub expires_at: i64,

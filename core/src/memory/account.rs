@@ -127,6 +127,7 @@ impl Backends {
             name_index: format!("name-{user_id}"),
             image_key: None,
             registration_id: None,
+            consent: None,
             created_at: 0,
         };
         self.users.create(&user).await.expect("users up");

@@ -332,6 +332,7 @@ impl super::Backends {
             registration_ttl_seconds: REGISTRATION_TTL,
             max_attempts: MAX_ATTEMPTS,
             policy: &self.policies.registration,
+            consent: &self.consent,
         }
     }
 

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use async_trait::async_trait;
 
 pub mod account;
+pub mod consent;
 mod journeys;
 pub mod oidc;
 
@@ -141,9 +142,11 @@ impl RegistrationStore for MemoryRegistrations {
         attempt: u32,
         token: &str,
         token_expires_at: i64,
+        consent: &crate::domain::ConsentRecord,
         now: i64,
     ) -> Result<(), StoreError> {
         let token = token.to_owned();
+        let consent = consent.clone();
         self.guarded(
             "restart",
             id,
@@ -156,6 +159,7 @@ impl RegistrationStore for MemoryRegistrations {
                 r.reason = None;
                 r.outcome = None;
                 r.validating_since = None;
+                r.consent = Some(consent);
             },
         )
         .await
@@ -343,6 +347,7 @@ impl MemoryUsers {
                 name_index: name_index.to_owned(),
                 image_key: None,
                 registration_id: None,
+                consent: None,
                 created_at: 0,
             },
         );
@@ -743,6 +748,10 @@ pub struct Backends {
     pub clock: FixedClock,
     /// Each journey's assurance policy (Genuine Presence, no risk profile, by default).
     pub policies: crate::domain::AssurancePolicies,
+    /// The consent versions ([`consent::test_catalog`]).
+    pub consent: crate::domain::ConsentCatalog,
+    /// Consent evidence kept by erasure.
+    pub evidence: consent::MemoryConsentEvidence,
 }
 
 impl Backends {
@@ -762,6 +771,8 @@ impl Backends {
             signals: RecordingSignals::default(),
             clock: FixedClock::at(now),
             policies: crate::domain::AssurancePolicies::default(),
+            consent: consent::test_catalog(),
+            evidence: consent::MemoryConsentEvidence::default(),
         }
     }
 
@@ -795,9 +806,15 @@ impl Backends {
             grants: &self.grants,
             images: &self.images,
             verifier: &self.verifier,
+            evidence: &self.evidence,
+            clock: &self.clock,
+            evidence_retention_seconds: EVIDENCE_RETENTION,
         }
     }
 }
+
+/// How long the in-memory world keeps consent evidence after erasure (three years).
+pub const EVIDENCE_RETENTION: i64 = 3 * 365 * 86_400;
 
 /// A registration submitted at `now` (attempt 1, token `token-1` valid for 10 minutes, for
 /// user `user-1`, iProov id `iproov-user-1`, username index `name-1`); tests change what they
@@ -820,6 +837,13 @@ pub fn submitted_registration(now: i64) -> Registration {
         image_key: None,
         validating_since: None,
         login_issued: false,
+        consent: Some(crate::domain::ConsentRecord {
+            version: consent::CURRENT_CONSENT.into(),
+            text_sha256: crate::domain::consent::text_sha256("I agree (test)."),
+            language: crate::domain::Language::English,
+            accepted_at: now - 10,
+            channel: crate::domain::Channel::App,
+        }),
         created_at: now - 10,
         expires_at: now + 86_400,
     }

@@ -84,6 +84,8 @@ pub struct Account {
     pub username: String,
     pub display_name: String,
     pub created_at: i64,
+    /// The consent the account was registered under (none for accounts older than the record).
+    pub consent: Option<crate::domain::ConsentRecord>,
 }
 
 impl std::fmt::Debug for Account {
@@ -107,6 +109,7 @@ impl Account {
             username,
             display_name,
             created_at: user.created_at,
+            consent: user.consent.clone(),
         })
     }
 }

@@ -10,14 +10,22 @@
 //! The person's OpenID Connect grants go with the sessions, and with them every refresh and
 //! access token issued to other applications.
 //!
+//! The consent the user gave is the one thing that stays (GDPR Art. 7(1): we must be able to
+//! show it was given for the processing that happened): before the user record goes, its
+//! consent record is kept as evidence — the pseudonymous user id, version, text hash, language,
+//! time and channel, nothing else — for the retention the deployment chose, after which the
+//! evidence store removes it by itself. Erasure can add evidence but never delete it.
+//!
 //! The registration record goes too: it holds the sealed username and display name, the
 //! username index, the verifier id and token, and its credential could otherwise still open a
 //! login session for the erased user.
 
 use super::biometric_data;
+use crate::domain::consent::ConsentEvidence;
 use crate::oidc::ports::UserGrants;
 use crate::ports::{
-    EnrolmentVerifier, ImageStore, RegistrationStore, SessionControl, User, UserStore,
+    Clock, ConsentEvidenceStore, EnrolmentVerifier, ImageStore, RegistrationStore, SessionControl,
+    User, UserStore,
 };
 
 /// What erasing a user needs.
@@ -28,6 +36,10 @@ pub struct EraseUser<'a> {
     pub grants: &'a dyn UserGrants,
     pub images: &'a dyn ImageStore,
     pub verifier: &'a dyn EnrolmentVerifier,
+    pub evidence: &'a dyn ConsentEvidenceStore,
+    pub clock: &'a dyn Clock,
+    /// How long consent evidence is kept after erasure (`ConsentEvidenceRetentionDays`).
+    pub evidence_retention_seconds: i64,
 }
 
 /// How one delivery of an erasure request ended.
@@ -103,13 +115,34 @@ impl EraseUser<'_> {
                 None => Ok(()),
             }
         };
-        let (enrolment, registration) = futures::join!(
+        let evidence = async {
+            match &user.consent {
+                Some(consent) => {
+                    let evidence = ConsentEvidence::after_erasure(
+                        &user.user_id,
+                        consent,
+                        self.clock.now(),
+                        self.evidence_retention_seconds,
+                    );
+                    self.evidence.keep(&evidence).await
+                }
+                None => Ok(()),
+            }
+        };
+        let (enrolment, registration, evidence) = futures::join!(
             biometric_data::remove_enrolment(self.verifier, &user.iproov_user_id),
-            registration
+            registration,
+            evidence
         );
         let mut done = enrolment;
         if let Err(err) = registration {
             tracing::warn!(error = %err, "could not delete the registration record; will retry");
+            done = false;
+        }
+        if let Err(err) = evidence {
+            // The user record stays until the evidence is kept: it is what the evidence is
+            // made from.
+            tracing::warn!(error = %err, "could not keep the consent evidence; will retry");
             done = false;
         }
         if done { Ok(Some(user)) } else { Err(()) }

@@ -2,6 +2,12 @@
 //! nobody holds, or — with the credential of a registration whose attempt failed or expired — a
 //! new attempt on the same registration.
 //!
+//! 0. The person's consent to biometric processing is judged first (domain/consent.rs): without
+//!    an accepted, current version nothing else happens — no key is read, no rate-limit counter
+//!    moves, no token is asked of the verifier and nothing is stored. This holds for retries
+//!    too: each attempt spends a new enrol token, a new capture of the face, so the consent that
+//!    covers it is the one given with it (the record is replaced on a retry; a repeated request
+//!    for the attempt already issued keeps the one it was issued under).
 //! 1. The username's blind index is computed (a keyed hash: the table never holds the name).
 //! 2. The route's rate limits are applied while the username claim is read; the limits answer
 //!    first, then "taken".
@@ -16,7 +22,11 @@ use std::net::IpAddr;
 use super::failure::{Failure, new_credential, new_id};
 use super::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
 use crate::crypto::{Credential, keyed_hash};
-use crate::domain::{AssurancePolicy, DisplayName, Registration, RegistrationStatus, Username};
+use crate::domain::consent::{ConsentAnswer, ConsentProblem};
+use crate::domain::{
+    AssurancePolicy, Channel, ConsentCatalog, ConsentRecord, DisplayName, Language, Registration,
+    RegistrationStatus, Username,
+};
 use crate::ports::{
     Clock, FaceTokens, FieldSealer, KeyRing, RegistrationStore, StoreError, UserStore,
 };
@@ -38,6 +48,8 @@ pub struct StartRegistration<'a> {
     pub max_attempts: u32,
     /// How registration scans are judged.
     pub policy: &'a AssurancePolicy,
+    /// The consent versions and texts of this deployment.
+    pub consent: &'a ConsentCatalog,
 }
 
 /// A person's request, validated.
@@ -48,6 +60,12 @@ pub struct RegistrationRequest {
     pub ip: Option<IpAddr>,
     /// The registration the caller's credential opens, if it presented a valid one.
     pub continuing: Option<(Credential, Registration)>,
+    /// The person's answer to the consent text, if the request carried one.
+    pub consent: Option<ConsentAnswer>,
+    /// The request's language (`Accept-Language`): the text shown, unless the answer names one.
+    pub language: Language,
+    /// Browser or app.
+    pub channel: Channel,
 }
 
 /// Which kind of attempt was handed out.
@@ -83,11 +101,22 @@ pub enum StartOutcome {
     ChangedMeanwhile,
     /// The registration used all its attempts.
     AttemptsExhausted,
+    /// No consent we may act on: nothing was done.
+    ConsentRefused(ConsentProblem),
 }
 
 impl StartRegistration<'_> {
     pub async fn run(&self, request: RegistrationRequest) -> Result<StartOutcome, Failure> {
         let now = self.clock.now();
+        let consent = match self.consent.judge(
+            request.consent.as_ref(),
+            request.language,
+            request.channel,
+            now,
+        ) {
+            Ok(consent) => consent,
+            Err(problem) => return Ok(StartOutcome::ConsentRefused(problem)),
+        };
         let key = self.keys.pseudonym_key().await?;
         let key = key.as_ref().as_ref();
         let name_index = keyed_hash(key, "username", request.username.as_str());
@@ -104,7 +133,7 @@ impl StartRegistration<'_> {
                 self.guard
                     .check_alongside(&self.limits, &keys, now, async {})
                     .await?;
-                self.retry(credential, registration, now).await
+                self.retry(credential, registration, consent, now).await
             }
             None => {
                 let claim = self
@@ -119,8 +148,8 @@ impl StartRegistration<'_> {
                 if claim?.is_some() {
                     return Ok(StartOutcome::UsernameTaken);
                 }
-                self.start(key, name_index, request.username, request.display_name, now)
-                    .await
+                let names = (request.username, request.display_name);
+                self.start(key, name_index, names, consent, now).await
             }
         }
     }
@@ -130,8 +159,8 @@ impl StartRegistration<'_> {
         &self,
         key: &[u8],
         name_index: String,
-        username: Username,
-        display_name: DisplayName,
+        (username, display_name): (Username, DisplayName),
+        consent: ConsentRecord,
         now: i64,
     ) -> Result<StartOutcome, Failure> {
         let user_id = new_id()?;
@@ -166,6 +195,7 @@ impl StartRegistration<'_> {
             image_key: None,
             validating_since: None,
             login_issued: false,
+            consent: Some(consent),
             created_at: now,
             expires_at: now + self.registration_ttl_seconds,
         };
@@ -183,6 +213,7 @@ impl StartRegistration<'_> {
         &self,
         credential: Credential,
         mut registration: Registration,
+        consent: ConsentRecord,
         now: i64,
     ) -> Result<StartOutcome, Failure> {
         match registration.status_at(now) {
@@ -213,6 +244,7 @@ impl StartRegistration<'_> {
                 registration.attempt,
                 &token,
                 token_expires_at,
+                &consent,
                 now,
             )
             .await
@@ -225,6 +257,7 @@ impl StartRegistration<'_> {
         registration.status = RegistrationStatus::AwaitingScan;
         registration.iproov_token = token.clone();
         registration.token_expires_at = token_expires_at;
+        registration.consent = Some(consent);
         Ok(StartOutcome::Issued(Box::new(IssuedAttempt {
             credential,
             registration,

@@ -278,6 +278,7 @@ impl ValidateScan<'_> {
             name_index: registration.name_index.clone(),
             image_key,
             registration_id: Some(registration.id.clone()),
+            consent: registration.consent.clone(),
             created_at: now,
         };
         if let Some((key, image)) = image

@@ -27,6 +27,12 @@ pub fn public_user(account: &Account) -> Value {
         "username": account.username,
         "display_name": account.display_name,
         "created_at": rfc3339(account.created_at),
+        // What the person accepted, so they (and support) can see it; null for accounts
+        // registered before consent was recorded.
+        "consent": account.consent.as_ref().map(|c| json!({
+            "version": c.version,
+            "accepted_at": rfc3339(c.accepted_at),
+        })),
     })
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use aws_adapters::sqs_batch::{Delivery, Disposition};
 use onboarding_core::oidc::ports::UserGrants;
 use onboarding_core::ports::{
-    EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl, UserStore,
+    Clock, ConsentEvidenceStore, EnrolmentVerifier, ErasureRequested, ImageStore,
+    RegistrationStore, SessionControl, UserStore,
 };
 use onboarding_core::use_cases::erase_user::{EraseUser, Erased};
 use tracing::Instrument;
@@ -19,6 +20,10 @@ pub struct Deps {
     pub grants: Arc<dyn UserGrants>,
     pub images: Arc<dyn ImageStore>,
     pub verifier: Arc<dyn EnrolmentVerifier>,
+    pub evidence: Arc<dyn ConsentEvidenceStore>,
+    pub clock: Arc<dyn Clock>,
+    /// `CONSENT_EVIDENCE_RETENTION_DAYS`, in seconds.
+    pub evidence_retention_seconds: i64,
 }
 
 pub async fn process(deps: &Deps, request: ErasureRequested, _: Delivery) -> Disposition {
@@ -31,6 +36,9 @@ pub async fn process(deps: &Deps, request: ErasureRequested, _: Delivery) -> Dis
         grants: deps.grants.as_ref(),
         images: deps.images.as_ref(),
         verifier: deps.verifier.as_ref(),
+        evidence: deps.evidence.as_ref(),
+        clock: deps.clock.as_ref(),
+        evidence_retention_seconds: deps.evidence_retention_seconds,
     };
     match use_case.run(&request.user_id).instrument(span).await {
         Erased::Done | Erased::AlreadyErased => Disposition::Done,

@@ -1,7 +1,9 @@
 //! Token issuer: the two routes that spend iProov quota by asking for a token —
-//! `POST /v1/users/registration` (enrol) and `POST /v1/verify-login` (verify). Wires its
-//! adapters once, then serves.
+//! `POST /v1/users/registration` (enrol) and `POST /v1/verify-login` (verify) — and
+//! `GET /v1/consent`, the consent text a registration must accept (it lives here because this
+//! function is the one that checks the answer). Wires its adapters once, then serves.
 
+mod consent;
 mod start_registration;
 mod verify_login;
 
@@ -10,7 +12,8 @@ use std::sync::Arc;
 use aws_adapters::config::{self, JourneySettings};
 use aws_adapters::wiring;
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
+use onboarding_core::domain::ConsentCatalog;
 use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
 use onboarding_core::ports::{
@@ -38,6 +41,8 @@ pub struct Deps {
     pub uniform_unknown_username: bool,
     /// Recent durations of iProov verify-token calls, which a decoy imitates.
     pub verify_token_latency: LatencyMirror,
+    /// The consent versions of this deployment (config/consent.json, checked at cold start).
+    pub consent: ConsentCatalog,
 }
 
 impl Deps {
@@ -67,6 +72,7 @@ impl Deps {
             registration_ttl_seconds: self.settings.registration_ttl_seconds,
             max_attempts: self.settings.registration_max_attempts,
             policy: &self.settings.policies.registration,
+            consent: &self.consent,
         }
     }
 
@@ -111,6 +117,8 @@ fn unknown_username_uniform() -> Result<bool, config::ConfigError> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     api::telemetry::init();
+    // A broken consent document stops the function here, never a person's request.
+    let consent = consent::catalog()?;
     let sdk = config::aws();
     let settings = JourneySettings::from_env()?;
     let deps = Arc::new(Deps {
@@ -127,11 +135,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         settings,
         uniform_unknown_username: unknown_username_uniform()?,
         verify_token_latency: LatencyMirror::new(DECOY_FALLBACK),
+        consent,
     });
     let origins = deps.settings.origins();
     let routes = Router::new()
         .route("/v1/users/registration", post(start_registration::handle))
         .route("/v1/verify-login", post(verify_login::handle))
+        .route("/v1/consent", get(consent::handle))
         .with_state(deps);
     api::server::run(routes, origins).await
 }

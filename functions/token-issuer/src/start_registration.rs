@@ -1,6 +1,7 @@
 //! `POST /v1/users/registration`: the person's input validated, the credential they present
 //! resolved, and the rest decided by the start-registration use case
-//! (core/src/use_cases/start_registration.rs); its outcome becomes the answer here.
+//! (core/src/use_cases/start_registration.rs), consent first; its outcome becomes the answer
+//! here.
 
 use std::sync::Arc;
 
@@ -11,24 +12,37 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onboarding_core::domain::{DisplayName, RegistrationStatus, Username};
+use onboarding_core::domain::consent::ConsentAnswer;
+use onboarding_core::domain::{Channel, DisplayName, RegistrationStatus, Username};
 use onboarding_core::use_cases::start_registration::{
     AttemptKind, IssuedAttempt, RegistrationRequest, StartOutcome,
 };
 use serde_json::json;
 
-use crate::Deps;
+use crate::{Deps, consent};
 
 /// The validated body.
 struct Input {
     username: Username,
     display_name: DisplayName,
+    /// The consent answer as sent (absent: the core refuses it as missing).
+    consent: Option<ConsentAnswer>,
 }
 
 fn read_input(body: JsonObject) -> Result<Input, ApiError> {
-    let mut reader = FieldReader::new(body.0, &["username", "display_name"]);
+    let mut reader = FieldReader::new(body.0, &["username", "display_name", "consent"]);
     let username = reader.string("username");
     let display_name = reader.string("display_name");
+    let consent =
+        reader
+            .optional_object("consent")
+            .and_then(|object| match consent::read_answer(object) {
+                Ok(answer) => Some(answer),
+                Err(problem) => {
+                    reader.error("consent", problem);
+                    None
+                }
+            });
     let username = username.and_then(|u| match Username::parse(&u) {
         Ok(u) => Some(u),
         Err(problem) => {
@@ -48,6 +62,7 @@ fn read_input(body: JsonObject) -> Result<Input, ApiError> {
         (Some(username), Some(display_name)) => Ok(Input {
             username,
             display_name,
+            consent,
         }),
         _ => Err(ApiError::bad_request("Some fields are missing or invalid.")),
     }
@@ -78,6 +93,9 @@ pub async fn handle(
         display_name: input.display_name,
         ip: meta.source_ip,
         continuing,
+        consent: input.consent,
+        language: consent::requested_language(&headers),
+        channel: Channel::of_request(meta.browser),
     };
     match deps.start_registration().run(request).await? {
         StartOutcome::Issued(issued) => Ok(issued_answer(&deps, &issued, now, meta.browser)),
@@ -102,6 +120,7 @@ pub async fn handle(
             "This registration has used all its attempts.",
         )
         .with_hint("Start a new registration.")),
+        StartOutcome::ConsentRefused(problem) => Err(consent::refusal(problem)),
     }
 }
 

@@ -103,7 +103,11 @@ impl Bench<'_> {
                 .http(
                     "POST /v1/users/registration",
                     HttpRequest::new("POST", "/v1/users/registration", None, source_ip).with_body(
-                        json!({"username": username, "display_name": format!("Zoë Bench {i}")}),
+                        json!({
+                            "username": username,
+                            "display_name": format!("Zoë Bench {i}"),
+                            "consent": {"version": consent_version(), "accepted": true},
+                        }),
                     ),
                 )
                 .await?;
@@ -320,6 +324,16 @@ impl Bench<'_> {
             .await?;
         Ok(())
     }
+}
+
+/// The consent version a benchmarked person accepts: the current one of the document the token
+/// issuer embeds (config/consent.json), read from the same file so the two never disagree.
+fn consent_version() -> String {
+    const DOCUMENT: &str = include_str!("../../../../config/consent.json");
+    serde_json::from_str::<serde_json::Value>(DOCUMENT)
+        .ok()
+        .and_then(|d| d["current"].as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
