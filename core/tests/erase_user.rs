@@ -34,6 +34,7 @@ impl World {
             image_key: Some("faces/u1/r1-1.png".into()),
             registration_id: Some("r1".into()),
             created_at: 0,
+            lock: onboarding_core::domain::AccountLock::Open,
         };
         world.users.create(&user).await.unwrap();
         world.registrations.create(&registration()).await.unwrap();

@@ -26,6 +26,7 @@ async fn users() -> MemoryUsers {
             image_key: None,
             registration_id: None,
             created_at: 42,
+            lock: onboarding_core::domain::AccountLock::Open,
         })
         .await
         .unwrap();

@@ -1,6 +1,7 @@
 //! Domain rules that do not depend on any backend: input normalisation, registration states,
-//! failure reasons and their hints, assurance policies.
+//! failure reasons and their hints, assurance policies, an operator's account lock.
 
+pub mod account_lock;
 pub mod assurance;
 pub mod display_name;
 pub mod language;
@@ -10,6 +11,7 @@ pub mod registration;
 pub mod sealed;
 pub mod username;
 
+pub use account_lock::AccountLock;
 pub use assurance::{AssurancePolicies, AssurancePolicy, AssuranceType};
 pub use display_name::DisplayName;
 pub use language::Language;

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 pub mod account;
 mod journeys;
 pub mod oidc;
+pub mod operator;
 
 pub use journeys::{
     MAX_ATTEMPTS, MemoryAttempts, MemoryAuditTrail, MemoryKeys, MemoryQueue, MemoryScanQueue,
@@ -344,6 +345,7 @@ impl MemoryUsers {
                 image_key: None,
                 registration_id: None,
                 created_at: 0,
+                lock: crate::domain::AccountLock::Open,
             },
         );
     }

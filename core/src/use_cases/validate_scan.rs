@@ -269,6 +269,7 @@ impl ValidateScan<'_> {
             image_key,
             registration_id: Some(registration.id.clone()),
             created_at: now,
+            lock: crate::domain::AccountLock::Open,
         };
         match store_user(self.images, self.users, &user, image).await? {
             UserCreated::Created | UserCreated::AlreadyExisted => {}
