@@ -190,6 +190,12 @@ pub async fn erase(
         .run(operator.caller(), &user_id)
         .await?
         .ok_or_else(unknown_user)?;
+    // The same analytics event as a person's own request, so the data team erases alike.
+    if let Ok(key) = deps.keys.pseudonym_key().await {
+        aws_adapters::events::user(key.as_ref().as_ref(), &user_id, |user| {
+            aws_adapters::events::JourneyEvent::ErasureRequested { user }
+        });
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "status": "erasure_scheduled", "user_id": user_id })),
