@@ -83,7 +83,7 @@ impl UserActivity for MemoryActivity<'_> {
                 reason,
             })
             .collect();
-        found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        found.sort_by_key(|a| std::cmp::Reverse(a.created_at));
         found.truncate(limit);
         Ok(found)
     }

@@ -37,7 +37,7 @@ impl ListAttempts<'_> {
         )
         .await?;
         let mut attempts = self.activity.attempts_of(user_id, MAX_LISTED).await?;
-        attempts.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        attempts.sort_by_key(|a| std::cmp::Reverse(a.created_at));
         attempts.truncate(MAX_LISTED);
         Ok(Some(attempts))
     }
