@@ -215,7 +215,7 @@ LAMBDA_TARGET := aarch64-unknown-linux-gnu
 AWS_OPERATOR := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED \
   -u AWS_REGION -u AWS_DEFAULT_REGION $(if $(AWS_PROFILE),AWS_PROFILE=$(AWS_PROFILE)) SAM_CLI_TELEMETRY=0
 
-.PHONY: lambda-target sam-venv sam-build sam-build-check deploy redrive
+.PHONY: lambda-target sam-venv sam-build sam-build-check deploy redrive admin
 
 # cargo-lambda cross-compiles for arm64 with zig, but the Rust standard library for the target
 # has to be installed once.
@@ -254,6 +254,15 @@ deploy: template-lint sam-build
 #   make oidc-client [ENV=dev|prod] ARGS='list'        # show ID | rotate-secret ID | remove ID
 oidc-client: venv
 	$(if $(LOCAL),,$(AWS_OPERATOR)) $(PY) infra/ops/oidc_client.py \
+	  $(if $(LOCAL),--local,--stack $(STACK) --region $(or $(REGION),$(SAMCONFIG_REGION))) $(ARGS)
+
+# Calls the operator API (/admin/..., IAM-authorised) signed with your AWS credentials
+# (infra/ops/admin.py; docs/operations.md). Your principal needs the stack's OperatorApiPolicy.
+#   make admin [ENV=dev|prod] ARGS='lookup --username alice'
+#   make admin ARGS='lock USER_ID'     # unlock | end-sessions | erase | attempts | show USER_ID
+#   make admin LOCAL=1 ARGS='...'      # the local stack, as its local operator
+admin: venv
+	$(if $(LOCAL),,$(AWS_OPERATOR)) $(PY) infra/ops/admin.py \
 	  $(if $(LOCAL),--local,--stack $(STACK) --region $(or $(REGION),$(SAMCONFIG_REGION))) $(ARGS)
 
 # Moves a DLQ's messages back to its source queue (infra/ops/redrive.py).

@@ -73,6 +73,25 @@ pub fn sessions(sdk: &SdkConfig) -> Result<Arc<DynamoSessions>, ConfigError> {
     )))
 }
 
+/// A user's sessions and attempts for the operator API (the sessions table's `by_user_time`
+/// index).
+pub fn activity(
+    sdk: &SdkConfig,
+) -> Result<Arc<crate::adapters::activity::DynamoActivity>, ConfigError> {
+    Ok(Arc::new(crate::adapters::activity::DynamoActivity::new(
+        dynamo(sdk),
+        required("SESSIONS_TABLE")?,
+    )))
+}
+
+/// The audit trail's queue (`AUDIT_QUEUE_URL`): functions hand audited events to its writer.
+pub fn audit_trail(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
+    Ok(Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        required("AUDIT_QUEUE_URL")?,
+    )))
+}
+
 pub fn images(sdk: &SdkConfig) -> Result<Arc<S3Images>, ConfigError> {
     Ok(Arc::new(S3Images::new(
         crate::config::s3_client(sdk),

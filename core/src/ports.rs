@@ -120,6 +120,8 @@ pub struct User {
     /// The consent the registration recorded (none for users created before it was).
     pub consent: Option<ConsentRecord>,
     pub created_at: i64,
+    /// An operator's lock: a locked account opens and elevates nothing (`AccountLock`).
+    pub lock: crate::domain::AccountLock,
 }
 
 /// The username claim: enough to start a login with one read.
@@ -147,6 +149,22 @@ pub trait UserStore: Send + Sync {
     async fn create(&self, user: &User) -> Result<UserCreated, StoreError>;
     /// Deletes the user and releases the username, in one transaction; idempotent.
     async fn delete(&self, user: &User) -> Result<(), StoreError>;
+}
+
+/// An operator's lock on accounts (the operator API): the flag every sign-in path reads with
+/// the user (`domain::account_lock`).
+#[async_trait]
+pub trait AccountLocks: Send + Sync {
+    /// Locks `user_id` as of `at`; a lock already in place keeps its first time. `Ok(None)`
+    /// when there is no such user; otherwise the lock now in place.
+    async fn lock(
+        &self,
+        user_id: &str,
+        at: i64,
+    ) -> Result<Option<crate::domain::AccountLock>, StoreError>;
+    /// Lifts the lock (unlocking an open account is fine); `Ok(false)` when there is no such
+    /// user.
+    async fn unlock(&self, user_id: &str) -> Result<bool, StoreError>;
 }
 
 /// An open login session (only the hash of its secret is stored).
@@ -294,6 +312,64 @@ pub trait SessionControl: Send + Sync {
     /// Elevates a live session until `until` (a passed step-up); `Conflict` if the session is
     /// gone, so a step-up completed after logout elevates nothing.
     async fn elevate(&self, id: &str, until: i64) -> Result<(), StoreError>;
+}
+
+/// Which journey opened an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptKind {
+    Login,
+    StepUp,
+}
+
+impl AttemptKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::StepUp => "step_up",
+        }
+    }
+}
+
+/// An attempt as an operator sees it: when, which journey, where it ended. Never its token,
+/// secret hash or the session it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptSummary {
+    pub created_at: i64,
+    pub kind: AttemptKind,
+    pub status: AttemptStatus,
+    /// The failure's reason code, when it failed.
+    pub reason: Option<String>,
+}
+
+/// A session as an operator sees it: its times only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub absolute_expires_at: i64,
+}
+
+impl SessionSummary {
+    /// Live at `now` under an idle timeout of `idle_seconds`: the rule `SessionAuth` applies.
+    pub fn is_live(&self, now: i64, idle_seconds: i64) -> bool {
+        now < self.absolute_expires_at && now < self.last_seen + idle_seconds
+    }
+}
+
+/// A user's sessions and attempts, for the operator API: read through an index that carries
+/// times and states only (no secret hashes, no tokens), and the end of every session.
+#[async_trait]
+pub trait UserActivity: Send + Sync {
+    /// The user's login sessions, whatever their expiry (the caller decides which are live).
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionSummary>, StoreError>;
+    /// The user's most recent attempts (login and step-up), newest first, at most `limit`.
+    async fn attempts_of(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<AttemptSummary>, StoreError>;
+    /// Ends every login session of the user (its attempts stay, for the record); how many.
+    async fn end_sessions(&self, user_id: &str) -> Result<usize, StoreError>;
 }
 
 /// A face image as the verifier returned it.

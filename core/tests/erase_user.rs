@@ -4,6 +4,7 @@
 
 use std::ops::Deref;
 
+use onboarding_core::domain::account_lock::AccountLock;
 use onboarding_core::domain::{Registration, RegistrationStatus, Sealed};
 use onboarding_core::memory::{Backends, EVIDENCE_RETENTION, submitted_registration};
 use onboarding_core::oidc::ports::{Grant, Grants};
@@ -36,6 +37,7 @@ impl World {
             registration_id: Some("r1".into()),
             consent: registration().consent,
             created_at: 0,
+            lock: onboarding_core::domain::AccountLock::Open,
         };
         world.users.create(&user).await.unwrap();
         world.registrations.create(&registration()).await.unwrap();
@@ -219,6 +221,7 @@ async fn a_user_without_a_consent_record_is_erased_without_evidence() {
         registration_id: None,
         consent: None,
         created_at: 0,
+        lock: AccountLock::Open,
     };
     world.users.create(&user).await.unwrap();
     // when it is erased, then it is gone and no evidence was invented

@@ -27,6 +27,7 @@ async fn users() -> MemoryUsers {
             registration_id: None,
             consent: None,
             created_at: 42,
+            lock: onboarding_core::domain::AccountLock::Open,
         })
         .await
         .unwrap();

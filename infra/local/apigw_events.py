@@ -91,8 +91,10 @@ def build_event(
     route_key: str,
     path_parameters: Mapping[str, str],
     request_id: str,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The payload 2.0 event for ``request`` routed to ``route_key``."""
+    """The payload 2.0 event for ``request`` routed to ``route_key``; ``authorizer`` is the
+    authorizer's context (``{"iam": {...}}`` for an ``AWS_IAM`` route), as API Gateway adds it."""
     cookie_values = [v for n, v in request.headers if n.lower() == "cookie"]
     headers = combined_headers((n, v) for n, v in request.headers if n.lower() != "cookie")
     host = headers.get("host", f"127.0.0.1:{request.port}")
@@ -121,6 +123,7 @@ def build_event(
     event["requestContext"] = {
         "accountId": ACCOUNT_ID,
         "apiId": API_ID,
+        **({"authorizer": dict(authorizer)} if authorizer else {}),
         "domainName": domain_name,
         "domainPrefix": domain_name.split(".", 1)[0],
         "http": {

@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 
 import apigw_events
 import docs_console
+import iam_authorizer
 import jsonlog
 import lambda_client
 import template as tpl
@@ -91,6 +92,8 @@ class GatewayConfig:
     # The demo page's CSP and what /web-config.json tells it (from the LOCAL_IPROOV_* settings).
     iproov: IProovSettings = field(default_factory=IProovSettings)
     console_dir: Path | None = None
+    # The AWS_IAM authorizer (iam_authorizer.py); without one, IAM routes are refused.
+    iam_authorizer: iam_authorizer.IamAuthorizer | None = None
     cold_start_grace: float = 180.0
     invoke_grace: float = 5.0
     warm: set[str] = field(default_factory=set)
@@ -353,6 +356,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._route_key = route.route_key
         self._function = route.binary
         function = self.config.functions[route.function]
+        authorizer = None
+        if route.authorizer is not None:
+            decision = self._authorize(route, raw_path, raw_query, body)
+            if isinstance(decision, iam_authorizer.Refused):
+                return
+            authorizer = {"iam": decision.iam}
         request = apigw_events.IncomingRequest(
             method=self.command,
             raw_path=raw_path,
@@ -364,7 +373,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             port=self.config.port,
         )
         event = apigw_events.build_event(
-            request, route_key=route.route_key, path_parameters=match.path_parameters, request_id=self._request_id
+            request, route_key=route.route_key, path_parameters=match.path_parameters, request_id=self._request_id,
+            authorizer=authorizer,
         )
         try:
             result = lambda_client.invoke(
@@ -395,6 +405,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
             headers = [(n, v) for n, v in headers if not n.lower().startswith("access-control-")]
             headers += cors_headers(self.config.cors, self.headers.get("origin"))
         self._send(response.status, headers, response.body)
+
+    def _authorize(
+        self, route: Any, raw_path: str, raw_query: str, body: bytes
+    ) -> iam_authorizer.Allowed | iam_authorizer.Refused:
+        """API Gateway's route authorizer: a refusal is answered here (403 ``{"message"}``, as
+        API Gateway words it) and the function is never invoked."""
+        if route.authorizer == "AWS_IAM" and self.config.iam_authorizer is not None:
+            decision = self.config.iam_authorizer.authorize(iam_authorizer.SignedRequest(
+                self.command, raw_path, raw_query, list(self.headers.items()), body))
+        else:
+            decision = iam_authorizer.Refused("Forbidden", f"unsupported_authorizer:{route.authorizer}")
+        if isinstance(decision, iam_authorizer.Refused):
+            self._function = None  # never invoked
+            jsonlog.emit("gateway", "unauthorized", request_id=self._request_id, route_key=route.route_key,
+                         reason=decision.reason)
+            body_out = json.dumps({"message": decision.message}).encode()
+            self._send(403, [("content-type", "application/json"), ("x-amzn-errortype", "ForbiddenException")],
+                       body_out)
+        return decision
 
     def _serve_static(self, raw_path: str) -> bool:
         web_dir = self.config.web_dir
@@ -549,6 +578,7 @@ def load_config(template_path: Path, ports: Ports) -> GatewayConfig:
     return GatewayConfig.from_model(
         model,
         ports,
+        iam_authorizer=iam_authorizer.load(template_path, model, apigw_events.API_ID),
         trust_forwarded_for=os.environ.get("GATEWAY_TRUST_FORWARDED_FOR") == "1",
         web_dir=WEB_DIR,
         sandbox_url=ports.sandbox_url,

@@ -32,7 +32,8 @@ REGION = "eu-west-1"
 
 
 def api(method: str, path: str, route_key: str, body: bytes = b"", request_id: str = "sample",
-        content_type: str = "application/json") -> dict:
+        content_type: str = "application/json", path_parameters: dict | None = None,
+        authorizer: dict | None = None) -> dict:
     headers = [("host", "api.example.com"), ("user-agent", "sample-event/1.0")]
     if body:
         headers.append(("content-type", content_type))
@@ -40,7 +41,8 @@ def api(method: str, path: str, route_key: str, body: bytes = b"", request_id: s
         method=method, raw_path=path, raw_query="", headers=headers, body=body,
         source_ip=SOURCE_IP, port=443, received_at=RECEIVED_AT,
     )
-    event = apigw_events.build_event(request, route_key=route_key, path_parameters={}, request_id=request_id)
+    event = apigw_events.build_event(request, route_key=route_key, path_parameters=path_parameters or {},
+                                     request_id=request_id, authorizer=authorizer)
     event["headers"]["x-forwarded-proto"] = "https"
     event["headers"]["x-amzn-trace-id"] = "Root=1-67748580-000000000000000000000000"
     return event
@@ -79,6 +81,16 @@ def samples() -> dict[str, dict]:
         "scan-validator": sqs(
             "RegistrationQueue",
             {"registration_id": "00000000000000000000000000000000", "attempt": 1, "request_id": "sample"},
+        ),
+        # An operator (IAM principal, as API Gateway's authorizer names it) asking for nobody.
+        "admin": api(
+            "GET", "/admin/users/00000000000000000000000000000000", "GET /admin/users/{user_id}",
+            path_parameters={"user_id": "00000000000000000000000000000000"},
+            authorizer={"iam": {
+                "accessKey": "AKIASAMPLE", "accountId": ACCOUNT, "callerId": "AIDASAMPLE",
+                "cognitoIdentity": None, "principalOrgId": None,
+                "userArn": f"arn:aws:iam::{ACCOUNT}:user/sample-operator", "userId": "AIDASAMPLE",
+            }},
         ),
         "erasure": sqs("ErasureQueue", {"user_id": "00000000000000000000000000000000", "request_id": "sample"}),
         "webhook-dispatcher": sqs(

@@ -38,6 +38,38 @@ AWS_ENV = {
 
 
 
+@dataclass(frozen=True)
+class LocalCaller:
+    """An IAM principal that may call the operator API (``AWS_IAM`` routes) of the local stack.
+
+    In AWS an operator signs with their own credentials (a role the deployer attached the
+    template's ``OperatorApiPolicy`` to); they are never the stack's secrets, so they live here,
+    not in Secrets Manager. ``managed_policies`` names ``AWS::IAM::ManagedPolicy`` resources of
+    template.yaml attached to the principal: the gateway evaluates their documents.
+    """
+
+    name: str
+    access_key: str
+    secret_key: str
+    arn: str
+    user_id: str
+    managed_policies: tuple[str, ...]
+
+
+# One operator with the operator policy, and one principal without it (the gateway must refuse
+# it), for `make admin LOCAL=1` and the end-to-end tests.
+LOCAL_CALLERS = (
+    LocalCaller("operator", "AKIALOCALOPERATOR", "local-operator-secret",
+                f"arn:aws:iam::{ACCOUNT_ID}:user/local-operator", "AIDALOCALOPERATOR", ("OperatorApiPolicy",)),
+    LocalCaller("no-policy", "AKIALOCALNOPOLICY", "local-no-policy-secret",
+                f"arn:aws:iam::{ACCOUNT_ID}:user/local-no-policy", "AIDALOCALNOPOLICY", ()),
+)
+
+
+def local_caller(name: str) -> LocalCaller:
+    return next(c for c in LOCAL_CALLERS if c.name == name)
+
+
 def function_access_key(logical_id: str) -> str:
     """A function's own access key id: ``ScanValidatorFunction`` -> ``LOCALSCANVALIDATORFUNCTION``.
 

@@ -40,6 +40,9 @@ class Route:
     path: str
     function: str  # logical id
     binary: str
+    # The route's authorizer as the template names it (``AWS_IAM``: SigV4, checked by the
+    # gateway's IAM authorizer, iam_authorizer.py); None for a public route.
+    authorizer: str | None = None
 
     @property
     def route_key(self) -> str:
@@ -476,7 +479,9 @@ def _add_function(
             method = resolver.resolve_str(event_props.get("Method", "ANY")).upper()
             if method in {"X-AMAZON-APIGATEWAY-ANY-METHOD", "*"}:
                 method = "ANY"
-            model.routes.append(Route(method, path, logical_id, str(binary)))
+            auth = resolver.resolve(event_props.get("Auth") or {})
+            authorizer = str(auth["Authorizer"]) if isinstance(auth, dict) and auth.get("Authorizer") else None
+            model.routes.append(Route(method, path, logical_id, str(binary), authorizer))
         elif event_type == "SQS":
             pass  # needs every queue; see _attach_sqs_mappings
         else:

@@ -31,22 +31,42 @@ def _any_tag(loader, _suffix, node):
 _CfnLoader.add_multi_constructor("!", _any_tag)
 
 
-def openapi_routes() -> set[tuple[str, str]]:
-    doc = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
+def _document_routes(name: str) -> set[tuple[str, str]]:
+    doc = yaml.safe_load((ROOT / "docs" / name).read_text())
     return {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops if m in METHODS}
 
 
-def template_routes() -> set[tuple[str, str]]:
+def public_routes() -> set[tuple[str, str]]:
+    """The public contract (docs/openapi.yaml), which clients and schemathesis use."""
+    return _document_routes("openapi.yaml")
+
+
+def operator_routes() -> set[tuple[str, str]]:
+    """The operator API (docs/operator-openapi.yaml): IAM-authorised, kept out of the public
+    contract because no client calls it and the public schemathesis run cannot sign."""
+    return _document_routes("operator-openapi.yaml")
+
+
+def openapi_routes() -> set[tuple[str, str]]:
+    return public_routes() | operator_routes()
+
+
+def template_route_authorizers() -> dict[tuple[str, str], str | None]:
+    """Every HttpApi route of the template, with the authorizer it names (None: public)."""
     tpl = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
-    routes = set()
+    routes: dict[tuple[str, str], str | None] = {}
     for res in tpl["Resources"].values():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         for event in (res.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") == "HttpApi":
                 props = event["Properties"]
-                routes.add((props["Method"].upper(), props["Path"]))
+                routes[(props["Method"].upper(), props["Path"])] = (props.get("Auth") or {}).get("Authorizer")
     return routes
+
+
+def template_routes() -> set[tuple[str, str]]:
+    return set(template_route_authorizers())
 
 
 HANDLER = re.compile(r"\b(get|post|put|patch|delete)\(")
@@ -68,3 +88,16 @@ def test_openapi_document_and_template_declare_the_same_routes():
 
 def test_every_documented_route_is_served_by_the_code_and_nothing_else():
     assert openapi_routes() == code_routes()
+
+
+def test_the_operator_document_holds_exactly_the_iam_authorised_routes():
+    authorizers = template_route_authorizers()
+    iam = {route for route, authorizer in authorizers.items() if authorizer == "AWS_IAM"}
+    assert operator_routes() == iam
+    assert all(path.startswith("/admin/") for _, path in iam)
+
+
+def test_no_public_route_is_under_admin_or_names_an_authorizer():
+    authorizers = template_route_authorizers()
+    assert all(authorizers[route] is None for route in public_routes())
+    assert not any(path.startswith("/admin") for _, path in public_routes())

@@ -20,6 +20,8 @@ EXPECTED = {
     # Discovery is public; a token request from an unregistered client is RFC 6749's 401.
     "oidc": (200, None),
     "oidc-token": (401, "invalid_client"),
+    # An operator asking for a user nobody has.
+    "admin": (404, "not_found"),
 }
 
 

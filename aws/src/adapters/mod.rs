@@ -1,6 +1,7 @@
 //! Implementations of the core's ports: AWS services, the iProov client as the verifier, and
 //! the customer's webhook endpoints.
 
+pub mod activity;
 pub mod consent_evidence;
 pub mod dynamo;
 pub mod images;

@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use super::consent_evidence::{read_consent, write_consent};
 use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
 use crate::envelope::Sealed;
-use onboarding_core::ports::{NameClaim, StoreError, User, UserCreated, UserStore};
+use onboarding_core::domain::AccountLock;
+use onboarding_core::ports::{AccountLocks, NameClaim, StoreError, User, UserCreated, UserStore};
 
 pub struct DynamoUsers {
     client: Client,
@@ -79,6 +80,7 @@ impl UserStore for DynamoUsers {
             registration_id: opt_s(&item, "registration_id"),
             consent: read_consent(&item)?,
             created_at: get_n(&item, "created_at")?,
+            lock: AccountLock::from_stored(super::dynamo::opt_n(&item, "locked_at")),
         }))
     }
 
@@ -149,5 +151,56 @@ impl UserStore for DynamoUsers {
             .await
             .map(|_| ())
             .map_err(|e| map_err(e, |_| false))
+    }
+}
+
+/// The lock is one attribute of the user item, `locked_at`: every read of the user (login,
+/// step-up, token exchanges) sees it with the consistent read it already makes. Both changes
+/// are conditional on the user existing, so a lock never creates a user item.
+#[async_trait]
+impl AccountLocks for DynamoUsers {
+    async fn lock(&self, user_id: &str, at: i64) -> Result<Option<AccountLock>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_key(user_id)))
+            .update_expression("SET locked_at = if_not_exists(locked_at, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", super::dynamo::n(at))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()));
+        match result {
+            Ok(out) => {
+                let locked_at = out
+                    .attributes
+                    .as_ref()
+                    .and_then(|item| super::dynamo::opt_n(item, "locked_at"))
+                    .unwrap_or(at);
+                Ok(Some(AccountLock::Locked { since: locked_at }))
+            }
+            Err(StoreError::Conflict) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn unlock(&self, user_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_key(user_id)))
+            .update_expression("REMOVE locked_at")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| map_err(e, |e| e.is_conditional_check_failed_exception()));
+        match result {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 }

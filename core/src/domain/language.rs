@@ -205,6 +205,10 @@ const GERMAN: &[(&str, &str)] = &[
         "Verify your face again, then delete the account within a few minutes.",
         "Bestätigen Sie erneut Ihr Gesicht und löschen Sie das Konto dann innerhalb weniger Minuten.",
     ),
+    (
+        "Contact support to have the account unlocked.",
+        "Wenden Sie sich an den Support, um das Konto entsperren zu lassen.",
+    ),
 ];
 
 #[cfg(test)]

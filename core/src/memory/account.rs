@@ -76,6 +76,7 @@ impl Backends {
     pub fn complete_step_up(&self) -> CompleteStepUp<'_> {
         CompleteStepUp {
             auth: self.session_auth(),
+            users: &self.users,
             attempts: &self.attempts,
             tokens: &self.verifier,
             limiter: &self.limiter,
@@ -129,6 +130,7 @@ impl Backends {
             registration_id: None,
             consent: None,
             created_at: 0,
+            lock: crate::domain::AccountLock::Open,
         };
         self.users.create(&user).await.expect("users up");
         self.verifier.enrol(&user.iproov_user_id);

@@ -158,10 +158,21 @@ impl RateLimitSignals for RecordingSignals {
 #[derive(Default)]
 pub struct MemoryAttempts {
     attempts: Mutex<HashMap<String, LoginAttempt>>,
+    /// The reason each attempt ended with, as the adapter stores it beside the status.
+    reasons: Mutex<HashMap<String, String>>,
     pub outages: super::Outages,
 }
 
 impl MemoryAttempts {
+    /// Every attempt, with the reason it ended with.
+    pub fn all(&self) -> Vec<(LoginAttempt, Option<String>)> {
+        let reasons = lock(&self.reasons);
+        lock(&self.attempts)
+            .values()
+            .map(|a| (a.clone(), reasons.get(&a.id).cloned()))
+            .collect()
+    }
+
     pub fn attempt(&self, id: &str) -> Option<LoginAttempt> {
         lock(&self.attempts).get(id).cloned()
     }
@@ -193,12 +204,15 @@ impl LoginAttemptStore for MemoryAttempts {
         id: &str,
         from: AttemptStatus,
         to: AttemptStatus,
-        _reason: Option<&str>,
+        reason: Option<&str>,
     ) -> Result<(), StoreError> {
         self.outages.enter("transition").await?;
         match lock(&self.attempts).get_mut(id) {
             Some(attempt) if attempt.status == from => {
                 attempt.status = to;
+                if let Some(reason) = reason {
+                    lock(&self.reasons).insert(id.to_owned(), reason.to_owned());
+                }
                 Ok(())
             }
             _ => Err(StoreError::Conflict),

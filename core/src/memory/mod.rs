@@ -18,6 +18,7 @@ pub mod account;
 pub mod consent;
 mod journeys;
 pub mod oidc;
+pub mod operator;
 
 pub use journeys::{
     MAX_ATTEMPTS, MemoryAttempts, MemoryAuditTrail, MemoryKeys, MemoryQueue, MemoryScanQueue,
@@ -349,6 +350,7 @@ impl MemoryUsers {
                 registration_id: None,
                 consent: None,
                 created_at: 0,
+                lock: crate::domain::AccountLock::Open,
             },
         );
     }

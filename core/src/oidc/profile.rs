@@ -22,7 +22,14 @@ impl UserProfiles for SealedProfiles<'_> {
         user_id: &str,
         with_name: bool,
     ) -> Result<Option<UserProfile>, StoreError> {
-        let Some(user) = self.users.get(user_id).await? else {
+        // A locked account is, to the provider, one that is gone: no code or refresh token is
+        // exchanged and userinfo answers nothing while the lock holds (`domain::account_lock`).
+        let Some(user) = self
+            .users
+            .get(user_id)
+            .await?
+            .filter(|u| u.lock.permits_sign_in())
+        else {
             return Ok(None);
         };
         let name = if with_name {

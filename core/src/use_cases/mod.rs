@@ -6,6 +6,7 @@ pub mod biometric_data;
 pub mod erase_user;
 pub mod failure;
 pub mod limits;
+pub mod operator;
 pub mod registration_status;
 pub mod start_registration;
 pub mod submit_scan;

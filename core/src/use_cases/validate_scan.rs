@@ -280,6 +280,7 @@ impl ValidateScan<'_> {
             registration_id: Some(registration.id.clone()),
             consent: registration.consent.clone(),
             created_at: now,
+            lock: crate::domain::AccountLock::Open,
         };
         if let Some((key, image)) = image
             && let Err(err) = self.images.put(&key, image.bytes, image.content_type).await

@@ -47,6 +47,13 @@ pub async fn handle(
             login_failed(&deps, &user_id, &reason).await;
             Err(auth::verification_failed(&reason))
         }
+        // Only someone whose face just passed learns of the lock (core/src/domain/account_lock.rs).
+        LoginOutcome::Locked { .. } => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            onboarding_core::domain::AccountLock::REFUSAL,
+            "This account is locked.",
+        )
+        .with_hint("Contact support to have the account unlocked.")),
         // `UserGone`: erased between verify-login and login.
         LoginOutcome::Unauthorized | LoginOutcome::UserGone => Err(ApiError::unauthorized()),
         LoginOutcome::AttemptExpired => Err(ApiError::gone(

@@ -110,6 +110,7 @@ impl Deps {
     fn complete_step_up(&self) -> CompleteStepUp<'_> {
         CompleteStepUp {
             auth: self.session_auth(),
+            users: self.users.as_ref(),
             attempts: self.attempts.as_ref(),
             tokens: self.tokens.as_ref(),
             limiter: self.limiter.as_ref(),

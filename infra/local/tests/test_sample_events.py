@@ -36,4 +36,8 @@ def test_api_samples_are_payload_2_and_queue_samples_sqs() -> None:
             json.loads(event["Records"][0]["body"])
         else:
             assert event["version"] == "2.0"
-            assert event["routeKey"] == f"{event['requestContext']['http']['method']} {event['rawPath']}"
+            # the route key names the route template; filled with the path parameters, it is the path
+            method, _, template = event["routeKey"].partition(" ")
+            for name_, value in (event.get("pathParameters") or {}).items():
+                template = template.replace("{" + name_ + "}", value)
+            assert (method, template) == (event["requestContext"]["http"]["method"], event["rawPath"])

@@ -85,6 +85,9 @@ pub enum LoginOutcome {
     TakenMeanwhile,
     /// The scan passed, but the user was erased after the attempt was opened.
     UserGone,
+    /// The scan passed, but an operator has locked the account (`domain::account_lock`): no
+    /// session. Only the account's owner, who just proved their face, ever gets this answer.
+    Locked { user_id: String },
 }
 
 impl Login<'_> {
@@ -168,6 +171,19 @@ impl Login<'_> {
                 };
             }
         };
+        if !user.lock.permits_sign_in() {
+            steps
+                .end(
+                    &attempt,
+                    AttemptStatus::Passed,
+                    Some(crate::domain::AccountLock::REFUSAL),
+                )
+                .await;
+            tracing::info!("login refused: account locked");
+            return Ok(LoginOutcome::Locked {
+                user_id: user.user_id,
+            });
+        }
         self.open_session(&attempt, user, now)
             .await
             .map(|logged_in| LoginOutcome::LoggedIn(Box::new(logged_in)))

@@ -80,8 +80,8 @@ impl StartStepUp<'_> {
             .guard
             .check_alongside(&self.limits, &keys, now, self.users.get(&session.user_id))
             .await?;
-        let Some(user) = user? else {
-            // Erased, its sessions not yet ended: the session opens nothing.
+        let Some(user) = user?.filter(|u| u.lock.permits_sign_in()) else {
+            // Erased or locked, its sessions not yet ended: the session opens nothing.
             return Ok(Authenticated::Refused(SessionRefused::Unauthorized));
         };
         let token = self
@@ -113,6 +113,8 @@ impl StartStepUp<'_> {
 /// Completing a step-up (`POST /v1/step-up/complete`).
 pub struct CompleteStepUp<'a> {
     pub auth: SessionAuth<'a>,
+    /// Read while the verifier validates: a user locked (or erased) meanwhile is not elevated.
+    pub users: &'a dyn UserStore,
     pub attempts: &'a dyn LoginAttemptStore,
     pub tokens: &'a dyn FaceTokens,
     pub limiter: &'a dyn RateLimiter,
@@ -183,16 +185,17 @@ impl CompleteStepUp<'_> {
                 return Ok(Authenticated::Live(StepUpOutcome::Used));
             }
         };
-        let verdict = match self
-            .tokens
-            .verify_validate(
+        // The user is read while the verifier validates: the two are independent.
+        let (verdict, user) = futures::join!(
+            self.tokens.verify_validate(
                 &attempt.iproov_user_id,
                 &attempt.iproov_token,
                 self.policy,
                 client,
-            )
-            .await
-        {
+            ),
+            self.users.get(&attempt.user_id),
+        );
+        let verdict = match verdict {
             Ok(verdict) => verdict,
             Err(err) => {
                 let reason = steps.not_validated(&attempt, err).await?;
@@ -206,6 +209,25 @@ impl CompleteStepUp<'_> {
                 .await;
             tracing::info!(reason = %reason, "step-up verification failed");
             return Ok(Authenticated::Live(failed(reason, &attempt)));
+        }
+        let may_elevate = match user {
+            Ok(Some(user)) => user.lock.permits_sign_in(),
+            Ok(None) => false,
+            Err(err) => {
+                steps.end(&attempt, AttemptStatus::Passed, None).await;
+                return Err(err.into());
+            }
+        };
+        if !may_elevate {
+            // Locked (or erased) while the scan ran: the attempt is used up, nothing elevated.
+            steps
+                .end(
+                    &attempt,
+                    AttemptStatus::Passed,
+                    Some(crate::domain::AccountLock::REFUSAL),
+                )
+                .await;
+            return Ok(Authenticated::Refused(SessionRefused::Unauthorized));
         }
         // The scan passed: the attempt is used up whatever happens next, and it ends while the
         // session is elevated (the two items are independent).
