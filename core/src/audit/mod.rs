@@ -22,6 +22,6 @@ pub mod hand_over;
 pub mod ports;
 pub mod webhooks;
 
-pub use event::{Actor, AuditEvent, AuditKind};
+pub use event::{Actor, AuditEvent, AuditKind, RevocationCause};
 pub use ports::{Appended, AuditTrail, ChainStore, WebhookQueue};
 pub use webhooks::{WebhookDue, WebhookType};
