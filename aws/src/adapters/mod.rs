@@ -1,5 +1,6 @@
 //! Implementations of the core's ports: AWS services, and the iProov client as the verifier.
 
+pub mod audit_chain;
 pub mod dynamo;
 pub mod images;
 pub mod iproov_verifier;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use aws_adapters::sqs_batch::{Delivery, Disposition};
 use onboarding_core::oidc::ports::UserGrants;
+use onboarding_core::audit::{AuditTrail, hand_over};
 use onboarding_core::ports::{
-    EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl, UserStore,
+    Clock, EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl, UserStore,
 };
 use onboarding_core::use_cases::erase_user::{EraseUser, Erased};
 use tracing::Instrument;
@@ -19,6 +20,9 @@ pub struct Deps {
     pub grants: Arc<dyn UserGrants>,
     pub images: Arc<dyn ImageStore>,
     pub verifier: Arc<dyn EnrolmentVerifier>,
+    /// Where a completed erasure is recorded (docs/audit.md).
+    pub audit: Arc<dyn AuditTrail>,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub async fn process(deps: &Deps, request: ErasureRequested, _: Delivery) -> Disposition {
@@ -32,7 +36,14 @@ pub async fn process(deps: &Deps, request: ErasureRequested, _: Delivery) -> Dis
         images: deps.images.as_ref(),
         verifier: deps.verifier.as_ref(),
     };
-    match use_case.run(&request.user_id).instrument(span).await {
+    let erased = use_case.run(&request.user_id).instrument(span).await;
+    let event = erased.audit_event(
+        &request.user_id,
+        request.request_id.as_deref(),
+        deps.clock.now(),
+    );
+    hand_over::record(deps.audit.as_ref(), event).await;
+    match erased {
         Erased::Done | Erased::AlreadyErased => Disposition::Done,
         Erased::Retry => Disposition::Retry,
     }

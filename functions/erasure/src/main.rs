@@ -23,6 +23,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         grants: wiring::oidc_records(&sdk)?,
         images: wiring::images(&sdk)?,
         verifier: wiring::iproov(&sdk, &settings)?,
+        audit: wiring::audit_trail(&sdk)?,
+        clock: Arc::new(onboarding_core::ports::SystemClock),
     });
     // No backoff: a failed erasure comes back after the queue's visibility timeout (the role
     // has no sqs:ChangeMessageVisibility).

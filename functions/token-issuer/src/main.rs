@@ -11,6 +11,7 @@ use aws_adapters::config::{self, JourneySettings};
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::post;
+use onboarding_core::audit::AuditTrail;
 use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
 use onboarding_core::ports::{
@@ -38,6 +39,8 @@ pub struct Deps {
     pub uniform_unknown_username: bool,
     /// Recent durations of iProov verify-token calls, which a decoy imitates.
     pub verify_token_latency: LatencyMirror,
+    /// Where a started registration is recorded (docs/audit.md).
+    pub audit: Arc<dyn AuditTrail>,
 }
 
 impl Deps {
@@ -127,6 +130,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         settings,
         uniform_unknown_username: unknown_username_uniform()?,
         verify_token_latency: LatencyMirror::new(DECOY_FALLBACK),
+        audit: wiring::audit_trail(&sdk)?,
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::audit::hand_over;
 use onboarding_core::domain::{DisplayName, RegistrationStatus, Username};
 use onboarding_core::use_cases::start_registration::{
     AttemptKind, IssuedAttempt, RegistrationRequest, StartOutcome,
@@ -79,7 +80,10 @@ pub async fn handle(
         ip: meta.source_ip,
         continuing,
     };
-    match deps.start_registration().run(request).await? {
+    let outcome = deps.start_registration().run(request).await?;
+    let event = outcome.audit_event(now, &meta.request_id);
+    hand_over::record(deps.audit.as_ref(), event).await;
+    match outcome {
         StartOutcome::Issued(issued) => Ok(issued_answer(&deps, &issued, now, meta.browser)),
         StartOutcome::UsernameTaken => Err(ApiError::conflict(
             "username_taken",
