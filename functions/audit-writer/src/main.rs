@@ -21,12 +21,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         webhooks: wiring::webhook_queue(&sdk)?,
         clock: Arc::new(SystemClock),
     });
-    // No backoff: a failed append comes back after the queue's visibility timeout (the role has
-    // no sqs:ChangeMessageVisibility).
+    // In the batch's order: every append contends for the one head, so running a batch at once
+    // would only make its messages retry against each other. A failed append comes back after
+    // the queue's visibility timeout (the role has no sqs:ChangeMessageVisibility).
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         let deps = deps.clone();
         async move {
-            let response = sqs_batch::run(event.payload, None, |audited, delivery| {
+            let response = sqs_batch::run_in_order(event.payload, |audited, delivery| {
                 append::process(&deps, audited, delivery)
             })
             .await;
