@@ -265,7 +265,7 @@ audit-verify:
 	cargo run -q -p audit-verify -- --stack $(or $(LOCAL_DIR),.local)/stack.json
 
 # Moves a DLQ's messages back to its source queue (infra/ops/redrive.py).
-#   make redrive [QUEUE=registration|erasure] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
+#   make redrive [QUEUE=registration|erasure|audit] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
 #   make redrive LOCAL=1 QUEUE=erasure          # the local stack
 QUEUE ?= registration
 redrive: venv

@@ -60,7 +60,11 @@ impl DynamoChain {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn head_put(&self, expected: Option<&Head>, record: &ChainRecord) -> Result<TransactWriteItem, StoreError> {
+    fn head_put(
+        &self,
+        expected: Option<&Head>,
+        record: &ChainRecord,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut item = Item::new();
         item.insert("pk".into(), s(HEAD_KEY));
         item.insert("seq".into(), n(seq_i64(record.seq)?));
@@ -196,7 +200,11 @@ pub async fn read_trail(
             .await
             .map_err(|e| map_err(e, |_| false))?;
         for item in page.items() {
-            match item.get("pk").and_then(|pk| pk.as_s().ok()).map(String::as_str) {
+            match item
+                .get("pk")
+                .and_then(|pk| pk.as_s().ok())
+                .map(String::as_str)
+            {
                 Some(HEAD_KEY) => head = Some(head_from(item)?),
                 Some(pk) if pk.starts_with("record#") => records.push(record_from(item)?),
                 _ => {}

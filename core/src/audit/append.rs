@@ -112,10 +112,7 @@ mod tests {
             .count();
         assert_eq!(appended, 9);
         let (records, head) = store.snapshot();
-        assert_eq!(
-            verify(&records, head.as_ref(), None).map(|v| v.last),
-            Ok(9)
-        );
+        assert_eq!(verify(&records, head.as_ref(), None).map(|v| v.last), Ok(9));
     }
 
     #[tokio::test]

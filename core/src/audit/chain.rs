@@ -155,7 +155,9 @@ impl fmt::Display for Breach {
         match self {
             Self::Missing { from, to } if from == to => write!(f, "record {from} is missing"),
             Self::Missing { from, to } => write!(f, "records {from} to {to} are missing"),
-            Self::Altered { seq } => write!(f, "record {seq} was altered (its hash does not match)"),
+            Self::Altered { seq } => {
+                write!(f, "record {seq} was altered (its hash does not match)")
+            }
             Self::BrokenLink { seq } => {
                 write!(f, "record {seq} does not link to record {}", seq - 1)
             }
@@ -202,9 +204,8 @@ pub fn verify(
             Some(_) => Err(Breach::NoHead),
         };
     };
-    let expired = |written_at: i64| {
-        retention.is_some_and(|r| written_at.saturating_add(r.seconds) <= r.now)
-    };
+    let expired =
+        |written_at: i64| retention.is_some_and(|r| written_at.saturating_add(r.seconds) <= r.now);
     let Some(first) = sorted.first() else {
         // Every record gone: only acceptable if even the newest one's retention ended.
         return if head.seq == 0 || expired(head.written_at) {

@@ -29,7 +29,10 @@ impl MemoryChain {
     /// Every record (in order) and the head.
     pub fn snapshot(&self) -> (Vec<ChainRecord>, Option<Head>) {
         let state = lock(&self.state);
-        (state.records.values().cloned().collect(), state.head.clone())
+        (
+            state.records.values().cloned().collect(),
+            state.head.clone(),
+        )
     }
 }
 

@@ -114,8 +114,13 @@ impl TokenEndpoint<'_> {
         if let Some(redemption) = &code.redeemed {
             tracing::warn!(client_id = %code.client_id, "authorization code replayed: grant revoked");
             self.grants.revoke(&redemption.grant_id, now).await?;
-            self.revoked(&code.client_id, &code.user_id, RevocationCause::CodeReplayed, now)
-                .await;
+            self.revoked(
+                &code.client_id,
+                &code.user_id,
+                RevocationCause::CodeReplayed,
+                now,
+            )
+            .await;
             return Err(INVALID_CODE);
         }
         let pkce_ok = match (code.code_challenge.as_deref(), verifier) {
@@ -192,8 +197,13 @@ impl TokenEndpoint<'_> {
                     self.codes.get(&code.id).await?.map(|code| code.redeemed)
                 {
                     self.grants.revoke(&redemption.grant_id, now).await?;
-                    self.revoked(&client.client_id, &code.user_id, RevocationCause::CodeReplayed, now)
-                        .await;
+                    self.revoked(
+                        &client.client_id,
+                        &code.user_id,
+                        RevocationCause::CodeReplayed,
+                        now,
+                    )
+                    .await;
                 }
                 tracing::warn!(client_id = %client.client_id, "authorization code redeemed twice at once: grant revoked");
                 return Err(INVALID_CODE);

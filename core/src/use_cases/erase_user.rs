@@ -45,7 +45,12 @@ pub enum Erased {
 
 impl Erased {
     /// What the trail records: only the delivery that erased the user completes the erasure.
-    pub fn audit_event(self, user_id: &str, request_id: Option<&str>, now: i64) -> Option<AuditEvent> {
+    pub fn audit_event(
+        self,
+        user_id: &str,
+        request_id: Option<&str>,
+        now: i64,
+    ) -> Option<AuditEvent> {
         match self {
             Erased::Done => Some(
                 AuditEvent::new(AuditKind::ErasureCompleted, Actor::System, now)?

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use api::rfc3339;
 use api::{ApiError, CredentialKind, RequestMeta};
-use onboarding_core::audit::hand_over;
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::audit::hand_over;
 use onboarding_core::oidc::access_token::bearer_token;
 use onboarding_core::use_cases::account::Account;
 use onboarding_core::use_cases::account::access_token::{ClientView, is_access_token};

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use aws_adapters::sqs_batch::{Delivery, Disposition};
-use onboarding_core::oidc::ports::UserGrants;
 use onboarding_core::audit::{AuditTrail, hand_over};
+use onboarding_core::oidc::ports::UserGrants;
 use onboarding_core::ports::{
-    Clock, EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl, UserStore,
+    Clock, EnrolmentVerifier, ErasureRequested, ImageStore, RegistrationStore, SessionControl,
+    UserStore,
 };
 use onboarding_core::use_cases::erase_user::{EraseUser, Erased};
 use tracing::Instrument;

@@ -98,8 +98,13 @@ impl LoginOutcome {
                     .user(&logged_in.user.user_id)
             }
             LoginOutcome::VerificationFailed { reason, user_id } => {
-                let event = AuditEvent::new(AuditKind::LoginFailed, Actor::Person, now)?.reason(reason);
-                if user_id.is_empty() { event } else { event.user(user_id) }
+                let event =
+                    AuditEvent::new(AuditKind::LoginFailed, Actor::Person, now)?.reason(reason);
+                if user_id.is_empty() {
+                    event
+                } else {
+                    event.user(user_id)
+                }
             }
             _ => return None,
         };
