@@ -611,6 +611,7 @@ mod tests {
                 latency_ms: 30.0,
             },
             Metric::ValidationLag { lag_ms: 4200.0 },
+            Metric::AuditEventLost,
         ]
     }
 

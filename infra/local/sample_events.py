@@ -81,6 +81,11 @@ def samples() -> dict[str, dict]:
             {"registration_id": "00000000000000000000000000000000", "attempt": 1, "request_id": "sample"},
         ),
         "erasure": sqs("ErasureQueue", {"user_id": "00000000000000000000000000000000", "request_id": "sample"}),
+        "audit-writer": sqs(
+            "AuditQueue",
+            {"id": "00000000000000000000000000000001", "at": 1767225600, "kind": "session.logged_out",
+             "actor": {"type": "person"}, "user_id": "00000000000000000000000000000000", "request_id": "sample"},
+        ),
     }
 
 
