@@ -138,7 +138,8 @@ e2e: venv console build
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS); \
 	bash tests/schemathesis/run.sh; \
 	bash tests/browser/run.sh; \
-	$(PY) infra/local/iam_report.py --check --write-docs docs/template.md
+	$(PY) infra/local/iam_report.py --check --write-docs docs/template.md; \
+	$(MAKE) audit-verify
 
 test: lint unit fuzz sam-build-check e2e
 
@@ -265,8 +266,15 @@ admin: venv
 	$(if $(LOCAL),,$(AWS_OPERATOR)) $(PY) infra/ops/admin.py \
 	  $(if $(LOCAL),--local,--stack $(STACK) --region $(or $(REGION),$(SAMCONFIG_REGION))) $(ARGS)
 
+# Proves the local stack's audit trail complete and unbroken, or names its first breach
+# (infra/ops/audit-verify, docs/audit.md). `make e2e` runs it last, over the trail the whole
+# suite built.
+.PHONY: audit-verify
+audit-verify:
+	cargo run -q -p audit-verify -- --stack $(or $(LOCAL_DIR),.local)/stack.json
+
 # Moves a DLQ's messages back to its source queue (infra/ops/redrive.py).
-#   make redrive [QUEUE=registration|erasure|webhook] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
+#   make redrive [QUEUE=registration|erasure|webhook|audit] [ENV=dev|prod] [DRY_RUN=1] [MAX=n]
 #   make redrive LOCAL=1 QUEUE=erasure          # the local stack
 QUEUE ?= registration
 redrive: venv

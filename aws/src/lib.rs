@@ -8,6 +8,7 @@
 //! depend on all three, so each import says which layer it comes from.
 
 pub mod adapters;
+pub mod audit;
 pub mod config;
 pub mod env;
 pub mod envelope;

@@ -40,9 +40,10 @@ pub mod names {
     pub const IPROOV_ERRORS: &str = "IProovErrors";
     pub const IPROOV_LATENCY_MS: &str = "IProovLatencyMs";
     pub const VALIDATION_LAG_MS: &str = "ValidationLagMs";
+    pub const AUDIT_EVENTS_LOST: &str = "AuditEventsLost";
 
     /// Every documented metric, in the order of `docs/template.md`.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         REGISTRATIONS_STARTED,
         REGISTRATIONS_COMPLETED,
         REGISTRATIONS_FAILED,
@@ -53,6 +54,7 @@ pub mod names {
         IPROOV_ERRORS,
         IPROOV_LATENCY_MS,
         VALIDATION_LAG_MS,
+        AUDIT_EVENTS_LOST,
     ];
 }
 
@@ -213,6 +215,8 @@ pub enum Metric<'a> {
     },
     /// Time from scan submitted (SQS `SentTimestamp`) to validated. `[Environment]`.
     ValidationLag { lag_ms: f64 },
+    /// An audited event the trail could not take, after its retry (docs/audit.md). `[Environment]`.
+    AuditEventLost,
 }
 
 /// Whether a failed iProov call counts towards the error-rate alarm. `invalid_token` does
@@ -310,6 +314,7 @@ impl<'a> Metric<'a> {
             Metric::ValidationLag { lag_ms } => {
                 Line::one(VALIDATION_LAG_MS, Unit::Milliseconds, lag_ms)
             }
+            Metric::AuditEventLost => Line::one(AUDIT_EVENTS_LOST, Unit::Count, 1.0),
         }
     }
 }
@@ -606,6 +611,7 @@ mod tests {
                 latency_ms: 30.0,
             },
             Metric::ValidationLag { lag_ms: 4200.0 },
+            Metric::AuditEventLost,
         ]
     }
 

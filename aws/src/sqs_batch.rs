@@ -72,6 +72,30 @@ where
     response
 }
 
+/// Like [`run`], but one message after the other, in the batch's order: for a consumer whose
+/// messages contend for one thing (the audit writer's chain head), where running them at once
+/// would only make them retry against each other. No backoff: failed messages come back after
+/// the queue's visibility timeout.
+pub async fn run_in_order<M, F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    M: DeserializeOwned,
+    F: Fn(M, Delivery) -> Fut,
+    Fut: Future<Output = Disposition>,
+{
+    let cold_start = api::telemetry::take_cold_start();
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let span = tracing::info_span!("message", message_id = %message_id, cold_start);
+        if one(&record, &handle).instrument(span).await == Disposition::Retry {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
 async fn one<M, F, Fut>(record: &SqsMessage, handle: &F) -> Disposition
 where
     M: DeserializeOwned,
@@ -219,6 +243,38 @@ mod tests {
             cap_seconds,
             ..Backoff::new(aws_sdk_sqs::Client::from_conf(config), String::new())
         }
+    }
+
+    #[tokio::test]
+    async fn in_order_handles_one_message_after_the_other_and_reports_the_failed_ones() {
+        // given a batch of three, the middle one to retry
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("a", r#"{"ok": true}"#),
+            record("b", r#"{"ok": false}"#),
+            record("c", r#"{"ok": true}"#),
+        ];
+        let seen = std::sync::Mutex::new(Vec::new());
+        // when it is run in order
+        let response = run_in_order(event, |m: Message, _| {
+            seen.lock().unwrap().push(m.ok);
+            async move {
+                if m.ok {
+                    Disposition::Done
+                } else {
+                    Disposition::Retry
+                }
+            }
+        })
+        .await;
+        // then the handler saw them in the batch's order, and only "b" comes back
+        assert_eq!(*seen.lock().unwrap(), [true, false, true]);
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        assert_eq!(failed, ["b"]);
     }
 
     #[test]

@@ -84,14 +84,6 @@ pub fn activity(
     )))
 }
 
-/// The audit trail's queue (`AUDIT_QUEUE_URL`): functions hand audited events to its writer.
-pub fn audit_trail(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
-    Ok(Arc::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(sdk),
-        required("AUDIT_QUEUE_URL")?,
-    )))
-}
-
 pub fn images(sdk: &SdkConfig) -> Result<Arc<S3Images>, ConfigError> {
     Ok(Arc::new(S3Images::new(
         crate::config::s3_client(sdk),
@@ -273,4 +265,40 @@ pub fn webhook_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, Con
             required("WEBHOOK_QUEUE_URL")?,
         )
     })
+}
+
+/// The audit trail every function hands its audited events to (`AUDIT_QUEUE_URL`), with the
+/// hand-over rule and the lost-event metric (`audit.rs`).
+pub fn audit_trail(sdk: &SdkConfig) -> Result<Arc<crate::audit::CountedTrail>, ConfigError> {
+    Ok(Arc::new(crate::audit::CountedTrail::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        required("AUDIT_QUEUE_URL")?,
+    ))))
+}
+
+/// The webhooks due, for the dispatcher (`WEBHOOK_QUEUE_URL`).
+pub fn webhook_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
+    Ok(Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        required("WEBHOOK_QUEUE_URL")?,
+    )))
+}
+
+/// The audit chain (`AUDIT_TABLE`), whose records are kept `AUDIT_RETENTION_DAYS` days.
+pub fn audit_chain(
+    sdk: &SdkConfig,
+) -> Result<Arc<crate::adapters::audit_chain::DynamoChain>, ConfigError> {
+    let days: i64 = required("AUDIT_RETENTION_DAYS")?
+        .parse()
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or(ConfigError::Invalid(
+            "AUDIT_RETENTION_DAYS",
+            "must be a whole number of days between 1 and 36500",
+        ))?;
+    Ok(Arc::new(crate::adapters::audit_chain::DynamoChain::new(
+        dynamo(sdk),
+        required("AUDIT_TABLE")?,
+        days * 86_400,
+    )))
 }

@@ -217,7 +217,7 @@ async fn logging_out_ends_this_session_only() {
     // when s1 logs out
     let outcome = world.logout().run(&world.session).await.unwrap();
     // then s1 is gone, server-side: its credential opens nothing, and s2 still works
-    assert!(matches!(outcome, Authenticated::Live(())));
+    assert!(matches!(outcome, Authenticated::Live(ref out) if out.user_id == "u1"));
     assert!(world.sessions.session("s1").is_none());
     assert_eq!(refused(world.check().await), SessionRefused::Unauthorized);
     assert!(matches!(

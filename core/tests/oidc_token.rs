@@ -6,6 +6,7 @@
 mod oidc_support;
 
 use oidc_support::*;
+use onboarding_core::audit::AuditKind;
 use onboarding_core::memory::oidc::{
     KEY_CLIENT, PUBLIC_CLIENT, PUBLIC_REDIRECT, SECRET, SECRET_CLIENT, SECRET_REDIRECT,
 };
@@ -313,6 +314,24 @@ async fn a_replayed_code_is_refused_and_revokes_the_grant_it_issued() {
         code_of(world.refresh(PUBLIC_CLIENT, &tokens.refresh_token).await),
         ErrorCode::InvalidGrant
     );
+    // AND the trail holds the grant's issue, then its revocation for a replayed code
+    let audited: Vec<_> = world
+        .audit
+        .published()
+        .into_iter()
+        .map(|e| (e.kind, e.reason, e.user_id))
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            (AuditKind::OidcGrantIssued, None, Some("user-1".to_owned())),
+            (
+                AuditKind::OidcGrantRevoked,
+                Some("code_replayed".to_owned()),
+                Some("user-1".to_owned())
+            ),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -569,6 +588,24 @@ async fn a_reused_refresh_token_revokes_the_whole_grant() {
     );
     let check = world.access_check().check(&second.access_token).await;
     assert_eq!(code_of(check), ErrorCode::InvalidToken);
+    // AND the trail says issued, refreshed, revoked for a reused refresh token
+    let audited: Vec<_> = world
+        .audit
+        .published()
+        .into_iter()
+        .map(|e| (e.kind, e.reason))
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            (AuditKind::OidcGrantIssued, None),
+            (AuditKind::OidcTokensRefreshed, None),
+            (
+                AuditKind::OidcGrantRevoked,
+                Some("refresh_reused".to_owned())
+            ),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -98,6 +98,11 @@ def samples() -> dict[str, dict]:
             {"id": "00000000000000000000000000000000", "type": "login.succeeded", "occurred_at": 1700000000,
              "user_id": "00000000000000000000000000000000"},
         ),
+        "audit-writer": sqs(
+            "AuditQueue",
+            {"id": "00000000000000000000000000000001", "at": 1767225600, "kind": "session.logged_out",
+             "actor": {"type": "person"}, "user_id": "00000000000000000000000000000000", "request_id": "sample"},
+        ),
     }
 
 

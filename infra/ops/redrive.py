@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Logical ids in template.yaml, per queue name the operator types.
-QUEUES = {"registration": "Registration", "erasure": "Erasure", "webhook": "Webhook"}
+QUEUES = {"registration": "Registration", "erasure": "Erasure", "webhook": "Webhook", "audit": "Audit"}
 BATCH = 10
 # Long enough to send and delete a batch; a message whose send fails comes back after it.
 DEFAULT_VISIBILITY = 60

@@ -2,6 +2,7 @@
 //! the customer's webhook endpoints.
 
 pub mod activity;
+pub mod audit_chain;
 pub mod consent_evidence;
 pub mod dynamo;
 pub mod images;

@@ -90,7 +90,50 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
+/// Why a grant ended, recorded as an `oidc.grant_revoked` event's reason: a closed list, like
+/// the reason table's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationCause {
+    /// The client revoked one of its tokens (RFC 7009).
+    ClientRevoked,
+    /// An authorization code was presented again after its exchange.
+    CodeReplayed,
+    /// A spent refresh token was presented again.
+    RefreshReused,
+    /// RP-initiated logout ended it.
+    Logout,
+}
+
+impl RevocationCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientRevoked => "client_revoked",
+            Self::CodeReplayed => "code_replayed",
+            Self::RefreshReused => "refresh_reused",
+            Self::Logout => "logout",
+        }
+    }
+}
+
 impl AuditEvent {
+    /// An `oidc.*` event of `client_id`'s grant: the client is the actor.
+    pub fn grant(kind: AuditKind, client_id: &str, at: i64) -> Option<Self> {
+        Self::new(
+            kind,
+            Actor::Client {
+                client_id: client_id.to_owned(),
+            },
+            at,
+        )
+    }
+
+    /// A grant's end, with its cause as the reason.
+    pub fn grant_revoked(client_id: &str, cause: RevocationCause, at: i64) -> Option<Self> {
+        let mut event = Self::grant(AuditKind::OidcGrantRevoked, client_id, at)?;
+        event.reason = Some(cause.as_str().to_owned());
+        Some(event)
+    }
+
     /// A new event of `kind` by `actor` at `at`, with a fresh random id (`None` when the
     /// system's random source failed).
     pub fn new(kind: AuditKind, actor: Actor, at: i64) -> Option<Self> {

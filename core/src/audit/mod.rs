@@ -10,15 +10,22 @@
 //!   that carries one;
 //! - `signature`: how a webhook is signed and verified (Standard Webhooks);
 //! - `delivery`: one due webhook, signed and delivered to every endpoint.
+//! - `hand_over`: what a function does when the trail cannot take an event;
+//! - `chain`: the trail as a hash chain (encoding, link, verify), and `append`: how the writer
+//!   extends it linearly under concurrency and duplicate deliveries.
 //!
-//! The trail itself (a hash chain, appended by one writer) is docs/audit.md's subject.
+//! Which outcome of a use case is audited as what sits next to that outcome (`audit_event`
+//! methods in `use_cases` and `oidc`). docs/audit.md has the threat model.
 
+pub mod append;
+pub mod chain;
 pub mod delivery;
 pub mod event;
+pub mod hand_over;
 pub mod ports;
 pub mod signature;
 pub mod webhooks;
 
-pub use event::{Actor, AuditEvent, AuditKind};
-pub use ports::{AuditTrail, WebhookQueue};
+pub use event::{Actor, AuditEvent, AuditKind, RevocationCause};
+pub use ports::{Appended, AuditTrail, ChainStore, WebhookQueue};
 pub use webhooks::{WebhookDue, WebhookType};

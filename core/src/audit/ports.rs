@@ -20,3 +20,30 @@ pub trait WebhookQueue: Send + Sync {
     /// Queues one delivery to every configured endpoint (at least once, with backoff).
     async fn publish(&self, message: &WebhookDue) -> Result<(), StoreError>;
 }
+
+/// How a conditional append ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Record, head and marker written.
+    Appended,
+    /// The event's marker exists: it was recorded before, nothing written.
+    Duplicate,
+    /// The head is no longer the one the record links to: another writer appended first.
+    HeadMoved,
+}
+
+/// Where the chain is kept (one writer role appends; nobody rewrites).
+#[async_trait]
+pub trait ChainStore: Send + Sync {
+    /// The newest record's number, hash and time (strongly consistent); `None`: empty.
+    async fn head(&self) -> Result<Option<super::chain::Head>, StoreError>;
+
+    /// Writes `record`, advances the head from `expected` to it and marks `event_id` as
+    /// recorded, all or nothing.
+    async fn append(
+        &self,
+        expected: Option<&super::chain::Head>,
+        record: &super::chain::ChainRecord,
+        event_id: &str,
+    ) -> Result<Appended, StoreError>;
+}

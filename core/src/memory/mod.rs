@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use async_trait::async_trait;
 
 pub mod account;
+pub mod audit;
 pub mod consent;
 mod journeys;
 pub mod oidc;

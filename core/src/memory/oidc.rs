@@ -551,6 +551,8 @@ pub struct OidcWorld {
     pub app_keys: MemoryKeys,
     pub clock: FixedClock,
     pub settings: OidcSettings,
+    /// What the token, revocation and logout endpoints recorded.
+    pub audit: super::MemoryAuditTrail,
 }
 
 impl OidcWorld {
@@ -568,6 +570,7 @@ impl OidcWorld {
             profiles: MemoryProfiles::default(),
             app_keys: MemoryKeys::default(),
             clock: FixedClock::at(now),
+            audit: super::MemoryAuditTrail::default(),
             settings: match OidcSettings::new(ISSUER) {
                 Ok(settings) => settings,
                 Err(why) => unreachable!("the test issuer is valid: {why}"),
@@ -636,6 +639,7 @@ impl OidcWorld {
             signer: &self.keys,
             profiles: &self.profiles,
             keys: &self.app_keys,
+            audit: &self.audit,
         }
     }
 
@@ -661,6 +665,7 @@ impl OidcWorld {
             refresh_tokens: &self.refresh_tokens,
             grants: &self.grants,
             check: self.access_check(),
+            audit: &self.audit,
         }
     }
 
@@ -681,6 +686,7 @@ impl OidcWorld {
             grants: &self.grants,
             clock: &self.clock,
             settings: &self.settings,
+            audit: &self.audit,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct EndSession<'a> {
     pub grants: &'a dyn Grants,
     pub clock: &'a dyn Clock,
     pub settings: &'a OidcSettings,
+    /// Where a grant ended by logout is recorded.
+    pub audit: &'a dyn crate::audit::AuditTrail,
 }
 
 impl EndSession<'_> {
@@ -83,8 +85,15 @@ impl EndSession<'_> {
             }
         };
         if let Some(hint) = &hint {
-            self.grants.revoke(&hint.sid, self.clock.now()).await?;
+            let now = self.clock.now();
+            self.grants.revoke(&hint.sid, now).await?;
             tracing::info!(client_id = %hint.aud, "grant ended by logout");
+            let event = crate::audit::AuditEvent::grant_revoked(
+                &hint.aud,
+                crate::audit::RevocationCause::Logout,
+                now,
+            );
+            crate::audit::hand_over::record(self.audit, event).await;
         }
         Ok(match target {
             Some(uri) => {

@@ -57,6 +57,12 @@ impl TokenEndpoint<'_> {
         if token.used_at.is_some() {
             self.grants.revoke(&token.grant_id, now).await?;
             tracing::warn!(client_id = %client.client_id, "refresh token reused: grant revoked");
+            let event = crate::audit::AuditEvent::grant_revoked(
+                &client.client_id,
+                crate::audit::RevocationCause::RefreshReused,
+                now,
+            );
+            crate::audit::hand_over::record(self.audit, event).await;
             return Err(INVALID_REFRESH);
         }
         let grant = self
@@ -111,11 +117,25 @@ impl TokenEndpoint<'_> {
             Err(StoreError::Conflict) => {
                 self.grants.revoke(&grant.id, now).await?;
                 tracing::warn!(client_id = %client.client_id, "refresh token used twice at once: grant revoked");
+                self.revoked(
+                    &client.client_id,
+                    &grant.user_id,
+                    crate::audit::RevocationCause::RefreshReused,
+                    now,
+                )
+                .await;
                 return Err(INVALID_REFRESH);
             }
             Err(err) => return Err(err.into()),
         }
         tracing::info!(client_id = %client.client_id, "tokens refreshed");
+        let refreshed = crate::audit::AuditEvent::grant(
+            crate::audit::AuditKind::OidcTokensRefreshed,
+            &client.client_id,
+            now,
+        )
+        .map(|event| event.user(&grant.user_id));
+        crate::audit::hand_over::record(self.audit, refreshed).await;
         Ok(TokenResponse {
             access_token: signed.access_token,
             token_type: "Bearer",

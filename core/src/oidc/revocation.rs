@@ -13,6 +13,8 @@ use super::client_auth::{ClientAuth, ClientCredentials};
 use super::errors::OAuthError;
 use super::params::{MAX_JWT, Params};
 use super::ports::{Grants, RefreshTokens};
+use crate::audit::hand_over::record;
+use crate::audit::{AuditEvent, AuditTrail, RevocationCause};
 use crate::crypto::Credential;
 
 /// The revocation endpoint.
@@ -22,6 +24,8 @@ pub struct Revocation<'a> {
     pub refresh_tokens: &'a dyn RefreshTokens,
     pub grants: &'a dyn Grants,
     pub check: AccessTokenCheck<'a>,
+    /// Where a revoked grant is recorded.
+    pub audit: &'a dyn AuditTrail,
 }
 
 impl Revocation<'_> {
@@ -55,6 +59,9 @@ impl Revocation<'_> {
         if let Some(grant_id) = grant_id {
             self.grants.revoke(&grant_id, now).await?;
             tracing::info!(client_id = %client.client_id, "grant revoked by its client");
+            let event =
+                AuditEvent::grant_revoked(&client.client_id, RevocationCause::ClientRevoked, now);
+            record(self.audit, event).await;
         }
         Ok(())
     }

@@ -39,6 +39,8 @@ use super::redirect_uri::MAX_REDIRECT_URI;
 use super::scope::Scope;
 use super::subject::subject_for;
 use super::{new_credential, new_id, pkce};
+use crate::audit::hand_over::record;
+use crate::audit::{AuditEvent, AuditKind, AuditTrail, RevocationCause};
 use crate::crypto::Credential;
 use crate::ports::{KeyRing, StoreError};
 
@@ -57,6 +59,8 @@ pub struct TokenEndpoint<'a> {
     pub profiles: &'a dyn UserProfiles,
     /// The pairwise key's source.
     pub keys: &'a dyn KeyRing,
+    /// Where grants issued, refreshed and revoked here are recorded.
+    pub audit: &'a dyn AuditTrail,
 }
 
 impl TokenEndpoint<'_> {
@@ -110,6 +114,13 @@ impl TokenEndpoint<'_> {
         if let Some(redemption) = &code.redeemed {
             tracing::warn!(client_id = %code.client_id, "authorization code replayed: grant revoked");
             self.grants.revoke(&redemption.grant_id, now).await?;
+            self.revoked(
+                &code.client_id,
+                &code.user_id,
+                RevocationCause::CodeReplayed,
+                now,
+            )
+            .await;
             return Err(INVALID_CODE);
         }
         let pkce_ok = match (code.code_challenge.as_deref(), verifier) {
@@ -186,6 +197,13 @@ impl TokenEndpoint<'_> {
                     self.codes.get(&code.id).await?.map(|code| code.redeemed)
                 {
                     self.grants.revoke(&redemption.grant_id, now).await?;
+                    self.revoked(
+                        &client.client_id,
+                        &code.user_id,
+                        RevocationCause::CodeReplayed,
+                        now,
+                    )
+                    .await;
                 }
                 tracing::warn!(client_id = %client.client_id, "authorization code redeemed twice at once: grant revoked");
                 return Err(INVALID_CODE);
@@ -196,6 +214,9 @@ impl TokenEndpoint<'_> {
             }
         }
         tracing::info!(client_id = %client.client_id, "authorization code exchanged");
+        let issued = AuditEvent::grant(AuditKind::OidcGrantIssued, &client.client_id, now)
+            .map(|event| event.user(&grant.user_id));
+        record(self.audit, issued).await;
         Ok(TokenResponse {
             access_token: signed.access_token,
             token_type: "Bearer",
@@ -204,6 +225,19 @@ impl TokenEndpoint<'_> {
             refresh_token: refresh.expose(),
             scope: scope.to_string(),
         })
+    }
+
+    /// Records that a grant of `client_id` for `user_id` ended for `cause`.
+    pub(crate) async fn revoked(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        cause: RevocationCause,
+        now: i64,
+    ) {
+        let event =
+            AuditEvent::grant_revoked(client_id, cause, now).map(|event| event.user(user_id));
+        record(self.audit, event).await;
     }
 
     /// Revokes a grant whose tokens were never handed out. Best effort: no one can reach it.

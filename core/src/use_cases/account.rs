@@ -16,6 +16,7 @@ pub mod request_erasure;
 pub mod step_up;
 
 use super::failure::Failure;
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::crypto::Credential;
 use crate::ports::{Clock, FieldSealer, Session, SessionControl, SessionStore, User, UserStore};
 
@@ -144,14 +145,33 @@ pub struct Logout<'a> {
     pub auth: SessionAuth<'a>,
 }
 
+/// A session ended by logout: whose it was, for the trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedOut {
+    pub user_id: String,
+}
+
+impl LoggedOut {
+    /// What the trail records: the person ended their session.
+    pub fn audit_event(&self, request_id: &str, now: i64) -> Option<AuditEvent> {
+        Some(
+            AuditEvent::new(AuditKind::LoggedOut, Actor::Person, now)?
+                .user(&self.user_id)
+                .request(Some(request_id)),
+        )
+    }
+}
+
 impl Logout<'_> {
-    pub async fn run(&self, credential: &Credential) -> Result<Authenticated<()>, Failure> {
+    pub async fn run(&self, credential: &Credential) -> Result<Authenticated<LoggedOut>, Failure> {
         let session = match self.auth.check(credential).await? {
             Authenticated::Live(session) => session,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
         self.auth.control.revoke(&session.id).await?;
         tracing::info!("logged out");
-        Ok(Authenticated::Live(()))
+        Ok(Authenticated::Live(LoggedOut {
+            user_id: session.user_id,
+        }))
     }
 }

@@ -21,6 +21,7 @@
 //! login session for the erased user.
 
 use super::biometric_data;
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::domain::consent::ConsentEvidence;
 use crate::oidc::ports::UserGrants;
 use crate::ports::{
@@ -52,6 +53,25 @@ pub enum Erased {
     AlreadyErased,
     /// Some step failed: the user record stays, so the next delivery can find the rest.
     Retry,
+}
+
+impl Erased {
+    /// What the trail records: only the delivery that erased the user completes the erasure.
+    pub fn audit_event(
+        self,
+        user_id: &str,
+        request_id: Option<&str>,
+        now: i64,
+    ) -> Option<AuditEvent> {
+        match self {
+            Erased::Done => Some(
+                AuditEvent::new(AuditKind::ErasureCompleted, Actor::System, now)?
+                    .user(user_id)
+                    .request(request_id),
+            ),
+            Erased::AlreadyErased | Erased::Retry => None,
+        }
+    }
 }
 
 impl EraseUser<'_> {

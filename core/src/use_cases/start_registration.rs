@@ -21,6 +21,7 @@ use std::net::IpAddr;
 
 use super::failure::{Failure, new_credential, new_id};
 use super::token_route::{RouteKeys, RouteLimits, TokenRouteGuard};
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::crypto::{Credential, keyed_hash};
 use crate::domain::consent::{ConsentAnswer, ConsentProblem};
 use crate::domain::{
@@ -103,6 +104,24 @@ pub enum StartOutcome {
     AttemptsExhausted,
     /// No consent we may act on: nothing was done.
     ConsentRefused(ConsentProblem),
+}
+
+impl StartOutcome {
+    /// What the trail records: a fresh attempt or a retry started a registration attempt; a
+    /// repeated request and a refusal started nothing.
+    pub fn audit_event(&self, now: i64, request_id: &str) -> Option<AuditEvent> {
+        let StartOutcome::Issued(issued) = self else {
+            return None;
+        };
+        if issued.kind == AttemptKind::Repeat {
+            return None;
+        }
+        Some(
+            AuditEvent::new(AuditKind::RegistrationStarted, Actor::Person, now)?
+                .registration(&issued.registration.id)
+                .request(Some(request_id)),
+        )
+    }
 }
 
 impl StartRegistration<'_> {

@@ -22,6 +22,7 @@
 //! events, the SQS disposition) is the handler's business.
 
 use super::biometric_data;
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::domain::registration::Outcome;
 use crate::domain::{Registration, RegistrationStatus, reasons};
 use crate::ports::{
@@ -92,6 +93,31 @@ impl Validation {
             verifier_answered: false,
             user_id: registration.map(|r| r.user_id.clone()),
         }
+    }
+}
+
+impl Validation {
+    /// What the trail records of this delivery: the registration completed (with the user it
+    /// created) or failed (with its reason code); retries and drops decided nothing new.
+    pub fn audit_event(&self, message: &ScanSubmitted, now: i64) -> Option<AuditEvent> {
+        let event = match &self.result {
+            ScanValidated::Completed => {
+                let event = AuditEvent::new(AuditKind::RegistrationCompleted, Actor::System, now)?;
+                match &self.user_id {
+                    Some(user_id) => event.user(user_id),
+                    None => event,
+                }
+            }
+            ScanValidated::Failed { reason } => {
+                AuditEvent::new(AuditKind::RegistrationFailed, Actor::System, now)?.reason(reason)
+            }
+            ScanValidated::Retry(_) | ScanValidated::Dropped(_) => return None,
+        };
+        Some(
+            event
+                .registration(&message.registration_id)
+                .request(message.request_id.as_deref()),
+        )
     }
 }
 

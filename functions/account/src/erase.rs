@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::audit::hand_over;
 use onboarding_core::use_cases::account::request_erasure::ErasureRequest;
 use serde_json::json;
 
@@ -25,7 +26,10 @@ pub async fn handle(
         .request_erasure()
         .run(&credential, &meta.request_id)
         .await?;
-    let user_id = match auth::live(outcome)? {
+    let outcome = auth::live(outcome)?;
+    let event = outcome.audit_event(&meta.request_id, deps.clock.now());
+    let audited = hand_over::record(deps.audit.as_ref(), event);
+    let user_id = match outcome {
         ErasureRequest::Scheduled { user_id, .. } => user_id,
         // Nothing changed: the person may retry, still logged in.
         ErasureRequest::QueueUnavailable => {
@@ -41,7 +45,9 @@ pub async fn handle(
             .with_hint("Verify your face again, then delete the account within a few minutes."));
         }
     };
-    if let Some(key) = auth::event_key(&deps).await {
+    // The trail and the analytics key lookup run side by side.
+    let ((), key) = tokio::join!(audited, auth::event_key(&deps));
+    if let Some(key) = key {
         aws_adapters::events::user(key.as_ref().as_ref(), &user_id, |user| {
             aws_adapters::events::JourneyEvent::ErasureRequested { user }
         });

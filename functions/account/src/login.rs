@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
+use onboarding_core::audit::hand_over;
 use onboarding_core::ports::ClientContext;
 use onboarding_core::use_cases::account::Account;
 use onboarding_core::use_cases::account::login::{LoggedIn, LoginOutcome};
@@ -41,10 +42,14 @@ pub async fn handle(
         .run(&credential, client)
         .await
         .map_err(|failure| auth::not_decided(failure, START_AGAIN))?;
+    let event = outcome.audit_event(&meta.request_id, deps.clock.now());
+    let audited = hand_over::record(deps.audit.as_ref(), event);
     match outcome {
-        LoginOutcome::LoggedIn(logged_in) => answer_logged_in(&deps, &meta, *logged_in).await,
+        LoginOutcome::LoggedIn(logged_in) => {
+            answer_logged_in(&deps, &meta, *logged_in, audited).await
+        }
         LoginOutcome::VerificationFailed { reason, user_id } => {
-            login_failed(&deps, &user_id, &reason).await;
+            tokio::join!(audited, login_failed(&deps, &user_id, &reason));
             Err(auth::verification_failed(&reason))
         }
         // Only someone whose face just passed learns of the lock (core/src/domain/account_lock.rs).
@@ -68,11 +73,13 @@ pub async fn handle(
 }
 
 /// The new session: counted, its event emitted, then handed out as a cookie (and in the body
-/// for apps) with the account, and the attempt's cookie cleared.
+/// for apps) with the account, and the attempt's cookie cleared. The trail (`audited`) is
+/// handed the login while the account's names are opened: one round trip, not two.
 async fn answer_logged_in(
     deps: &Deps,
     meta: &RequestMeta,
     logged_in: LoggedIn,
+    audited: impl std::future::Future<Output = ()>,
 ) -> Result<Response, ApiError> {
     let LoggedIn {
         credential,
@@ -85,7 +92,8 @@ async fn answer_logged_in(
             aws_adapters::events::JourneyEvent::LoggedIn { user }
         });
     }
-    let account = Account::open(deps.sealer.as_ref(), &user).await?;
+    let ((), account) = tokio::join!(audited, Account::open(deps.sealer.as_ref(), &user));
+    let account = account?;
     let mut body = json!({
         "expires_at": rfc3339(session.absolute_expires_at),
         "user": public_user(&account),

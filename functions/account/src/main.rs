@@ -16,6 +16,7 @@ use aws_adapters::oidc_config::ProviderConfig;
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
+use onboarding_core::audit::AuditTrail;
 use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
 use onboarding_core::oidc::OidcSettings;
@@ -56,6 +57,8 @@ pub struct Deps {
     pub oidc_grants: Arc<dyn Grants>,
     pub oidc_keys: Arc<dyn SignatureVerifier>,
     pub provider: ProviderConfig,
+    /// Where logins, step-ups, logouts and erasure requests are recorded (docs/audit.md).
+    pub audit: Arc<dyn AuditTrail>,
 }
 
 impl Deps {
@@ -181,6 +184,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         oidc_grants: wiring::oidc_records(&sdk)?,
         oidc_keys: wiring::oidc_keys(&sdk)?,
         provider: ProviderConfig::from_env()?,
+        audit: wiring::audit_trail(&sdk)?,
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 
 use api::rfc3339;
-use api::{ApiError, CredentialKind};
+use api::{ApiError, CredentialKind, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::audit::hand_over;
 use onboarding_core::oidc::access_token::bearer_token;
 use onboarding_core::use_cases::account::Account;
 use onboarding_core::use_cases::account::access_token::{ClientView, is_access_token};
@@ -87,6 +88,7 @@ pub async fn handle(
 
 pub async fn logout(
     State(deps): State<Arc<Deps>>,
+    meta: RequestMeta,
     parts: Parts,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -96,7 +98,9 @@ pub async fn logout(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let credential = auth::presented(&headers, CredentialKind::Session, deps.settings.cookies())?;
-    auth::live(deps.logout().run(&credential).await?)?;
+    let logged_out = auth::live(deps.logout().run(&credential).await?)?;
+    let event = logged_out.audit_event(&meta.request_id, deps.clock.now());
+    hand_over::record(deps.audit.as_ref(), event).await;
     let cookie = deps.settings.cookies().clear(CredentialKind::Session);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

@@ -10,6 +10,7 @@ use api::{ApiError, CredentialKind, FieldReader, JsonObject, RequestMeta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use onboarding_core::audit::hand_over;
 use onboarding_core::crypto::Credential;
 use onboarding_core::ports::ClientContext;
 use onboarding_core::use_cases::account::step_up::StepUpOutcome;
@@ -55,8 +56,11 @@ pub async fn complete(
         .run(&session, &attempt, client)
         .await
         .map_err(|failure| auth::not_decided(failure, START_AGAIN))?;
-    match auth::live(outcome)? {
-        StepUpOutcome::Elevated { acr, until } => Ok(Json(json!({
+    let outcome = auth::live(outcome)?;
+    let event = outcome.audit_event(&meta.request_id, deps.clock.now());
+    hand_over::record(deps.audit.as_ref(), event).await;
+    match outcome {
+        StepUpOutcome::Elevated { acr, until, .. } => Ok(Json(json!({
             "acr": acr,
             "elevated_until": rfc3339(until),
         }))),

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use aws_adapters::sqs_batch::{Delivery, Disposition};
+use onboarding_core::audit::{AuditTrail, hand_over};
 use onboarding_core::oidc::ports::UserGrants;
 use onboarding_core::ports::{
     Clock, ConsentEvidenceStore, EnrolmentVerifier, ErasureRequested, ImageStore,
@@ -21,6 +22,8 @@ pub struct Deps {
     pub images: Arc<dyn ImageStore>,
     pub verifier: Arc<dyn EnrolmentVerifier>,
     pub evidence: Arc<dyn ConsentEvidenceStore>,
+    /// Where a completed erasure is recorded (docs/audit.md).
+    pub audit: Arc<dyn AuditTrail>,
     pub clock: Arc<dyn Clock>,
     /// `CONSENT_EVIDENCE_RETENTION_DAYS`, in seconds.
     pub evidence_retention_seconds: i64,
@@ -40,7 +43,14 @@ pub async fn process(deps: &Deps, request: ErasureRequested, _: Delivery) -> Dis
         clock: deps.clock.as_ref(),
         evidence_retention_seconds: deps.evidence_retention_seconds,
     };
-    match use_case.run(&request.user_id).instrument(span).await {
+    let erased = use_case.run(&request.user_id).instrument(span).await;
+    let event = erased.audit_event(
+        &request.user_id,
+        request.request_id.as_deref(),
+        deps.clock.now(),
+    );
+    hand_over::record(deps.audit.as_ref(), event).await;
+    match erased {
         Erased::Done | Erased::AlreadyErased => Disposition::Done,
         Erased::Retry => Disposition::Retry,
     }

@@ -42,6 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         images: wiring::images(&sdk)?,
         verifier: wiring::iproov(&sdk, &settings)?,
         evidence: wiring::consent_evidence(&sdk)?,
+        audit: wiring::audit_trail(&sdk)?,
         clock: Arc::new(SystemClock),
         evidence_retention_seconds: evidence_retention_seconds()?,
     });

@@ -37,6 +37,8 @@ pub struct Deps {
     pub keys: Arc<dyn KeyRing>,
     pub clock: Arc<dyn Clock>,
     pub provider: ProviderConfig,
+    /// Where grants issued, refreshed and revoked are recorded (docs/audit.md).
+    pub audit: Arc<dyn onboarding_core::audit::AuditTrail>,
 }
 
 async fn token(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) -> Response {
@@ -64,6 +66,7 @@ async fn token(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) -> Resp
             signer: deps.signer.as_ref(),
             profiles: &profiles,
             keys: deps.keys.as_ref(),
+            audit: deps.audit.as_ref(),
         };
         endpoint
             .handle(api::oauth::authorization(headers), &form)
@@ -95,6 +98,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys: wiring::app_keys(&sdk, &journeys)?,
         clock: Arc::new(SystemClock),
         provider: ProviderConfig::from_env()?,
+        audit: wiring::audit_trail(&sdk)?,
     });
     let origins = journeys.origins();
     let routes = Router::new()

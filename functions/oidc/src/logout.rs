@@ -22,6 +22,7 @@ pub async fn end_session(State(deps): State<Arc<Deps>>, parts: Parts) -> Respons
             grants: deps.grants.as_ref(),
             clock: deps.clock.as_ref(),
             settings: &settings,
+            audit: deps.audit.as_ref(),
         };
         use_case.run(&params).await
     }

@@ -48,6 +48,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub journeys: JourneySettings,
     pub provider: ProviderConfig,
+    /// Where grants revoked by their client or by logout are recorded (docs/audit.md).
+    pub audit: Arc<dyn onboarding_core::audit::AuditTrail>,
 }
 
 impl Deps {
@@ -115,6 +117,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys: wiring::app_keys(&sdk, &journeys)?,
         clock: Arc::new(SystemClock),
         provider: ProviderConfig::from_env()?,
+        audit: wiring::audit_trail(&sdk)?,
         journeys,
     });
     let origins = deps.journeys.origins();

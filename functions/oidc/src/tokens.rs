@@ -92,6 +92,7 @@ pub async fn revoke(State(deps): State<Arc<Deps>>, parts: Parts, body: Bytes) ->
             refresh_tokens: deps.refresh_tokens.as_ref(),
             grants: deps.grants.as_ref(),
             check: deps.access_check(&settings),
+            audit: deps.audit.as_ref(),
         };
         use_case.run(authorization, &form).await
     }

@@ -24,6 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         keys: wiring::app_keys(&sdk, &settings)?,
         clock: Arc::new(SystemClock),
         settings,
+        audit: wiring::audit_trail(&sdk)?,
     });
     let backoff = Arc::new(wiring::registration_backoff(&sdk)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use aws_adapters::config::JourneySettings;
 use aws_adapters::sqs_batch::{Delivery, Disposition};
+use onboarding_core::audit::{AuditTrail, hand_over};
 use onboarding_core::ports::{
     Clock, EnrolmentVerifier, ImageStore, KeyRing, RegistrationStore, ScanSubmitted, UserStore,
 };
@@ -21,6 +22,8 @@ pub struct Deps {
     pub keys: Arc<dyn KeyRing>,
     pub clock: Arc<dyn Clock>,
     pub settings: JourneySettings,
+    /// Where a completed or failed registration is recorded (docs/audit.md).
+    pub audit: Arc<dyn AuditTrail>,
 }
 
 /// One message, in a span naming the registration (ids only).
@@ -54,13 +57,22 @@ async fn validate(deps: &Deps, message: &ScanSubmitted, sent_ms: Option<i64>) ->
             lag_ms: (now_ms as f64) - (sent as f64),
         });
     }
+    let audited = hand_over::record(
+        deps.audit.as_ref(),
+        validation.audit_event(message, deps.clock.now()),
+    );
     match validation.result {
         ScanValidated::Completed => {
-            completed(deps, message, validation.user_id.as_deref()).await;
+            // The trail and the analytics event's key lookup run side by side.
+            tokio::join!(
+                audited,
+                completed(deps, message, validation.user_id.as_deref())
+            );
             Disposition::Done
         }
         ScanValidated::Failed { reason } => {
             failed(message, &reason);
+            audited.await;
             Disposition::Done
         }
         // Another delivery may still hold the lease: come back once it has surely run out.

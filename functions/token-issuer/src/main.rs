@@ -13,6 +13,7 @@ use aws_adapters::config::{self, JourneySettings};
 use aws_adapters::wiring;
 use axum::Router;
 use axum::routing::{get, post};
+use onboarding_core::audit::AuditTrail;
 use onboarding_core::domain::ConsentCatalog;
 use onboarding_core::domain::rate_limits::Limits;
 use onboarding_core::latency_mirror::LatencyMirror;
@@ -43,6 +44,8 @@ pub struct Deps {
     pub verify_token_latency: LatencyMirror,
     /// The consent versions of this deployment (config/consent.json, checked at cold start).
     pub consent: ConsentCatalog,
+    /// Where a started registration is recorded (docs/audit.md).
+    pub audit: Arc<dyn AuditTrail>,
 }
 
 impl Deps {
@@ -136,6 +139,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         uniform_unknown_username: unknown_username_uniform()?,
         verify_token_latency: LatencyMirror::new(DECOY_FALLBACK),
         consent,
+        audit: wiring::audit_trail(&sdk)?,
     });
     let origins = deps.settings.origins();
     let routes = Router::new()

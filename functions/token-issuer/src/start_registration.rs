@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onboarding_core::audit::hand_over;
 use onboarding_core::domain::consent::ConsentAnswer;
 use onboarding_core::domain::{Channel, DisplayName, RegistrationStatus, Username};
 use onboarding_core::use_cases::start_registration::{
@@ -97,7 +98,10 @@ pub async fn handle(
         language: consent::requested_language(&headers),
         channel: Channel::of_request(meta.browser),
     };
-    match deps.start_registration().run(request).await? {
+    let outcome = deps.start_registration().run(request).await?;
+    let event = outcome.audit_event(now, &meta.request_id);
+    hand_over::record(deps.audit.as_ref(), event).await;
+    match outcome {
         StartOutcome::Issued(issued) => Ok(issued_answer(&deps, &issued, now, meta.browser)),
         StartOutcome::UsernameTaken => Err(ApiError::conflict(
             "username_taken",

@@ -18,6 +18,7 @@
 use std::time::Instant;
 
 use super::attempt::{AttemptSteps, Claimed};
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::crypto::Credential;
 use crate::domain::AssurancePolicy;
 use crate::domain::rate_limits::Limit;
@@ -88,6 +89,30 @@ pub enum LoginOutcome {
     /// The scan passed, but an operator has locked the account (`domain::account_lock`): no
     /// session. Only the account's owner, who just proved their face, ever gets this answer.
     Locked { user_id: String },
+}
+
+impl LoginOutcome {
+    /// What the trail records: a session opened, or a verification that failed (a decoy's
+    /// has no user). Refused credentials and replays decided nothing about the person.
+    pub fn audit_event(&self, request_id: &str, now: i64) -> Option<AuditEvent> {
+        let event = match self {
+            LoginOutcome::LoggedIn(logged_in) => {
+                AuditEvent::new(AuditKind::LoginSucceeded, Actor::Person, now)?
+                    .user(&logged_in.user.user_id)
+            }
+            LoginOutcome::VerificationFailed { reason, user_id } => {
+                let event =
+                    AuditEvent::new(AuditKind::LoginFailed, Actor::Person, now)?.reason(reason);
+                if user_id.is_empty() {
+                    event
+                } else {
+                    event.user(user_id)
+                }
+            }
+            _ => return None,
+        };
+        Some(event.request(Some(request_id)))
+    }
 }
 
 impl Login<'_> {

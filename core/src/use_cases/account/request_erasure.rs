@@ -10,6 +10,7 @@
 //! out with no erasure scheduled and no session to ask again with.
 
 use super::{Authenticated, SessionAuth};
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::crypto::Credential;
 use crate::ports::{ErasureQueue, ErasureRequested};
 use crate::use_cases::failure::Failure;
@@ -29,6 +30,20 @@ pub enum ErasureRequest {
     QueueUnavailable,
     /// The session has no live step-up elevation: nothing changed.
     StepUpRequired,
+}
+
+impl ErasureRequest {
+    /// What the trail records: a scheduled erasure; the refusals changed nothing.
+    pub fn audit_event(&self, request_id: &str, now: i64) -> Option<AuditEvent> {
+        match self {
+            ErasureRequest::Scheduled { user_id, .. } => Some(
+                AuditEvent::new(AuditKind::ErasureRequested, Actor::Person, now)?
+                    .user(user_id)
+                    .request(Some(request_id)),
+            ),
+            ErasureRequest::QueueUnavailable | ErasureRequest::StepUpRequired => None,
+        }
+    }
 }
 
 impl RequestErasure<'_> {

@@ -18,6 +18,7 @@ use std::net::IpAddr;
 
 use super::attempt::{AttemptSteps, Claimed};
 use super::{Authenticated, SessionAuth, SessionRefused};
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::crypto::{Credential, keyed_hash};
 use crate::domain::rate_limits::Limit;
 use crate::domain::{AssurancePolicy, reasons};
@@ -131,7 +132,11 @@ pub struct CompleteStepUp<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepUpOutcome {
     /// The session is elevated until `until`; `acr` names the assurance the scan proved.
-    Elevated { acr: &'static str, until: i64 },
+    Elevated {
+        acr: &'static str,
+        until: i64,
+        user_id: String,
+    },
     /// The scan failed or never reached the verifier; the attempt is over.
     VerificationFailed { reason: String, user_id: String },
     /// No step-up attempt matches the credential (unknown, wrong secret, or a login attempt).
@@ -142,6 +147,24 @@ pub enum StepUpOutcome {
     Expired,
     /// The attempt was already completed or is being completed.
     Used,
+}
+
+impl StepUpOutcome {
+    /// What the trail records: the face proved again, or not; refused attempts decided nothing.
+    pub fn audit_event(&self, request_id: &str, now: i64) -> Option<AuditEvent> {
+        let event = match self {
+            StepUpOutcome::Elevated { user_id, .. } => {
+                AuditEvent::new(AuditKind::StepUpPassed, Actor::Person, now)?.user(user_id)
+            }
+            StepUpOutcome::VerificationFailed { reason, user_id } => {
+                AuditEvent::new(AuditKind::StepUpFailed, Actor::Person, now)?
+                    .user(user_id)
+                    .reason(reason)
+            }
+            _ => return None,
+        };
+        Some(event.request(Some(request_id)))
+    }
 }
 
 impl CompleteStepUp<'_> {
@@ -248,6 +271,7 @@ impl CompleteStepUp<'_> {
         Ok(Authenticated::Live(StepUpOutcome::Elevated {
             acr: self.policy.assurance_type.acr(),
             until,
+            user_id: session.user_id.clone(),
         }))
     }
 }

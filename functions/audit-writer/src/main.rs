@@ -1,0 +1,38 @@
+//! Audit writer: the one consumer of the audit queue. Appends every audited event to the hash
+//! chain in the audit table, then queues the webhook it triggers, if any. Wires its adapters
+//! once, then serves SQS batches.
+
+mod append;
+
+use std::sync::Arc;
+
+use aws_adapters::config;
+use aws_adapters::sqs_batch;
+use aws_adapters::wiring;
+use lambda_runtime::{LambdaEvent, service_fn};
+use onboarding_core::ports::SystemClock;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    api::telemetry::init();
+    let sdk = config::aws();
+    let deps = Arc::new(append::Deps {
+        chain: wiring::audit_chain(&sdk)?,
+        webhooks: wiring::webhook_queue(&sdk)?,
+        clock: Arc::new(SystemClock),
+    });
+    // In the batch's order: every append contends for the one head, so running a batch at once
+    // would only make its messages retry against each other. A failed append comes back after
+    // the queue's visibility timeout (the role has no sqs:ChangeMessageVisibility).
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
+        let deps = deps.clone();
+        async move {
+            let response = sqs_batch::run_in_order(event.payload, |audited, delivery| {
+                append::process(&deps, audited, delivery)
+            })
+            .await;
+            Ok::<_, lambda_runtime::Error>(response)
+        }
+    }))
+    .await
+}
