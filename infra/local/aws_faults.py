@@ -168,6 +168,22 @@ def operation_of(headers: Any, method: str) -> str:
     return target.rsplit(".", 1)[-1] if target else method
 
 
+# DynamoDB makes each conditional write atomic: the condition is evaluated and the write applied
+# as one step, so of two racing writes under the same condition exactly one wins. moto evaluates
+# the condition and applies the write in separate Python steps on its request threads, so two
+# racing writes can both pass (the chaos soak saw two deliveries both win begin-validation). The
+# proxy therefore lets one DynamoDB write through at a time; reads stay concurrent.
+DYNAMODB_WRITES = threading.Lock()
+DYNAMODB_WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+)
+
+
+def serialised(service: str, operation: str) -> bool:
+    """Whether a call must pass moto alone (a DynamoDB write: see DYNAMODB_WRITES)."""
+    return service == "dynamodb" and operation in DYNAMODB_WRITE_OPERATIONS
+
+
 def error_response(rule: Rule) -> tuple[int, dict[str, str], bytes]:
     """The status, headers and body AWS would send for this error, in the service's protocol."""
     message = f"injected by the local fault proxy ({rule.code})"
@@ -227,7 +243,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return
             self._send(*error_response(rule))
             return
-        self._forward(body)
+        if serialised(service, operation):
+            with DYNAMODB_WRITES:
+                self._forward(body)
+        else:
+            self._forward(body)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _dispatch
 

@@ -112,3 +112,45 @@ def test_invalid_rules_are_refused_with_a_reason(proxy: str, rule: dict):
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request" and r.json()["message"]
     assert requests.get(f"{proxy}/_faults", timeout=5).json()["rules"] == []
+
+
+def test_racing_conditional_writes_through_the_proxy_have_exactly_one_winner(proxy: str):
+    # GIVEN an item both of many writers want to move from "submitted" to "validating"
+    ddb = client("dynamodb", proxy)
+    ddb.create_table(TableName="race", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    wins = []
+    for round_ in range(10):
+        ddb.put_item(TableName="race", Item={"pk": {"S": f"r{round_}"}, "st": {"S": "submitted"}})
+        winners = []
+        start = threading.Barrier(6)
+
+        def take(name: str, key: str = f"r{round_}", won: list = winners) -> None:
+            start.wait()
+            try:
+                ddb.update_item(TableName="race", Key={"pk": {"S": key}},
+                                UpdateExpression="SET st = :v, holder = :h",
+                                ConditionExpression="st = :s",
+                                ExpressionAttributeValues={":v": {"S": "validating"}, ":h": {"S": name},
+                                                           ":s": {"S": "submitted"}})
+                won.append(name)
+            except botocore.exceptions.ClientError as err:
+                assert err.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+        # WHEN six writers race with the same condition
+        threads = [threading.Thread(target=take, args=(f"w{i}",)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wins.append(len(winners))
+    # THEN each round has exactly one winner, as DynamoDB's atomic conditional writes give
+    assert wins == [1] * 10
+
+
+def test_only_dynamodb_writes_are_serialised():
+    assert aws_faults.serialised("dynamodb", "UpdateItem")
+    assert aws_faults.serialised("dynamodb", "TransactWriteItems")
+    assert not aws_faults.serialised("dynamodb", "GetItem")
+    assert not aws_faults.serialised("s3", "PUT")
