@@ -207,7 +207,11 @@ def no_secrets_in_logs(planted: dict[str, list[str]], users: list[dict]) -> Inva
     fragments: dict[str, str] = {}
     s3, bucket = journeys.aws("s3"), journeys.resource("ImagesBucket")
     for user in [u for u in users if "image_key" in u][:25]:
-        data = base64.b64encode(s3.get_object(Bucket=bucket, Key=user["image_key"]["S"])["Body"].read()).decode()
+        try:
+            raw = s3.get_object(Bucket=bucket, Key=user["image_key"]["S"])["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            continue  # a user without its image: the image invariant reports it
+        data = base64.b64encode(raw).decode()
         fragments[data[:40]] = fragments[data[-40:]] = "image (base64)"
     # Word-like values are matched as whole runs of token characters (fast); values with
     # spaces (display names) and image fragments as substrings.
