@@ -42,6 +42,7 @@ help:
 	@echo "make unit         cargo test, the local tooling's Python tests, tests/contract"
 	@echo "make invoke FN=…  send events/<FN>.json to a function of the running stack (cargo lambda invoke)"
 	@echo "make console      install the /docs API console (Swagger UI, pinned; needs npm; dev/up/e2e do it)"
+	@echo "make soak         start the stack, run a chaos soak (SOAK_SECONDS=180) and its invariant checker, stop the stack"
 	@echo "make clean-local  stop the stack and delete .local/ (logs, generated env, state)"
 
 # The dev venv: (re)installed only when the pinned files change (the stamp holds their hash).
@@ -142,6 +143,33 @@ e2e: venv console build
 	$(MAKE) audit-verify
 
 test: lint unit fuzz sam-build-check e2e
+
+# ----- chaos soak (docs/reliability.md) ------------------------------------------------------
+# Starts the stack in the background, runs concurrent journeys under a random fault schedule
+# (tests/soak/run.py), drains with faults cleared, runs the invariant checker
+# (tests/soak/invariants.py) and always stops the stack. Loopback only, bounded:
+# SOAK_SECONDS of load + at most SOAK_DRAIN_SECONDS of drain, then the checker.
+#   make soak                                  3 minutes of load (about 5 minutes in all)
+#   make soak SOAK_SECONDS=1800 SOAK_WORKERS=8 the nightly setting
+#   make soak SOAK_SEED=1234                   replay a fault schedule
+#   make soak SOAK_BREAK=delete-image          damage the state on purpose: the checker must fail
+# A clean run rewrites the generated section of docs/reliability.md; a SOAK_BREAK run never does.
+# LOCAL_VISIBILITY_TIMEOUT=30: a batch whose function was killed comes back after 30 s, not the
+# template's 190 s, so a kill near the end of the load still settles within the drain.
+SOAK_SECONDS ?= 180
+SOAK_DRAIN_SECONDS ?= 300
+SOAK_WORKERS ?= 6
+SOAK_SEED ?=
+SOAK_BREAK ?=
+.PHONY: soak
+soak: venv console build
+	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
+	LOCAL_VISIBILITY_TIMEOUT=30 GATEWAY_TRUST_FORWARDED_FOR=1 $(DEVSTACK) up --detach || \
+	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_DRAIN_SECONDS=$(SOAK_DRAIN_SECONDS) SOAK_WORKERS=$(SOAK_WORKERS) \
+	  SOAK_SEED=$(SOAK_SEED) SOAK_BREAK=$(SOAK_BREAK) timeout $$(( $(SOAK_SECONDS) + $(SOAK_DRAIN_SECONDS) + 300 )) \
+	  $(PY) tests/soak/run.py; \
+	$(PY) tests/soak/invariants.py $(if $(SOAK_BREAK),,--markdown docs/reliability.md)
 
 # Sends one sample event (events/, written by infra/local/sample_events.py) to a function of the
 # running local stack (`make dev` or `make up`) over `cargo lambda invoke`, and prints its answer:

@@ -14,9 +14,15 @@ Rules (from "Handling errors for an SQS event source in Lambda"):
   missing list means all succeeded; an identifier that is empty or not in the batch makes
   the whole batch count as failed.
 
+Duplicate deliveries on request: SQS is at-least-once, so a consumer can get the same message
+twice, even at the same time. A test (the soak, tests/soak) asks for that by writing
+``<LOCAL_DIR>/sqs_duplicates.json`` (``DuplicateControl``); a batch then chosen is handed to the
+function twice at once, and the messages either copy succeeded for are deleted, as when two
+receipts of one message race in AWS. No file, no duplicates.
+
 Logs: one JSON line per batch (queue, function, size, message ids deleted/failed, ms) - never
-message bodies. Environment: LOCAL_SQS_MAX_POLLERS caps pollers per mapping (default 5),
-LOCAL_SQS_WAIT_SECONDS is the long-poll wait (default 5).
+message bodies - and one per duplicated batch. Environment: LOCAL_SQS_MAX_POLLERS caps pollers
+per mapping (default 5), LOCAL_SQS_WAIT_SECONDS is the long-poll wait (default 5).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -38,7 +45,9 @@ from typing import Any
 import jsonlog
 import lambda_client
 import template as tpl
-from settings import REGION, STACK_FILE, TEMPLATE_FILE, Ports
+from settings import LOCAL_DIR, REGION, STACK_FILE, TEMPLATE_FILE, Ports
+
+DUPLICATES_FILE = LOCAL_DIR / "sqs_duplicates.json"
 
 
 # ----- events -----------------------------------------------------------------------------
@@ -110,6 +119,51 @@ def succeeded_ids(
     return all_ids - failed, "partial"
 
 
+# ----- duplicate deliveries ----------------------------------------------------------------
+class DuplicateControl:
+    """Which batches to deliver twice, read from a JSON file a test writes.
+
+    ``{"queues": {"<queue name>": {"probability": 0.5, "until": <epoch seconds>}}}``: until then,
+    each batch of that queue is duplicated with that probability. A file (not a port) because
+    this process has no server, and the test only needs to switch it on and off; the file is
+    re-read only when its modification time changes, so the poll loop pays one ``stat``.
+    """
+
+    def __init__(self, path: Path = DUPLICATES_FILE, rng: random.Random | None = None) -> None:
+        self.path = path
+        self.rng = rng or random.Random()
+        self._mtime: float | None = None
+        self._queues: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def _reload(self) -> None:
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            self._mtime, self._queues = None, {}
+            return
+        if mtime == self._mtime:
+            return
+        try:
+            queues = json.loads(self.path.read_text()).get("queues") or {}
+        except (OSError, ValueError, AttributeError):
+            queues = {}  # half-written or garbage: no duplicates until a valid file appears
+        self._mtime = mtime
+        self._queues = {
+            name: {"probability": float(rule.get("probability", 1.0)), "until": float(rule.get("until", 0))}
+            for name, rule in queues.items()
+            if isinstance(rule, dict)
+        }
+
+    def should_duplicate(self, queue_name: str, now: float | None = None) -> bool:
+        with self._lock:
+            self._reload()
+            rule = self._queues.get(queue_name)
+            if not rule or (now if now is not None else time.time()) >= rule["until"]:
+                return False
+            return self.rng.random() < rule["probability"]
+
+
 # ----- polling ----------------------------------------------------------------------------
 @dataclass
 class PollerSettings:
@@ -132,6 +186,7 @@ class MappingPoller(threading.Thread):
         stop: threading.Event,
         warm: set[str],
         index: int,
+        duplicates: DuplicateControl | None = None,
     ) -> None:
         super().__init__(name=f"sqs-{mapping.binary}-{index}", daemon=True)
         self.mapping = mapping
@@ -141,6 +196,7 @@ class MappingPoller(threading.Thread):
         self.stop_event = stop
         self.warm = warm
         self.sqs = _sqs_client(settings)  # one client per thread
+        self.duplicates = duplicates
 
     def run(self) -> None:
         backoff = 1.0
@@ -191,20 +247,10 @@ class MappingPoller(threading.Thread):
         ids = [m["MessageId"] for m in messages]
         receive_counts = {m["MessageId"]: int((m.get("Attributes") or {}).get("ApproximateReceiveCount", 0)) for m in messages}
         event = build_event(messages, self.mapping.queue_arn)
-        warm = self.function.binary in self.warm
-        timeout = self.function.timeout + (self.settings.invoke_grace if warm else self.settings.cold_start_grace)
-        try:
-            result = lambda_client.invoke(self.settings.lambda_url, self.mapping.binary, event, timeout)
-            self.warm.add(self.function.binary)
-            delete, outcome = succeeded_ids(ids, result, self.mapping.report_batch_item_failures)
-        except lambda_client.FunctionError as exc:
-            self.warm.add(self.function.binary)
-            delete, outcome = set(), f"function_error:{exc.error_type}"
-        except lambda_client.InvokeTimeout:
-            delete, outcome = set(), "timeout"
-        except lambda_client.Unavailable as exc:
-            delete, outcome = set(), "unavailable"
-            jsonlog.emit("sqs", "invoke_unavailable", level="error", function=self.mapping.binary, error=str(exc))
+        if self.duplicates is not None and self.duplicates.should_duplicate(self.queue_name):
+            delete, outcome = self.invoke_twice(event, ids)
+        else:
+            delete, outcome = self.invoke(event, ids)
         deleted = self.delete(messages, delete)
         jsonlog.emit(
             "sqs",
@@ -219,6 +265,36 @@ class MappingPoller(threading.Thread):
             receive_counts=receive_counts,
             ms=round((time.monotonic() - started) * 1000, 1),
         )
+
+    def invoke(self, event: dict[str, Any], ids: list[str]) -> tuple[set[str], str]:
+        """One invocation with the batch: the message ids to delete, and a word for the log."""
+        warm = self.function.binary in self.warm
+        timeout = self.function.timeout + (self.settings.invoke_grace if warm else self.settings.cold_start_grace)
+        try:
+            result = lambda_client.invoke(self.settings.lambda_url, self.mapping.binary, event, timeout)
+            self.warm.add(self.function.binary)
+            return succeeded_ids(ids, result, self.mapping.report_batch_item_failures)
+        except lambda_client.FunctionError as exc:
+            self.warm.add(self.function.binary)
+            return set(), f"function_error:{exc.error_type}"
+        except lambda_client.InvokeTimeout:
+            return set(), "timeout"
+        except lambda_client.Unavailable as exc:
+            jsonlog.emit("sqs", "invoke_unavailable", level="error", function=self.mapping.binary, error=str(exc))
+            return set(), "unavailable"
+
+    def invoke_twice(self, event: dict[str, Any], ids: list[str]) -> tuple[set[str], str]:
+        """The same batch to two instances at once (an at-least-once duplicate); a message
+        either copy handled is deleted, as the first DeleteMessage of two receipts would."""
+        results: list[tuple[set[str], str]] = []
+        twin = threading.Thread(target=lambda: results.append(self.invoke(event, ids)), daemon=True)
+        twin.start()
+        first = self.invoke(event, ids)
+        twin.join()
+        second = results[0] if results else (set(), "lost")
+        jsonlog.emit("sqs", "duplicate_delivery", queue=self.queue_name, function=self.mapping.binary,
+                     message_ids=sorted(ids), outcomes=[first[1], second[1]])
+        return first[0] | second[0], f"duplicate:{first[1]}+{second[1]}"
 
     def delete(self, messages: list[dict[str, Any]], ids: set[str]) -> set[str]:
         entries = [
@@ -257,6 +333,7 @@ def _sqs_client(settings: PollerSettings) -> Any:
 def start_pollers(model: tpl.StackModel, settings: PollerSettings, stop: threading.Event) -> list[MappingPoller]:
     max_pollers = int(os.environ.get("LOCAL_SQS_MAX_POLLERS", "5"))
     warm: set[str] = set()
+    duplicates = DuplicateControl()
     pollers: list[MappingPoller] = []
     for mapping in model.sqs_mappings:
         if not mapping.enabled:
@@ -266,7 +343,7 @@ def start_pollers(model: tpl.StackModel, settings: PollerSettings, stop: threadi
         queue_name = model.queues[mapping.queue].name
         count = max(1, min(mapping.maximum_concurrency or 2, max_pollers))
         for index in range(count):
-            poller = MappingPoller(mapping, function, queue_name, settings, stop, warm, index)
+            poller = MappingPoller(mapping, function, queue_name, settings, stop, warm, index, duplicates)
             poller.start()
             pollers.append(poller)
         jsonlog.emit("sqs", "polling", queue=queue_name, function=mapping.binary, pollers=count,

@@ -161,3 +161,71 @@ def test_partial_batch_failure_redrives_poison_to_dlq(moto_ports: Ports, fake_la
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+# ----- duplicate deliveries on request (DuplicateControl) -----------------------------------
+def test_no_file_means_no_duplicates(tmp_path) -> None:
+    control = sqs_events.DuplicateControl(tmp_path / "absent.json")
+    assert not control.should_duplicate("q")
+
+
+def test_duplicates_only_for_the_named_queue_and_until_the_deadline(tmp_path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps({"queues": {"q": {"probability": 1.0, "until": 1000}}}))
+    control = sqs_events.DuplicateControl(path)
+    assert control.should_duplicate("q", now=999)
+    assert not control.should_duplicate("q", now=1000)
+    assert not control.should_duplicate("other", now=10)
+
+
+def test_probability_is_honoured_and_a_rewrite_is_picked_up(tmp_path) -> None:
+    import os
+    import random
+
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps({"queues": {"q": {"probability": 0.0, "until": 2e9}}}))
+    control = sqs_events.DuplicateControl(path, rng=random.Random(1))
+    assert not any(control.should_duplicate("q", now=1) for _ in range(50))
+    path.write_text(json.dumps({"queues": {"q": {"probability": 1.0, "until": 2e9}}}))
+    os.utime(path, (time.time() + 5, time.time() + 5))  # a new mtime even on coarse clocks
+    assert all(control.should_duplicate("q", now=1) for _ in range(5))
+
+
+def test_garbage_file_means_no_duplicates(tmp_path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text("{not json")
+    assert not sqs_events.DuplicateControl(path).should_duplicate("q", now=1)
+
+
+def test_a_duplicated_batch_reaches_the_function_twice_and_is_deleted_once(
+    moto_ports: Ports, fake_lambda: str, tmp_path
+) -> None:
+    sqs = aws_client("sqs", moto_ports)
+    url = sqs.create_queue(QueueName="unit-dup-q", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    message_id = sqs.send_message(QueueUrl=url, MessageBody='{"ok": 1}')["MessageId"]
+    control_file = tmp_path / "dup.json"
+    control_file.write_text(json.dumps({"queues": {"unit-dup-q": {"probability": 1.0, "until": time.time() + 60}}}))
+
+    mapping = tpl.SqsMapping("Fn", "fn", "Q", url, arn, 10, 0, True, 1, True)
+    function = tpl.Function("Fn", "fn", "fn", 3, 128, {})
+    settings = sqs_events.PollerSettings(lambda_url=fake_lambda, aws_endpoint=moto_ports.aws_endpoint, wait_seconds=1)
+    stop = threading.Event()
+    INVOCATIONS.clear()
+    poller = sqs_events.MappingPoller(mapping, function, "unit-dup-q", settings, stop, set(), 0,
+                                      sqs_events.DuplicateControl(control_file))
+    poller.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(INVOCATIONS) < 2:
+            time.sleep(0.1)
+        control_file.unlink()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        poller.join(timeout=5)
+
+    assert INVOCATIONS == [[message_id], [message_id]]  # two copies, and no third delivery
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
