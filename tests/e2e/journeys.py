@@ -315,6 +315,15 @@ def assert_no_biometric_data(user_id: str, iproov_user_id: str) -> None:
     assert r.status_code == 404, r.text
 
 
+def audit_records() -> list[dict]:
+    """The audit trail's records (AuditTable), in sequence order, each with its event decoded."""
+    out = []
+    for item in items("AuditTable"):
+        if item["pk"]["S"].startswith("record#"):
+            out.append({"item": item, "seq": int(item["seq"]["N"]), "event": json.loads(item["event"]["S"])})
+    return sorted(out, key=lambda r: r["seq"])
+
+
 def registration_item(registration_id: str) -> dict | None:
     return aws("dynamodb").get_item(
         TableName=table("RegistrationsTable"), Key={"pk": {"S": registration_id}}, ConsistentRead=True

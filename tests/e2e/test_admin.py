@@ -2,9 +2,8 @@
 
 The local gateway plays API Gateway's IAM authorizer (infra/local/iam_authorizer.py): every call
 here is signed with SigV4 the way `make admin` signs it (infra/ops/admin.py), as the local
-operator (who holds the template's OperatorApiPolicy) or as the principal without it. The audit
-events are read from AuditQueue through moto, peeked with a zero visibility timeout so that no
-other reader loses a message (the trail's writer is not on this branch yet).
+operator (who holds the template's OperatorApiPolicy) or as the principal without it. Each
+action's audit event is read back from the trail the audit writer keeps (AuditTable).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from conftest import REPO_ROOT, assert_error_shape
-from journeys import API, Client, aws, registered, resource, scan, wait_for
+from journeys import API, Client, audit_records, registered, scan, wait_for
 
 sys.path.insert(0, str(REPO_ROOT / "infra" / "ops"))
 
@@ -59,24 +58,12 @@ def logged_in(username: str) -> Client:
     return device
 
 
-def audit_events() -> list[dict]:
-    """Every event waiting on AuditQueue, read without consuming it."""
-    sqs, url = aws("sqs"), resource("AuditQueue")
-    seen: dict[str, dict] = {}
-    for _ in range(30):
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0)
-        for message in out.get("Messages", []):
-            seen[message["MessageId"]] = json.loads(message["Body"])
-        if not out.get("Messages"):
-            break
-    return list(seen.values())
-
-
 def assert_audited(kind: str, user_id: str) -> None:
     def found() -> dict | None:
-        return next((e for e in audit_events() if e["kind"] == kind and e.get("user_id") == user_id), None)
+        events = (r["event"] for r in audit_records())
+        return next((e for e in events if e["kind"] == kind and e.get("user_id") == user_id), None)
 
-    event = wait_for(f"{kind} on AuditQueue", found, timeout=15)
+    event = wait_for(f"{kind} in the audit trail", found, timeout=30)
     assert event["actor"] == {"type": "operator", "principal": OPERATOR.arn}
 
 
@@ -141,7 +128,9 @@ def test_a_user_is_looked_up_by_username_and_the_lookup_audited(person) -> None:
     r = look_up(username)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"user_id", "created_at", "locked", "locked_at", "live_sessions"}
+    assert set(body) == {"user_id", "created_at", "locked", "locked_at", "live_sessions", "consent"}
+    # the consent's evidence, never its text: version, text hash, language, time, channel
+    assert set(body["consent"]) == {"version", "text_sha256", "language", "accepted_at", "channel"}
     assert body["locked"] is False and body["live_sessions"] >= 1
     assert username not in r.text
     assert_audited("operator.user_looked_up", body["user_id"])

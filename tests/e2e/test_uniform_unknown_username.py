@@ -21,7 +21,8 @@ import requests
 from journeys import Client, within_one_rate_window
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100"}
+PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100",
+         "WEBHOOK_PORT": "4750"}
 API = f"http://127.0.0.1:{PORTS['API_PORT']}"
 SANDBOX = f"http://127.0.0.1:{PORTS['SANDBOX_PORT']}"
 

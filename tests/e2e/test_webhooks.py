@@ -10,8 +10,7 @@ Two groups:
   audit trail's writer would (core/src/audit/webhooks.rs), and the real webhook-dispatcher
   function delivers it;
 * **the journeys**: a registration, a login, an erasure through the public API, each announced
-  by a webhook. They need the audit trail's writer, which queues the webhooks; until the
-  template has its function (AuditWriterFunction) they are skipped.
+  by a webhook that the audit trail's writer queued.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import requests
 from standardwebhooks import Webhook
 
 from journeys import Client, aws, registered, scan, scanned_login_attempt, stack, unique_username, wait_for
-from settings import TEMPLATE_FILE, Ports
+from settings import Ports
 
 RECEIVER = os.environ.get("WEBHOOK_RECEIVER_URL", Ports.from_env().webhook_receiver_url)
 USER_ID = "00112233445566778899aabbccddeeff"
@@ -205,17 +204,7 @@ def test_a_webhook_that_keeps_failing_ends_in_the_dead_letter_queue():
     assert {d["status"] for d in attempts} == {500}
 
 
-# ----- the journeys (need the audit trail's writer) ---------------------------------------
-def audit_writer_deployed() -> bool:
-    return "AuditWriterFunction:" in TEMPLATE_FILE.read_text()
-
-
-needs_audit_writer = pytest.mark.skipif(
-    not audit_writer_deployed(),
-    reason="waits for the audit trail's writer (AuditWriterFunction), which queues the webhooks",
-)
-
-
+# ----- the journeys (the audit trail's writer queues their webhooks) ----------------------
 def announced(kind: str, **data: str) -> dict:
     """The first delivery of type `kind` whose data holds `data`, verified by endpoint a."""
 
@@ -234,7 +223,6 @@ def assert_ids_only(seen: dict) -> None:
     assert set(seen["body"]["data"]) <= DATA_FIELDS, seen["body"]
 
 
-@needs_audit_writer
 def test_a_completed_registration_is_announced():
     # GIVEN endpoint a fails the next delivery
     fail_next(1, "error", endpoint="a")
@@ -249,7 +237,6 @@ def test_a_completed_registration_is_announced():
     assert any(d["status"] == 500 for d in attempts), attempts
 
 
-@needs_audit_writer
 def test_a_failed_registration_is_announced_with_its_reason():
     fail_next(1, "error", endpoint="a")
     client = Client()
@@ -263,7 +250,6 @@ def test_a_failed_registration_is_announced_with_its_reason():
     assert seen["body"]["data"].get("reason")
 
 
-@needs_audit_writer
 def test_a_login_is_announced():
     _, username = registered()
     fail_next(1, "error", endpoint="a")
@@ -274,7 +260,6 @@ def test_a_login_is_announced():
     assert_ids_only(seen)
 
 
-@needs_audit_writer
 def test_an_erasure_is_announced():
     client, username = registered()
     device, _ = scanned_login_attempt(username)
