@@ -8,12 +8,30 @@ use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
 use crate::error::ApiError;
+use onboarding_core::domain::client_address::client_address;
+
+/// How many proxies in front of API Gateway append to `X-Forwarded-For` and are trusted
+/// (`TRUSTED_PROXY_COUNT`, the template's `TrustedProxyCount`: 1 behind the CloudFront edge).
+/// Read once; anything but a small number is 0, so a typo never makes a forged header count.
+fn trusted_proxies() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| {
+        std::env::var("TRUSTED_PROXY_COUNT")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| *n <= 5)
+            .unwrap_or(0)
+    })
+}
 
 /// Facts about the request that do not come from the (untrusted) body or headers.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
     pub request_id: String,
-    /// The TCP peer as seen by API Gateway: trustworthy, unlike `X-Forwarded-For`.
+    /// The client's address: the TCP peer API Gateway saw, or, behind `TRUSTED_PROXY_COUNT`
+    /// proxies (CloudFront, a reverse proxy), the address the outermost of them appended to
+    /// `X-Forwarded-For` (see `onboarding_core::domain::client_address`). Never an entry the
+    /// client wrote itself.
     pub source_ip: Option<IpAddr>,
     /// Truncated User-Agent, used as iProov's `client` identifier.
     pub user_agent: String,
@@ -34,7 +52,12 @@ impl RequestMeta {
         };
         if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>() {
             meta.request_id = ctx.request_id.clone().unwrap_or_default();
-            meta.source_ip = ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
+            let peer = ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            meta.source_ip = client_address(forwarded, peer, trusted_proxies());
             meta.user_agent = ctx.http.user_agent.clone().unwrap_or_default();
         }
         if meta.request_id.is_empty() || meta.request_id.len() > 128 {

@@ -10,6 +10,7 @@
 pub mod adapters;
 pub mod audit;
 pub mod config;
+pub mod edge;
 pub mod env;
 pub mod envelope;
 pub mod events;

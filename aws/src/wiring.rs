@@ -26,7 +26,7 @@ fn dynamo(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
 
 /// One Secrets Manager client per process, shared by the app keys and the iProov credentials
 /// (each `Client::new` costs about a millisecond of cold start: see docs/performance.md).
-fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+pub(crate) fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     static CLIENT: std::sync::OnceLock<aws_sdk_secretsmanager::Client> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| aws_sdk_secretsmanager::Client::new(sdk))

@@ -3,6 +3,7 @@
 #   1. cfn-lint template.yaml
 #   2. sam validate --lint
 #   3. checkov (CloudFormation framework, --skip-download), full and --compact
+#   4. cfn-lint and checkov of infra/edge/waf.yaml (the edge's web ACL), without an argument
 # Tools live in two project-local virtualenvs, created on first run and reused after:
 #   .venv-sam      aws-sam-cli + cfn-lint   (pins boto3 1.43.x)
 #   .venv-checkov  checkov                  (pins boto3 1.35.x, so it cannot share .venv-sam)
@@ -70,5 +71,11 @@ step "sam validate --lint" "$ROOT/.venv-sam/bin/sam" validate --lint --template-
   --region "$AWS_DEFAULT_REGION"
 step "checkov" "$ROOT/.venv-checkov/bin/checkov" -f "$TEMPLATE" --framework cloudformation \
   --skip-download --quiet --compact
+# The edge's web ACL, a stack of its own in us-east-1 (infra/edge/waf.yaml).
+if [[ $# -eq 0 ]]; then
+  step "cfn-lint infra/edge/waf.yaml" "$ROOT/.venv-sam/bin/cfn-lint" infra/edge/waf.yaml
+  step "checkov infra/edge/waf.yaml" "$ROOT/.venv-checkov/bin/checkov" -f infra/edge/waf.yaml \
+    --framework cloudformation --skip-download --quiet --compact
+fi
 
 exit "$status"

@@ -4,6 +4,7 @@
 
 pub mod account_lock;
 pub mod assurance;
+pub mod client_address;
 pub mod consent;
 pub mod display_name;
 pub mod language;

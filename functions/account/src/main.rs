@@ -194,5 +194,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/step-up", post(step_up::start))
         .route("/v1/step-up/complete", post(step_up::complete))
         .with_state(deps);
+    // Behind the CloudFront edge, only requests it forwarded are served (aws/src/edge.rs).
+    let routes = aws_adapters::edge::guarded(routes, &sdk)?;
     api::server::run(routes, origins).await
 }

@@ -104,5 +104,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let routes = Router::new()
         .route("/oauth2/token", post(token))
         .with_state(deps);
+    // Behind the CloudFront edge, only requests it forwarded are served (aws/src/edge.rs).
+    let routes = aws_adapters::edge::guarded(routes, &sdk)?;
     api::server::run(routes, origins).await
 }

@@ -141,5 +141,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/oauth2/introspect", post(tokens::introspect))
         .route("/oauth2/logout", get(logout::end_session))
         .with_state(deps);
+    // Behind the CloudFront edge, only requests it forwarded are served (aws/src/edge.rs).
+    let routes = aws_adapters::edge::guarded(routes, &sdk)?;
     api::server::run(routes, origins).await
 }

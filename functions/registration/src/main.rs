@@ -67,5 +67,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/users/registration", get(status::handle))
         .route("/v1/users", post(submit::handle))
         .with_state(deps);
+    // Behind the CloudFront edge, only requests it forwarded are served (aws/src/edge.rs).
+    let routes = aws_adapters::edge::guarded(routes, &sdk)?;
     api::server::run(routes, origins).await
 }

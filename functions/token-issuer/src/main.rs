@@ -147,5 +147,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .route("/v1/verify-login", post(verify_login::handle))
         .route("/v1/consent", get(consent::handle))
         .with_state(deps);
+    // Behind the CloudFront edge, only requests it forwarded are served (aws/src/edge.rs).
+    let routes = aws_adapters::edge::guarded(routes, &sdk)?;
     api::server::run(routes, origins).await
 }
