@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
-use super::dynamo::{Item, get_n, get_s, map_err, n, s};
+use super::dynamo::{Item, cancelled_or_error, get_n, get_s, map_err, n, s};
 use onboarding_core::audit::chain::{ChainRecord, Head};
 use onboarding_core::audit::ports::{Appended, ChainStore};
 use onboarding_core::ports::StoreError;
@@ -165,12 +165,7 @@ impl ChainStore for DynamoChain {
         match result {
             Ok(_) => Ok(Appended::Appended),
             Err(err) => {
-                let cancelled = err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception());
-                if !cancelled {
-                    return Err(map_err(err, |_| false));
-                }
+                cancelled_or_error(err)?;
                 if self.marker_exists(event_id).await? {
                     Ok(Appended::Duplicate)
                 } else {

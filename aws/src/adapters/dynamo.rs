@@ -164,3 +164,19 @@ where
         _ => "sdk_error".to_owned(),
     })
 }
+
+/// How a conditional transaction that did not commit ended: cancelled by one of its conditions
+/// (the caller then reads what stands, to tell a repeat from a lost race), or failed for another
+/// reason (mapped like any error).
+pub fn cancelled_or_error<R>(
+    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Result<(), StoreError> {
+    if err
+        .as_service_error()
+        .is_some_and(|e| e.is_transaction_canceled_exception())
+    {
+        Ok(())
+    } else {
+        Err(map_err(err, |_| false))
+    }
+}

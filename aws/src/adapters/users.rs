@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 use super::consent_evidence::{read_consent, write_consent};
-use super::dynamo::{Item, get_n, get_s, map_err, opt_s, s};
+use super::dynamo::{Item, cancelled_or_error, get_n, get_s, map_err, opt_s, s};
 use crate::envelope::Sealed;
 use onboarding_core::domain::AccountLock;
 use onboarding_core::ports::{AccountLocks, NameClaim, StoreError, User, UserCreated, UserStore};
@@ -117,12 +117,7 @@ impl UserStore for DynamoUsers {
         match result {
             Ok(_) => Ok(UserCreated::Created),
             Err(err) => {
-                let cancelled = err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception());
-                if !cancelled {
-                    return Err(map_err(err, |_| false));
-                }
+                cancelled_or_error(err)?;
                 // A cancelled transaction: find out whether it was us before (a repeat) or
                 // someone else holding the name.
                 match self.find_by_name(&user.name_index).await? {
