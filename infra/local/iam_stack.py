@@ -178,6 +178,9 @@ def _attached_policies(resolver: Resolver, resources: Mapping[str, Any]) -> dict
         kind = resource.get("Type") if isinstance(resource, dict) else None
         if kind not in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
             continue
+        # A policy whose Condition is false does not exist in the stack: it grants nothing.
+        if not resolver.resource_enabled(resource):
+            continue
         props = resource.get("Properties") or {}
         for role in props.get("Roles") or []:
             role_id = tpl._logical_id_of(role)

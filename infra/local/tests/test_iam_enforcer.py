@@ -196,3 +196,20 @@ def test_every_function_of_the_real_template_has_an_identity_and_a_role():
     assert sorted(f.logical_id for f in stack.functions.values()) == sorted(functions)
     assert stack.warnings == []
     assert all(key == function_access_key(f.logical_id) for key, f in stack.functions.items())
+
+
+def test_a_policy_whose_condition_is_false_grants_nothing():
+    # GIVEN the real template, whose edge policy exists only with EdgeProtection=cloudfront-waf
+    template = cfn_yaml.load(TEMPLATE)
+
+    def account_sources(overrides: dict[str, str]) -> set[str]:
+        stack = iam_stack.build(template, overrides=overrides)
+        account = next(f for f in stack.functions.values() if f.logical_id == "AccountFunction")
+        return {s.source.split("/", 1)[0] for s in account.statements}
+
+    # WHEN the model is built with the edge off THEN the account function has no grant of it
+    assert "EdgeOriginSecretRead" not in account_sources({})
+    # AND WHEN the edge is on THEN the policy is attached to the role
+    edge = {"EdgeProtection": "cloudfront-waf", "TrustedProxyCount": "1",
+            "EdgeWebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/e/0f0e0d0c-0b0a-0908-0706-050403020100"}
+    assert "EdgeOriginSecretRead" in account_sources(edge)
