@@ -199,7 +199,8 @@ clean-local: down
 # in a target directory of their own (the shared debug target stays unlocked), built one after the
 # other (two cores). The harness runs them under its own Lambda Runtime API emulator against its
 # own moto and iProov sandbox on free ports (a `make test` at the same time is not disturbed),
-# writes docs/performance.md and docs/performance.svg, and exits non-zero when a budget is missed.
+# writes docs/performance.md, docs/performance.svg and docs/cost.md (the cost per million journeys,
+# priced with infra/bench/prices/eu-west-1.json), and exits non-zero when a budget is missed.
 #   make bench                      everything (the first run compiles two release targets)
 #   make bench BENCH_ARM64=0        skip the arm64 build (arm64 sizes then "not measured")
 #   make bench BENCH_ARGS='-n 200 --cold-starts 20 --rounds 5'

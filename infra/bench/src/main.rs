@@ -1,7 +1,7 @@
 //! `make bench`: the functions' release bootstraps under an emulated Lambda Runtime API, against
 //! the local stack (moto, iProov sandbox) behind a counting proxy, with the same figures for an
-//! empty `lambda_http` function (the floor). Writes `docs/performance.md` and a chart, prints a
-//! summary, and exits 1 when a budget is missed (2 when the benchmark itself failed).
+//! empty `lambda_http` function (the floor). Writes `docs/performance.md`, a chart and the cost
+//! model (`cost.md` beside it), prints a summary; exits 1 on a missed budget, 2 on a failure.
 //!
 //! ```text
 //! lambda-bench --root . --x86-dir target/bench/lambda-x86_64 --arm64-dir target/bench/lambda-arm64 \
@@ -12,6 +12,7 @@
 
 mod catalogue;
 mod cli;
+mod cost;
 mod events;
 mod measure;
 mod probe;
@@ -72,6 +73,10 @@ fn main() {
     let report = report::Report::new(&cfg, &results);
     if let Err(e) = report.write(&cfg) {
         eprintln!("bench: cannot write the report: {e}");
+        std::process::exit(2);
+    }
+    if let Err(e) = cost::write(&cfg, &results) {
+        eprintln!("bench: cannot write docs/cost.md: {e}");
         std::process::exit(2);
     }
     print!("{}", report.summary());

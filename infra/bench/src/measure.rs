@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::proxy::Call;
+use crate::proxy::{Call, CallSize};
 
 /// One backend call, relative to the start of its invocation.
 #[derive(Debug, Clone)]
@@ -13,6 +13,8 @@ pub struct CallSpan {
     pub end: Duration,
     /// HTTP status the backend answered.
     pub status: u16,
+    /// Its billable shape (bodies, DynamoDB items), for the cost model.
+    pub size: CallSize,
 }
 
 /// One invocation.
@@ -32,6 +34,9 @@ pub struct Sample {
     pub cpu: Duration,
     /// Time its threads waited for a CPU during the invocation.
     pub runq_wait: Duration,
+    /// Bytes the function wrote to stdout and stderr during the invocation (what CloudWatch
+    /// Logs would ingest from it); `None` where the harness did not measure it.
+    pub log_bytes: Option<u64>,
 }
 
 impl Sample {
@@ -57,6 +62,7 @@ impl Sample {
                 start: c.start - answered,
                 end: c.end - answered,
                 status: c.status,
+                size: c.size,
             });
             match current {
                 Some((s, e)) if c.start < e => {
@@ -85,6 +91,7 @@ impl Sample {
             stray,
             cpu: Duration::ZERO,
             runq_wait: Duration::ZERO,
+            log_bytes: None,
         }
     }
 
@@ -108,7 +115,8 @@ impl Sample {
             "own_us": us(self.own()),
             "cpu_us": us(self.cpu),
             "runq_wait_us": us(self.runq_wait),
-            "calls": self.calls.iter().map(|c| serde_json::json!([c.name, us(c.start), us(c.end), c.status])).collect::<Vec<_>>(),
+            "log_bytes": self.log_bytes,
+            "calls": self.calls.iter().map(|c| serde_json::json!([c.name, us(c.start), us(c.end), c.status, c.size.request_bytes, c.size.response_bytes, c.size.items, c.size.consistent])).collect::<Vec<_>>(),
         })
     }
 
@@ -242,7 +250,6 @@ impl Pcts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::Call;
 
     fn call(base: Instant, op: &str, from_ms: u64, to_ms: u64) -> Call {
         Call {
@@ -251,6 +258,7 @@ mod tests {
             start: base + Duration::from_millis(from_ms),
             end: base + Duration::from_millis(to_ms),
             status: 200,
+            size: CallSize::default(),
         }
     }
 

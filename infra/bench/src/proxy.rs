@@ -24,6 +24,21 @@ pub struct Call {
     pub start: Instant,
     pub end: Instant,
     pub status: u16,
+    /// What the call carried, for the cost model (src/cost): bytes of the request and answer
+    /// bodies as sent on the wire, and for DynamoDB the items and read consistency.
+    pub size: CallSize,
+}
+
+/// The billable shape of one call as seen on the wire. DynamoDB's units follow item sizes,
+/// which the proxy cannot see; the JSON bodies bound them (src/cost/rules.rs says how).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CallSize {
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    /// Items a DynamoDB transaction or batch names (1 for every other call).
+    pub items: u32,
+    /// A DynamoDB read asked for strong consistency (`ConsistentRead`).
+    pub consistent: bool,
 }
 
 /// Where calls are recorded (shared by the proxies).
@@ -106,6 +121,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             request = request.header(name, value);
         }
     }
+    let sent = body.clone();
     let answer = request.body(body).send().await;
     let (status, headers, bytes) = match answer {
         Ok(r) => {
@@ -132,17 +148,55 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             response = response.header(name, value);
         }
     }
+    let response_bytes = bytes.len() as u64;
     let response = response
         .body(Body::from(bytes))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
+    let end = Instant::now();
+    let size = call_size(&service, &op, &sent, response_bytes);
     proxy.recorder.calls.lock().unwrap().push(Call {
         service,
         op,
         start,
-        end: Instant::now(),
+        end,
         status: status.as_u16(),
+        size,
     });
     response
+}
+
+/// The billable shape of a call (taken after its end is timed, so it costs the function
+/// nothing): body sizes, and for DynamoDB the items a transaction or batch names and whether a
+/// read is strongly consistent.
+fn call_size(service: &str, op: &str, request: &[u8], response_bytes: u64) -> CallSize {
+    let mut size = CallSize {
+        request_bytes: request.len() as u64,
+        response_bytes,
+        items: 1,
+        consistent: false,
+    };
+    if service != "dynamodb" {
+        return size;
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(request) else {
+        return size;
+    };
+    size.consistent = body["ConsistentRead"].as_bool().unwrap_or(false);
+    if let Some(items) = body["TransactItems"].as_array() {
+        size.items = items.len().try_into().unwrap_or(u32::MAX);
+    } else if op.starts_with("Batch") {
+        let named: usize = body["RequestItems"].as_object().map_or(0, |tables| {
+            tables
+                .values()
+                .map(|t| {
+                    t.as_array()
+                        .map_or_else(|| t["Keys"].as_array().map_or(0, Vec::len), Vec::len)
+                })
+                .sum()
+        });
+        size.items = named.try_into().unwrap_or(u32::MAX);
+    }
+    size
 }
 
 fn hop_by_hop(name: &header::HeaderName) -> bool {
@@ -317,5 +371,24 @@ mod tests {
                 "POST */access_token"
             ]
         );
+    }
+
+    #[test]
+    fn dynamodb_calls_record_their_items_and_consistency_for_the_cost_model() {
+        // given a transaction of three items and a strongly consistent read
+        let transaction = br#"{"TransactItems":[{"Put":{}},{"Put":{}},{"Update":{}}]}"#;
+        let read = br#"{"TableName":"t","Key":{},"ConsistentRead":true}"#;
+
+        // when their shapes are taken
+        let t = call_size("dynamodb", "TransactWriteItems", transaction, 2);
+        let r = call_size("dynamodb", "GetItem", read, 900);
+
+        // then the transaction names three items, the read is consistent, and the sizes are
+        // the bodies' as sent and answered
+        assert_eq!(
+            (t.items, t.consistent, t.request_bytes),
+            (3, false, transaction.len() as u64)
+        );
+        assert_eq!((r.items, r.consistent, r.response_bytes), (1, true, 900));
     }
 }

@@ -17,6 +17,10 @@ use crate::results::Results;
 use crate::runtime::Instance;
 use crate::stack::Stack;
 
+fn file_len(path: &std::path::Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
 pub(super) struct Bench<'a> {
     pub(super) cfg: &'a Config,
     pub(super) stack: Stack,
@@ -47,14 +51,18 @@ impl Bench<'_> {
         Ok(inst)
     }
 
+    /// Where the long-lived process of `function` writes its stdout and stderr.
+    fn log_path(&self, function: &str) -> PathBuf {
+        self.cfg
+            .local_dir
+            .join("logs")
+            .join(format!("{function}.log"))
+    }
+
     /// The long-lived process of `function`, started on first use.
     async fn instance(&mut self, function: &'static str) -> Result<&mut Instance, Error> {
         if !self.instances.contains_key(function) {
-            let log = self
-                .cfg
-                .local_dir
-                .join("logs")
-                .join(format!("{function}.log"));
+            let log = self.log_path(function);
             let inst = self.start(function, log).await?;
             self.instances.insert(function, inst);
         }
@@ -70,14 +78,22 @@ impl Bench<'_> {
         let function = spec(route).function;
         self.instance(function).await?;
         let stray = self.recorder.drain();
+        // The log's growth during the invocation is what CloudWatch Logs would ingest from it
+        // (the cost model's log line). A line the function writes after its answer is missed.
+        let log = self.log_path(function);
+        let log_before = file_len(&log);
         let inst = self.instances.get_mut(function).expect("started");
         let first = inst.invocations() == 0;
         let done = inst.invoke(event).await?;
         let calls = self.recorder.drain();
+        let log_bytes = file_len(&log)
+            .zip(log_before)
+            .map(|(a, b)| a.saturating_sub(b));
         let mut sample = Sample::new(done.answered, done.received, &calls);
         sample.stray += stray.len();
         sample.cpu = done.cpu;
         sample.runq_wait = done.runq_wait;
+        sample.log_bytes = log_bytes;
         let payload = done.body.to_vec();
         let r = self.results.routes.entry(route).or_default();
         if done.error {
