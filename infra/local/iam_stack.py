@@ -86,10 +86,15 @@ class IamStack:
 
 def load(template_path: Path, stack_file: Path | None, ports: Ports | None = None,
          overrides: Mapping[str, str] | None = None) -> IamStack:
-    """The IAM view of the template, resolved against the physical ids in ``stack_file``."""
+    """The IAM view of the template, resolved against the physical ids in ``stack_file``, and
+    against the parameters that stack was provisioned with (its ``LOCAL_PARAMETER_OVERRIDES``),
+    so that a resource's ``Condition`` is judged as it was when the stack was made."""
     physical = None
     if stack_file is not None and stack_file.is_file():
-        physical = tpl.physical_from_json(json.loads(stack_file.read_text())["physical"])
+        provisioned = json.loads(stack_file.read_text())
+        physical = tpl.physical_from_json(provisioned["physical"])
+        if overrides is None:
+            overrides = {k: v for k, v in (provisioned.get("parameters") or {}).items() if isinstance(v, str)}
     return build(cfn_yaml.load(template_path), ports=ports, overrides=overrides, physical=physical)
 
 
