@@ -40,6 +40,15 @@ fn kms(sdk: &SdkConfig) -> aws_sdk_kms::Client {
     CLIENT.get_or_init(|| aws_sdk_kms::Client::new(sdk)).clone()
 }
 
+/// One SQS client per process, shared by every queue a function sends to and its retry
+/// backoff: with the audit queue, most functions now talk to two queues (the scan validator,
+/// the account, registration, admin and audit-writer functions), and each `Client::new` is
+/// paid at cold start.
+fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    static CLIENT: std::sync::OnceLock<aws_sdk_sqs::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| aws_sdk_sqs::Client::new(sdk)).clone()
+}
+
 pub fn registrations(sdk: &SdkConfig) -> Result<Arc<DynamoRegistrations>, ConfigError> {
     Ok(Arc::new(DynamoRegistrations::new(
         dynamo(sdk),
@@ -94,7 +103,7 @@ pub fn images(sdk: &SdkConfig) -> Result<Arc<S3Images>, ConfigError> {
 
 pub fn scan_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
     Ok(Arc::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(sdk),
+        sqs(sdk),
         required("REGISTRATION_QUEUE_URL")?,
     )))
 }
@@ -102,14 +111,14 @@ pub fn scan_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
 /// The scan validator's retry backoff on its own queue.
 pub fn registration_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, ConfigError> {
     Ok(crate::sqs_batch::Backoff::new(
-        aws_sdk_sqs::Client::new(sdk),
+        sqs(sdk),
         required("REGISTRATION_QUEUE_URL")?,
     ))
 }
 
 pub fn erasure_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
     Ok(Arc::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(sdk),
+        sqs(sdk),
         required("ERASURE_QUEUE_URL")?,
     )))
 }
@@ -260,10 +269,7 @@ pub fn webhook_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, Con
     Ok(crate::sqs_batch::Backoff {
         base_seconds: crate::env::parsed("WEBHOOK_RETRY_BASE_SECONDS", 60)?,
         cap_seconds: crate::env::parsed("WEBHOOK_RETRY_CAP_SECONDS", 3600)?,
-        ..crate::sqs_batch::Backoff::new(
-            aws_sdk_sqs::Client::new(sdk),
-            required("WEBHOOK_QUEUE_URL")?,
-        )
+        ..crate::sqs_batch::Backoff::new(sqs(sdk), required("WEBHOOK_QUEUE_URL")?)
     })
 }
 
@@ -271,7 +277,7 @@ pub fn webhook_backoff(sdk: &SdkConfig) -> Result<crate::sqs_batch::Backoff, Con
 /// hand-over rule and the lost-event metric (`audit.rs`).
 pub fn audit_trail(sdk: &SdkConfig) -> Result<Arc<crate::audit::CountedTrail>, ConfigError> {
     Ok(Arc::new(crate::audit::CountedTrail::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(sdk),
+        sqs(sdk),
         required("AUDIT_QUEUE_URL")?,
     ))))
 }
@@ -279,7 +285,7 @@ pub fn audit_trail(sdk: &SdkConfig) -> Result<Arc<crate::audit::CountedTrail>, C
 /// The webhooks due, for the dispatcher (`WEBHOOK_QUEUE_URL`).
 pub fn webhook_queue(sdk: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
     Ok(Arc::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(sdk),
+        sqs(sdk),
         required("WEBHOOK_QUEUE_URL")?,
     )))
 }
