@@ -260,6 +260,23 @@ mod tests {
         }
     }
 
+    /// What a receiver holding `secret` concludes of `webhook`, signed and checked at `NOW`.
+    fn verified_with(
+        secret: &str,
+        webhook: &SignedWebhook,
+    ) -> Result<(), crate::audit::signature::Refusal> {
+        let key = SigningSecret::parse(secret).unwrap();
+        let at = NOW.to_string();
+        verify(
+            &key,
+            &webhook.id,
+            &at,
+            &webhook.signature,
+            &webhook.body,
+            NOW,
+        )
+    }
+
     fn due() -> WebhookDue {
         WebhookDue {
             id: "0123456789abcdef0123456789abcdef".into(),
@@ -291,19 +308,7 @@ mod tests {
         let webhook = &got[0].1;
         assert_eq!(webhook.id, due().id);
         assert_eq!(webhook.timestamp, NOW);
-        let key = SigningSecret::parse(SECRET).unwrap();
-        let at = NOW.to_string();
-        assert_eq!(
-            verify(
-                &key,
-                &webhook.id,
-                &at,
-                &webhook.signature,
-                &webhook.body,
-                NOW
-            ),
-            Ok(())
-        );
+        assert_eq!(verified_with(SECRET, webhook), Ok(()));
     }
 
     #[test]
@@ -360,21 +365,8 @@ mod tests {
         .run(&due(), NOW)
         .await;
         let webhook = endpoints.got()[0].1.clone();
-        let at = NOW.to_string();
         for secret in [SECRET, OLD_SECRET] {
-            let key = SigningSecret::parse(secret).unwrap();
-            assert_eq!(
-                verify(
-                    &key,
-                    &webhook.id,
-                    &at,
-                    &webhook.signature,
-                    &webhook.body,
-                    NOW
-                ),
-                Ok(()),
-                "{secret}"
-            );
+            assert_eq!(verified_with(secret, &webhook), Ok(()), "{secret}");
         }
     }
 
