@@ -8,12 +8,16 @@ never leak into another.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import random
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -328,3 +332,30 @@ def registration_item(registration_id: str) -> dict | None:
     return aws("dynamodb").get_item(
         TableName=table("RegistrationsTable"), Key={"pk": {"S": registration_id}}, ConsistentRead=True
     ).get("Item")
+
+
+@contextlib.contextmanager
+def another_stack(local_dir: Path, ports: dict[str, str], overrides: str, **env: str) -> Iterator[Path]:
+    """A local stack of its own beside the suite's (other `ports`, its own `local_dir`), started
+    with the template parameter `overrides`: for deployment settings the main stack does not
+    use. The same binaries, moto and sandbox; always stopped. Yields its state directory."""
+    full_env = {
+        **os.environ, **ports, **env,
+        "LOCAL_DIR": str(local_dir),
+        "LOCAL_PARAMETER_OVERRIDES": overrides,
+        "LOCAL_FUNCTION_CONCURRENCY": "1",
+    }
+
+    def devstack(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "infra" / "local" / "devstack.py"), command,
+             *(["--detach"] if command == "up" else [])],
+            env=full_env, cwd=ROOT, capture_output=True, text=True, timeout=900,
+        )
+
+    started = devstack("up")
+    try:
+        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+        yield local_dir
+    finally:
+        devstack("down")

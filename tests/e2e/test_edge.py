@@ -12,52 +12,32 @@ CloudFront by adding the header it would add.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from journeys import another_stack
+
 PORTS = {"API_PORT": "3200", "AWS_PORT": "4766", "FAULT_PORT": "4767", "SANDBOX_PORT": "4800", "LAMBDA_PORT": "9200",
          "WEBHOOK_PORT": "4850"}
 API = f"http://127.0.0.1:{PORTS['API_PORT']}"
 WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/0f0e0d0c-0b0a-0908-0706-050403020100"
 
 
-def devstack(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "local" / "devstack.py"), command, *(["--detach"] if command == "up" else [])],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-
 
 @pytest.fixture(scope="module")
 def edge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The stack behind a (played) edge; yields the origin header's value CloudFront would add."""
-    local_dir = tmp_path_factory.mktemp("edge-stack")
-    env = {
-        **os.environ,
-        **PORTS,
-        "LOCAL_DIR": str(local_dir),
-        "LOCAL_PARAMETER_OVERRIDES": f"EdgeProtection=cloudfront-waf EdgeWebAclArn={WEB_ACL} TrustedProxyCount=1",
-        "LOCAL_FUNCTION_CONCURRENCY": "1",
-    }
-    started = devstack("up", env)
-    try:
-        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+    overrides = f"EdgeProtection=cloudfront-waf EdgeWebAclArn={WEB_ACL} TrustedProxyCount=1"
+    with another_stack(tmp_path_factory.mktemp("edge-stack"), PORTS, overrides) as local_dir:
         stack = json.loads((local_dir / "stack.json").read_text())
         secrets = boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{PORTS['AWS_PORT']}",
                                region_name="eu-west-1", aws_access_key_id="local", aws_secret_access_key="local")
         secret_id = stack["secrets"]["EdgeOriginSecret"]["name"]
         yield json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])["value"]
-    finally:
-        devstack("down", env)
 
 
 def test_a_request_that_skipped_the_edge_is_refused(edge_stack: str):

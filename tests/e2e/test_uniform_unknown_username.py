@@ -7,49 +7,27 @@ override — the same binaries, moto and sandbox as the main stack, only configu
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from journeys import Client, within_one_rate_window
+from journeys import Client, another_stack, within_one_rate_window
 
-ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100",
          "WEBHOOK_PORT": "4750"}
 API = f"http://127.0.0.1:{PORTS['API_PORT']}"
 SANDBOX = f"http://127.0.0.1:{PORTS['SANDBOX_PORT']}"
 
 
-def devstack(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "local" / "devstack.py"), command, *(["--detach"] if command == "up" else [])],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-
 
 @pytest.fixture(scope="module")
 def uniform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    env = {
-        **os.environ,
-        **PORTS,
-        "LOCAL_DIR": str(tmp_path_factory.mktemp("uniform-stack")),
-        "LOCAL_PARAMETER_OVERRIDES": "UnknownUsernameResponse=uniform",
-        "LOCAL_FUNCTION_CONCURRENCY": "1",
-        "GATEWAY_TRUST_FORWARDED_FOR": "1",
-    }
-    started = devstack("up", env)
-    try:
-        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+    with another_stack(tmp_path_factory.mktemp("uniform-stack"), PORTS, "UnknownUsernameResponse=uniform",
+                       GATEWAY_TRUST_FORWARDED_FOR="1"):
         yield
-    finally:
-        devstack("down", env)
 
 
 def device(ip: str) -> Client:
