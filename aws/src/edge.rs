@@ -53,9 +53,13 @@ pub fn guarded(routes: Router, sdk: &SdkConfig) -> Result<Router, ConfigError> {
 }
 
 async fn check(State(secret): State<Secret>, req: Request, next: Next) -> Response {
-    let presented = req.headers().get(HEADER).map(|v| v.as_bytes().to_vec());
     match secret.get().await {
-        Ok(expected) if came_through_edge(presented.as_deref(), &expected.value) => {
+        Ok(expected)
+            if came_through_edge(
+                req.headers().get(HEADER).map(|v| v.as_bytes()),
+                &expected.value,
+            ) =>
+        {
             next.run(req).await
         }
         Ok(_) => {
