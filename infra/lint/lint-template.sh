@@ -17,27 +17,10 @@ cd "$ROOT"
 TEMPLATE="${1:-template.yaml}"
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 
-# ensure_venv DIR REQUIREMENTS CONSTRAINTS: (re)install only when the pinned files changed.
+# ensure_venv DIR REQUIREMENTS CONSTRAINTS: (re)install only when the pinned files changed
+# (infra/local/pyenv.sh, which every virtualenv of the project goes through).
 ensure_venv() {
-  local dir="$1" req="$2" cons="$3" stamp want
-  stamp="$dir/.lint-requirements.sha256"
-  want="$(cat "$req" "$cons" | sha256sum | cut -d' ' -f1)"
-  if [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    return 0
-  fi
-  echo "lint: installing $(basename "$req") into $(basename "$dir") (first run only)" >&2
-  local log
-  log="$(mktemp)"
-  if ! { [[ -x "$dir/bin/python" ]] || "$PYTHON" -m venv "$dir"; } >"$log" 2>&1 ||
-     ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
-         -r "$req" -c "$cons" >>"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    echo "lint: could not install $(basename "$req") into $dir" >&2
-    return 1
-  fi
-  rm -f "$log"
-  echo "$want" >"$stamp"
+  PYTHON="$PYTHON" bash "$ROOT/infra/local/pyenv.sh" "$1" "$2" "$3" lint >&2
 }
 
 ensure_venv "$ROOT/.venv-sam" "$LINT_DIR/requirements.txt" "$LINT_DIR/constraints-sam.txt"

@@ -10,13 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 VENV=.venv-schemathesis
 REQ=tests/schemathesis/requirements.txt
 CONS=tests/schemathesis/constraints.txt
-want="$(cat "$REQ" "$CONS" | sha256sum | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/schemathesis" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-  echo "schemathesis: installing into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ" -c "$CONS"
-  echo "$want" > "$VENV/.requirements.sha256"
-fi
+bash infra/local/pyenv.sh "$VENV" "$REQ" "$CONS" schemathesis
 API_URL="${API_URL:-http://127.0.0.1:3000}"
 export API_URL
 # hooks.py obtains real credentials (registration, login attempt, login session) for the
