@@ -1,10 +1,13 @@
-//! What the benchmark measures: the functions (the floor first, for comparison) and the routes
+//! What the benchmark measures: the functions (the floors first, for comparison) and the routes
 //! it drives through them, each with the status it must answer and the fewest sequential backend
 //! round trips its design allows. The report checks the observed chains against these.
 
-/// The functions, in report order; `floor` first.
-pub const FUNCTIONS: [&str; 9] = [
+/// The functions, in report order: the floors first (the Rust one, which the budgets compare
+/// with, then the Python and Node ones), then the project's.
+pub const FUNCTIONS: [&str; 11] = [
     "floor",
+    "floor-python",
+    "floor-node",
     "health",
     "token-issuer",
     "registration",
@@ -14,6 +17,89 @@ pub const FUNCTIONS: [&str; 9] = [
     "oidc",
     "oidc-token",
 ];
+
+/// An empty function: the least any function on its runtime costs. Each runs with the health
+/// check's event, as many times as the routes and with as many cold starts as the functions.
+pub struct Floor {
+    /// The runtime, as the pages name it.
+    pub runtime: &'static str,
+    pub function: &'static str,
+    pub route: &'static str,
+    /// `None`: a bootstrap cargo builds with the functions (the Makefile's `BENCH_FUNCTIONS`).
+    pub script: Option<Script>,
+}
+
+/// A custom-runtime bootstrap written as a script, run by an interpreter found in `PATH`.
+pub struct Script {
+    /// The interpreter's command.
+    pub interpreter: &'static str,
+    /// The bootstrap, relative to the repository root.
+    pub path: &'static str,
+    /// The interpreter's options, before the bootstrap.
+    pub options: &'static [&'static str],
+    /// Arguments that make the interpreter print its own executable, then its version, one per
+    /// line: the harness starts that executable, not a version manager's shim in front of it.
+    pub identify: &'static [&'static str],
+}
+
+/// The floors, the Rust one (every budget's reference) first.
+pub const FLOORS: [Floor; 3] = [
+    Floor {
+        runtime: "Rust",
+        function: "floor",
+        route: "floor (empty handler)",
+        script: None,
+    },
+    Floor {
+        runtime: "Python",
+        function: "floor-python",
+        route: "floor (python, empty handler)",
+        script: Some(Script {
+            interpreter: "python3",
+            path: "infra/bench/floor-python/bootstrap",
+            // Without `site`: the site-packages of the machine that runs the bench, and any
+            // start-up hook a package put there (a `.pth` file), are no part of an empty
+            // function; the bootstrap uses the standard library only.
+            options: &["-S"],
+            identify: &[
+                "-c",
+                "import platform, sys; print(sys.executable); print('Python', platform.python_version())",
+            ],
+        }),
+    },
+    Floor {
+        runtime: "Node",
+        function: "floor-node",
+        route: "floor (node, empty handler)",
+        script: Some(Script {
+            interpreter: "node",
+            path: "infra/bench/floor-node/bootstrap",
+            options: &[],
+            identify: &[
+                "-e",
+                "console.log(process.execPath); console.log('Node', process.version)",
+            ],
+        }),
+    },
+];
+
+/// Whether `function` is one of the floors (no budget applies to it).
+pub fn is_floor(function: &str) -> bool {
+    FLOORS.iter().any(|f| f.function == function)
+}
+
+/// The script `function` runs as, if it is not a bootstrap cargo builds.
+pub fn script(function: &str) -> Option<&'static Script> {
+    FLOORS
+        .iter()
+        .find(|f| f.function == function)
+        .and_then(|f| f.script.as_ref())
+}
+
+/// The functions whose bootstrap cargo builds (`make bench`'s `BENCH_FUNCTIONS`), in report order.
+pub fn built() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.into_iter().filter(|f| script(f).is_none())
+}
 
 /// A route (or event kind) and the fewest sequential backend round trips its design allows.
 pub struct RouteSpec {
@@ -28,6 +114,20 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         key: "floor (empty handler)",
         function: "floor",
+        expect_status: 200,
+        min_stages: 0,
+        min_chain: "none",
+    },
+    RouteSpec {
+        key: "floor (python, empty handler)",
+        function: "floor-python",
+        expect_status: 200,
+        min_stages: 0,
+        min_chain: "none",
+    },
+    RouteSpec {
+        key: "floor (node, empty handler)",
+        function: "floor-node",
         expect_status: 200,
         min_stages: 0,
         min_chain: "none",
@@ -227,8 +327,9 @@ pub fn spec(key: &str) -> &'static RouteSpec {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::os::unix::fs::PermissionsExt;
 
-    use super::{FUNCTIONS, ROUTES};
+    use super::{FLOORS, FUNCTIONS, ROUTES, built, is_floor, script, spec};
 
     #[test]
     fn every_route_names_a_measured_function_and_a_key_of_its_own() {
@@ -244,20 +345,72 @@ mod tests {
     }
 
     #[test]
-    fn make_bench_builds_every_function_the_catalogue_measures() {
+    fn the_floors_are_rust_python_and_node_each_a_function_with_a_route_first_in_the_lists() {
+        // given the catalogue's floors
+        // when they are looked up among the functions and the routes
+        let runtimes: Vec<&str> = FLOORS.iter().map(|f| f.runtime).collect();
+        let functions: Vec<&str> = FLOORS.iter().map(|f| f.function).collect();
+        let routes: Vec<&str> = FLOORS.iter().map(|f| f.route).collect();
+
+        // then Rust comes first, then Python and Node; they lead both lists, in that order; each
+        // route is its floor's, expects 200 and allows no backend call
+        assert_eq!(runtimes, ["Rust", "Python", "Node"]);
+        assert_eq!(functions, FUNCTIONS[..3]);
+        assert_eq!(
+            routes,
+            ROUTES[..3].iter().map(|r| r.key).collect::<Vec<_>>()
+        );
+        for f in &FLOORS {
+            let route = spec(f.route);
+            assert_eq!(
+                (route.function, route.expect_status, route.min_stages),
+                (f.function, 200, 0)
+            );
+        }
+        // and only the floors are floors
+        assert_eq!(
+            FUNCTIONS.into_iter().filter(|f| is_floor(f)).count(),
+            FLOORS.len()
+        );
+    }
+
+    #[test]
+    fn the_python_and_node_floors_are_executable_scripts_in_the_repository() {
+        // given the floors run by an interpreter
+        let scripts: Vec<_> = FUNCTIONS.into_iter().filter_map(script).collect();
+
+        // when their bootstraps are looked up from the repository root
+        // then python3 runs one and node the other, each present and executable (as Lambda
+        // requires of a bootstrap)
+        let interpreters: Vec<&str> = scripts.iter().map(|s| s.interpreter).collect();
+        assert_eq!(interpreters, ["python3", "node"]);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for s in scripts {
+            let meta = std::fs::metadata(root.join(s.path)).expect(s.path);
+            assert!(
+                meta.permissions().mode() & 0o111 != 0,
+                "{} not executable",
+                s.path
+            );
+        }
+    }
+
+    #[test]
+    fn make_bench_builds_every_function_the_catalogue_measures_but_the_scripts() {
         // given the Makefile's list of bootstraps that `make bench` builds
         let makefile = include_str!("../../../Makefile");
-        let built: BTreeSet<&str> = makefile
+        let made: BTreeSet<&str> = makefile
             .lines()
             .find_map(|l| l.strip_prefix("BENCH_FUNCTIONS :="))
             .expect("BENCH_FUNCTIONS in the Makefile")
             .split_whitespace()
             .collect();
 
-        // when it is compared with the catalogue's functions
-        let measured: BTreeSet<&str> = FUNCTIONS.into_iter().collect();
+        // when it is compared with the catalogue's functions that are not scripts
+        let measured: BTreeSet<&str> = built().collect();
 
         // then they are the same: none measured without its bootstrap, none built for nothing
-        assert_eq!(built, measured);
+        assert_eq!(made, measured);
+        assert_eq!(measured.len(), FUNCTIONS.len() - 2);
     }
 }

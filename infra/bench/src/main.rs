@@ -1,7 +1,7 @@
 //! `make bench`: the functions' release bootstraps under an emulated Lambda Runtime API, against
-//! the local stack (moto, iProov sandbox) behind a counting proxy, with the same figures for an
-//! empty `lambda_http` function (the floor). Writes `docs/performance.md`, a chart and the cost
-//! model (`cost.md` beside it), prints a summary; exits 1 on a missed budget, 2 on a failure.
+//! the local stack (moto, iProov sandbox) behind a counting proxy, with the same figures for empty
+//! functions (the floors: `lambda_http`, Python, Node). Writes `docs/performance.md`, a chart and
+//! the cost model (`cost.md`), prints a summary; exits 1 on a missed budget, 2 on a failure.
 //!
 //! ```text
 //! lambda-bench --root . --x86-dir target/bench/lambda-x86_64 --arm64-dir target/bench/lambda-arm64 \

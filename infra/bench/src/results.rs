@@ -24,6 +24,10 @@ pub struct FunctionResult {
     pub size_arm64: Option<u64>,
     /// The first invocation of the long-lived process (cold: lazy secrets, first connections).
     pub first: Option<(String, Sample)>,
+    /// What runs a script floor (interpreter, version, executable).
+    pub runner: Option<String>,
+    /// Why the function was not measured (a script floor whose interpreter is missing).
+    pub unavailable: Option<String>,
 }
 
 #[derive(Default)]
@@ -79,6 +83,8 @@ pub fn write_samples(cfg: &Config, r: &Results) -> Result<(), Error> {
                     "init_rss_kb": f.init_rss_kb,
                     "max_rss_kb": f.max_rss_kb,
                     "first": f.first.as_ref().map(|(route, s)| json!({"route": route, "sample": s.to_json()})),
+                    "runner": f.runner,
+                    "not_measured": f.unavailable,
                 }),
             )
         })

@@ -1,5 +1,6 @@
 //! The Lambda Runtime API, emulated: one server per function process, speaking the protocol the
-//! Rust runtime client (`lambda_runtime`) speaks to Lambda —
+//! Rust runtime client (`lambda_runtime`) and the Python and Node floors' bootstraps
+//! (`infra/bench/floor-python`, `floor-node`) speak to Lambda —
 //! `GET /2018-06-01/runtime/invocation/next`, `POST …/{id}/response`, `POST …/{id}/error` and
 //! `POST /2018-06-01/runtime/init/error` — and taking the timestamps Lambda reports:
 //!
@@ -66,6 +67,82 @@ struct Rt {
     function_arn: String,
 }
 
+/// How a function's process is started: a program with its arguments, in its directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<std::ffi::OsString>,
+    pub dir: PathBuf,
+    /// What runs a script bootstrap (interpreter and version, with its executable), for the report.
+    pub runner: Option<String>,
+}
+
+impl Launch {
+    /// A compiled bootstrap, run as Lambda runs it (in its own directory).
+    pub fn bootstrap(binary: &Path) -> Launch {
+        Launch {
+            program: binary.to_owned(),
+            args: Vec::new(),
+            dir: binary.parent().unwrap_or(Path::new("/")).to_owned(),
+            runner: None,
+        }
+    }
+
+    /// The bootstrap `script` run by `spec`'s interpreter, found in `path_var` (a `PATH` value)
+    /// and resolved to the executable the interpreter names as its own, so that a version
+    /// manager's shim (pyenv's is a shell script) is not timed with it. `Err` says why not:
+    /// `"python3 not found"`, or that it did not run.
+    pub fn script(
+        spec: &crate::catalogue::Script,
+        script: &Path,
+        path_var: Option<&std::ffi::OsStr>,
+    ) -> Result<Launch, String> {
+        let name = spec.interpreter;
+        let found = path_var
+            .and_then(|p| which(name, p))
+            .ok_or_else(|| format!("{name} not found"))?;
+        let out = Command::new(&found)
+            .args(spec.identify)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{name} did not start: {e}"))?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr);
+            let why = why.lines().next().unwrap_or_default();
+            return Err(format!("{name} did not run ({}): {why}", out.status));
+        }
+        let said = String::from_utf8_lossy(&out.stdout);
+        let mut lines = said.lines().map(str::trim);
+        let program = lines
+            .next()
+            .filter(|p| !p.is_empty())
+            .map_or(found, PathBuf::from);
+        let version = lines.next().unwrap_or(name);
+        Ok(Launch {
+            runner: Some(format!("{version} (`{}`)", program.display())),
+            program,
+            args: spec
+                .options
+                .iter()
+                .map(Into::into)
+                .chain([script.as_os_str().to_owned()])
+                .collect(),
+            dir: script.parent().unwrap_or(Path::new("/")).to_owned(),
+        })
+    }
+}
+
+/// The first executable file named `name` in the directories of `path_var`, as a shell finds it.
+pub fn which(name: &str, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path_var)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// A function process under the emulated runtime.
 pub struct Instance {
     pub name: String,
@@ -88,11 +165,11 @@ pub struct Stopped {
 }
 
 impl Instance {
-    /// Spawns `binary` with Lambda's environment (`env` on top of a clean one) and waits for
+    /// Spawns `launch` with Lambda's environment (`env` on top of a clean one) and waits for
     /// its first `GET …/next`.
     pub async fn start(
         name: &str,
-        binary: &Path,
+        launch: &Launch,
         env: &BTreeMap<String, String>,
         log: &Path,
     ) -> Result<Instance, Error> {
@@ -118,8 +195,9 @@ impl Instance {
             let _ = axum::serve(listener, app).await;
         });
 
-        let mut command = Command::new(binary);
+        let mut command = Command::new(&launch.program);
         command
+            .args(&launch.args)
             .env_clear()
             .envs(env)
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
@@ -129,14 +207,14 @@ impl Instance {
                 format!("bench/{}", uuid::Uuid::new_v4().simple()),
             )
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-            .current_dir(binary.parent().unwrap_or(Path::new("/")))
+            .current_dir(&launch.dir)
             .stdin(Stdio::null());
         let out = File::options().create(true).append(true).open(log)?;
         command.stdout(out.try_clone()?).stderr(out);
         let spawned = Instant::now();
         let child = command
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", launch.program.display()))?;
         let pid = child.id();
         let mut instance = Instance {
             name: name.to_owned(),
@@ -372,4 +450,134 @@ pub fn sched(pid: u32) -> (Duration, Duration) {
         }
     }
     (Duration::from_nanos(run), Duration::from_nanos(wait))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::ffi::OsString;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use super::{Instance, Launch, which};
+    use crate::catalogue::{FLOORS, script};
+    use crate::events::{self, HttpRequest};
+
+    /// A directory of its own under the system's temporary one.
+    fn scratch() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bench-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    fn file(path: &Path, mode: u32) {
+        std::fs::write(path, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[test]
+    fn a_command_is_the_first_executable_of_that_name_in_path() {
+        // given two directories in PATH, the first with a python3 that is not executable, the
+        // second with one that is
+        let (a, b) = (scratch(), scratch());
+        file(&a.join("python3"), 0o644);
+        file(&b.join("python3"), 0o755);
+        let path = std::env::join_paths([&a, &b]).expect("PATH");
+
+        // when python3 and node are looked up
+        let (python, node) = (which("python3", &path), which("node", &path));
+
+        // then python3 is the executable one, and node is not found
+        assert_eq!(python, Some(b.join("python3")));
+        assert_eq!(node, None);
+        let _ = (std::fs::remove_dir_all(a), std::fs::remove_dir_all(b));
+    }
+
+    #[test]
+    fn a_floor_whose_interpreter_is_missing_says_so() {
+        // given a PATH without python3 or node
+        let empty = scratch();
+        let path = OsString::from(&empty);
+
+        // when the script floors are to be launched
+        let why: Vec<String> = FLOORS
+            .iter()
+            .filter_map(|f| f.script.as_ref())
+            .map(|s| Launch::script(s, Path::new(s.path), Some(&path)).expect_err("missing"))
+            .collect();
+
+        // then each says which interpreter was not found
+        assert_eq!(why, ["python3 not found", "node not found"]);
+        let _ = std::fs::remove_dir_all(empty);
+    }
+
+    /// The health check's event, as the floors get it.
+    fn event(i: u8) -> Vec<u8> {
+        let ip = std::net::Ipv4Addr::new(198, 18, 0, i);
+        events::apigw(&HttpRequest::new("GET", "/v1/health", None, ip))
+    }
+
+    #[tokio::test]
+    async fn the_python_and_node_floors_answer_200_under_the_emulated_runtime() {
+        // given the harness's own Runtime API emulator and the script floors, launched as the
+        // bench launches them (interpreter from PATH, Lambda's clean environment)
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let logs = scratch();
+        let env: BTreeMap<String, String> = [("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        for floor in FLOORS.iter().filter(|f| f.script.is_some()) {
+            let spec = script(floor.function).expect("a script floor");
+            let launch = match Launch::script(
+                spec,
+                &root.join(spec.path),
+                std::env::var_os("PATH").as_deref(),
+            ) {
+                Ok(l) => l,
+                Err(why) => {
+                    // as in the bench: not measured, not a failure
+                    eprintln!("{}: not measured: {why}", floor.function);
+                    continue;
+                }
+            };
+
+            // when it starts and is invoked three times with the health check's event
+            let log = logs.join(format!("{}.log", floor.function));
+            let mut inst = Instance::start(floor.function, &launch, &env, &log)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {e}; log: {:?}",
+                        floor.function,
+                        std::fs::read_to_string(&log)
+                    )
+                });
+            let mut invokes = Vec::new();
+            for i in 1..=3 {
+                let done = inst.invoke(event(i)).await.expect("an answer");
+                assert!(!done.error, "{}: {:?}", floor.function, done.body);
+                let answer = events::http_answer(&done.body).expect("an API Gateway answer");
+
+                // then every answer is an API Gateway 200, and init and invocations were timed
+                assert_eq!(answer.status, 200, "{}", floor.function);
+                invokes.push(done.received - done.answered);
+            }
+            assert!(inst.init > Duration::ZERO && inst.init_rss_kb > 0);
+            assert_eq!(inst.invocations(), 3);
+            eprintln!(
+                "{}: {}; init {:?} (CPU {:?}, RSS {} kB); invokes {:?}",
+                floor.function,
+                launch.runner.as_deref().unwrap_or("?"),
+                inst.init,
+                inst.init_cpu,
+                inst.init_rss_kb,
+                invokes
+            );
+            let stopped = inst.stop();
+            assert!(stopped.max_rss_kb > 0);
+        }
+        let _ = std::fs::remove_dir_all(logs);
+    }
 }

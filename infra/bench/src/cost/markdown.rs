@@ -3,12 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::journeys::{JOURNEYS, via_api};
+use super::journeys::{JOURNEYS, Journey, via_api};
 use super::rules::Line;
 use super::{JourneyCost, Measured, Model};
-
-/// The empty function every other is compared with (src/catalogue.rs).
-const RUST_FLOOR: &str = "floor (empty handler)";
+use crate::catalogue::FLOORS;
 
 fn usd(x: f64) -> String {
     if x >= 100.0 {
@@ -150,7 +148,7 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
     s
 }
 
-fn journey_section(s: &mut String, model: &Model, j: &super::journeys::Journey, c: &JourneyCost) {
+fn journey_section(s: &mut String, model: &Model, j: &Journey, c: &JourneyCost) {
     let _ = writeln!(s, "\n## One {}\n", c.name);
     let _ = writeln!(s, "{}.\n", j.what);
     if !c.missing.is_empty() {
@@ -239,36 +237,59 @@ fn floor_section(s: &mut String, model: &Model, m: &Measured, costs: &[JourneyCo
         s,
         "The journeys' Lambda compute (GB-s line, USD per 1 million journeys) beside what the \
          same invocations would be billed if each cost only an empty function's init and \
-         invoke, at the same memory sizes and cold-start share: a lower bound for any function \
-         on that runtime. The Rust floor is the bench's empty `lambda_http` function (measured \
-         in this run). Empty Python and Node functions are **not measured yet**: the bench \
-         cannot run a managed runtime; the method would be to run an empty handler (Python: \
-         `def handler(event, context): return {{\"statusCode\": 200}}`, Node: \
-         `export const handler = async () => ({{statusCode: 200}})`) under the runtime \
-         interface emulator with the same events, take its init (including the runtime's \
-         start-up, which Lambda bills since 2025) and invoke durations as for the Rust floor, \
-         and add its route to the bench; the model prices any floor route the same way \
-         (`Model::floor_compute`).\n"
+         invoke (its warm mean, plus the cold-start share of its init and first invocation), at \
+         each step's memory size and the same cold-start share: a lower bound for any function \
+         on that runtime. The three floors are measured in this run like the functions (the \
+         health check's event, as many invocations and cold starts). The Rust floor is the \
+         bench's empty `lambda_http` function, built like the real ones. The Python and Node \
+         floors are custom-runtime bootstraps written as scripts \
+         (`infra/bench/floor-python/bootstrap`, `infra/bench/floor-node/bootstrap`): the Runtime \
+         API loop (`GET …/next`, `POST …/response`) with the standard library only, decoding \
+         the event and encoding an empty handler's `{{\"statusCode\": 200}}` answer, run by \
+         this machine's `python3` and `node` (versions in `performance.md`, Functions). AWS's \
+         managed Python and Node runtimes do more than this loop — their own bootstrap and \
+         runtime client, logging set-up, importing the handler's module — and a real function \
+         imports its SDK and libraries besides, so these two are below what any Python or Node \
+         function is billed: a lower bound, not an estimate. Their init is billed as a custom \
+         runtime's (Lambda bills the managed runtimes' init too since 2025).\n"
     );
-    let _ = writeln!(
-        s,
-        "| journey | measured | empty Rust function | empty Python function | empty Node function |"
-    );
-    let _ = writeln!(s, "|---|---|---|---|---|");
+    let mut header = "| journey | measured |".to_owned();
+    let mut rule = "|---|---|".to_owned();
+    for f in &FLOORS {
+        let _ = write!(header, " empty {} function |", f.runtime);
+        rule.push_str("---|");
+    }
+    let _ = writeln!(s, "{header}\n{rule}");
     for (j, c) in JOURNEYS.iter().zip(costs) {
         let measured = c
             .lines
             .iter()
             .find(|l| l.line == Line::LambdaGbSeconds)
             .map_or(0.0, |l| l.usd_per_million);
-        let rust = model
-            .floor_compute(m, RUST_FLOOR, j)
-            .map_or("not measured".to_owned(), usd);
         let _ = writeln!(
             s,
-            "| {} | {} | {rust} | not measured yet | not measured yet |",
+            "| {} | {} | {} |",
             c.name,
-            usd(measured)
+            usd(measured),
+            floor_cells(model, m, j).join(" | ")
         );
     }
+}
+
+/// The floors' compute for journey `j`, one cell per floor (Rust, Python, Node), or why not.
+pub(super) fn floor_cells(model: &Model, m: &Measured, j: &Journey) -> Vec<String> {
+    FLOORS
+        .iter()
+        .map(|f| match model.floor_compute(m, f.route, j) {
+            Some(x) => usd(x),
+            None => match m
+                .functions
+                .get(f.function)
+                .and_then(|r| r.unavailable.as_deref())
+            {
+                Some(why) => format!("not measured: {why}"),
+                None => "not measured".to_owned(),
+            },
+        })
+        .collect()
 }

@@ -64,6 +64,8 @@ pub struct FunctionRun {
     pub init: Vec<Duration>,
     /// The first invocation of the long-lived process, and its route.
     pub first: Option<(String, Invocation)>,
+    /// Why it was not measured (a script floor whose interpreter is missing).
+    pub unavailable: Option<String>,
 }
 
 /// What the run measured, by route and by function.
@@ -104,6 +106,7 @@ impl Measured {
                             .first
                             .as_ref()
                             .map(|(route, s)| (route.clone(), Invocation::of(s))),
+                        unavailable: f.unavailable.clone(),
                     },
                 )
             })

@@ -12,7 +12,7 @@ use crate::Error;
 pub struct TemplateFacts {
     /// Memory size in MB per function binary (the bench's function names).
     pub memory_mb: BTreeMap<String, u32>,
-    /// `MemorySize` under `Globals.Function`: the floor's, which the template does not deploy.
+    /// `MemorySize` under `Globals.Function`: the floors', which the template does not deploy.
     pub global_memory_mb: u32,
     pub image_retention_days: f64,
 }
@@ -111,7 +111,7 @@ impl TemplateFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::FUNCTIONS;
+    use crate::catalogue::{FUNCTIONS, is_floor};
 
     #[test]
     fn a_functions_own_memory_size_wins_over_the_global_one() {
@@ -161,9 +161,9 @@ Resources:
         let facts =
             TemplateFacts::parse(include_str!("../../../../template.yaml")).expect("readable");
 
-        // when the bench's functions are looked up (the floor is not deployed)
+        // when the bench's functions are looked up (the floors are not deployed)
         // then each deployed one is there
-        for f in FUNCTIONS.iter().filter(|f| **f != "floor") {
+        for f in FUNCTIONS.iter().filter(|f| !is_floor(f)) {
             assert!(
                 facts.memory_mb.contains_key(*f),
                 "{f} not found in template.yaml"

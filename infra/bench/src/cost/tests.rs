@@ -200,6 +200,7 @@ fn a_cold_start_adds_its_share_of_init_and_of_the_first_invocations_extra_work()
         FunctionRun {
             init: vec![Duration::from_millis(2), Duration::from_millis(4)],
             first: Some((API.to_owned(), first)),
+            unavailable: None,
         },
     );
 
@@ -271,10 +272,78 @@ fn the_page_names_the_prices_date_the_dominating_line_and_the_unmeasured_floors(
     let page = super::markdown::page(&model(0.01), &measured(), "a test");
 
     // when the page is read
-    // then it says where the prices come from and when, that they need re-checking, and that
-    // the Python and Node floors are not measured yet
+    // then it says where the prices come from and when, that they need re-checking, that the
+    // floors (none in the fixture) are not measured, and what the Python and Node floors are
     assert!(page.contains("read on 2026-12-01"));
     assert!(page.contains("must be re-checked"));
-    assert!(page.contains("not measured yet"));
+    assert!(page.contains("| not measured | not measured | not measured |"));
     assert!(page.contains("incomplete"));
+    assert!(page.contains("a lower bound, not an estimate"));
+    assert!(!page.contains("not measured yet"));
+}
+
+/// An empty function `function` on `route`: warm invocations of `warm_us` µs each; `init_ms`
+/// per cold start, its first invocation as long as a warm one.
+fn floor_run(m: &mut Measured, route: &str, function: &str, warm_us: u64, init_ms: u64) {
+    let inv = Invocation {
+        duration: Duration::from_micros(warm_us),
+        log_bytes: None,
+        calls: vec![],
+    };
+    m.routes.insert(
+        route.to_owned(),
+        RouteRun {
+            function: function.to_owned(),
+            warm: vec![inv.clone(), inv.clone()],
+        },
+    );
+    m.functions.insert(
+        function.to_owned(),
+        FunctionRun {
+            init: vec![Duration::from_millis(init_ms)],
+            first: Some((route.to_owned(), inv)),
+            unavailable: None,
+        },
+    );
+}
+
+#[test]
+fn the_floor_table_prices_rust_python_and_node_and_says_why_a_floor_is_missing() {
+    // given the Rust floor (0.3 ms warm, 1 ms init) and the Node one (1.2 ms warm, 40 ms init)
+    // measured, the Python one not (its interpreter missing), and half the invocations cold
+    let mut m = measured();
+    floor_run(&mut m, FLOOR, "floor", 300, 1);
+    floor_run(
+        &mut m,
+        "floor (node, empty handler)",
+        "floor-node",
+        1_200,
+        40,
+    );
+    m.functions.insert(
+        "floor-python".to_owned(),
+        FunctionRun {
+            unavailable: Some("python3 not found".to_owned()),
+            ..FunctionRun::default()
+        },
+    );
+
+    // when the journey of both gets its floor cells
+    let cells = super::markdown::floor_cells(&model(0.5), &m, &BOTH);
+
+    // then three cells, Rust, Python, Node, each step at its own memory (128 and 256 MB:
+    // 0.375 GB per journey): Rust warm 1 ms, a cold start billed ⌈1 + 0.3⌉ = 2 ms, 1 ms more,
+    // half of it: 1.5 ms × 0.375 GB = 0.0005625 GB-s × $13.3334 = $0.0075 per million; Node
+    // warm 2 ms, cold ⌈40 + 1.2⌉ = 42 ms, 40 more, half: 22 ms × 0.375 = 0.00825 GB-s =
+    // $0.1100; Python says why it is missing
+    assert_eq!(
+        cells,
+        ["0.0075", "not measured: python3 not found", "0.1100"]
+    );
+
+    // and the page's table has the three columns
+    let page = super::markdown::page(&model(0.5), &m, "a test");
+    assert!(page.contains(
+        "| journey | measured | empty Rust function | empty Python function | empty Node function |\n|---|---|---|---|---|"
+    ));
 }

@@ -19,6 +19,10 @@ pub struct FunctionRow {
     pub size_x86: Option<u64>,
     pub size_arm64: Option<u64>,
     pub first: Option<(String, Sample)>,
+    /// What runs a script floor (interpreter, version, executable).
+    pub runner: Option<String>,
+    /// Why it was not measured (a script floor whose interpreter is missing).
+    pub unavailable: Option<String>,
 }
 
 pub struct RouteRow {
@@ -62,6 +66,8 @@ impl FunctionRow {
             size_x86: f.size_x86,
             size_arm64: f.size_arm64,
             first: f.first.clone(),
+            runner: f.runner.clone(),
+            unavailable: f.unavailable.clone(),
         }
     }
 }

@@ -5,7 +5,15 @@
 use std::fmt::Write as _;
 
 use super::{Report, mib, ratio};
+use crate::catalogue::FLOORS;
 use crate::measure::ms;
+
+/// A table row of `columns` for something not measured: the `lead` cells (its name…), the
+/// reason, dashes for the other columns.
+pub(super) fn unmeasured_row(lead: &[&str], why: &str, columns: usize) -> String {
+    let dashes = " – |".repeat(columns.saturating_sub(lead.len() + 1));
+    format!("| {} | not measured: {why} |{dashes}", lead.join(" | "))
+}
 
 impl Report {
     /// `## Functions (cold start, memory, size)`.
@@ -26,6 +34,10 @@ impl Report {
             "| function | cold starts | init p50 ms | init p90 ms | × floor | init CPU ms | backend calls in init | RSS at init MiB | max RSS MiB | × floor | x86_64 bootstrap MiB | arm64 bootstrap MiB | × floor (arm64) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for f in &self.functions {
+            if let Some(why) = &f.unavailable {
+                let _ = writeln!(m, "{}", unmeasured_row(&[f.name], why, 13));
+                continue;
+            }
             let _ = writeln!(
                 m,
                 "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.1} | {:.2} | {} | {} | {} |",
@@ -46,6 +58,34 @@ impl Report {
                     (Some(a), Some(b)) => format!("{:.2}", ratio(a as f64, b as f64)),
                     _ => "–".into(),
                 },
+            );
+        }
+        let runners: Vec<String> = FLOORS
+            .iter()
+            .filter_map(|fl| {
+                let script = fl.script.as_ref()?;
+                let row = self.functions.iter().find(|f| f.name == fl.function)?;
+                let by = match (&row.runner, &row.unavailable) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(why)) => format!("not measured: {why}"),
+                    (None, None) => "not measured".to_owned(),
+                };
+                Some(format!(
+                    "`{}` ({}, `{}`): {by}",
+                    fl.function, fl.runtime, script.path
+                ))
+            })
+            .collect();
+        if !runners.is_empty() {
+            let _ = writeln!(
+                m,
+                "\nThe floors: `floor` is an empty `lambda_http` function built like the others; \
+                 the Python and Node floors are custom-runtime bootstraps written as scripts — the \
+                 Runtime API loop with the standard library only and an empty handler, run by the \
+                 interpreter found in `PATH` (its own executable, past any version manager's shim), \
+                 so they have no bootstrap binary to size. No budget applies to a floor; every \
+                 \"× floor\" is against the Rust one. {}.",
+                runners.join("; ")
             );
         }
         let _ = writeln!(

@@ -16,7 +16,11 @@ thin LTO, one codegen unit, stripped, `panic = \"abort\"`), once for x86_64 (the
 and once with `--arm64` (sizes), into `target/bench` so the shared debug target is not locked. \
 All binaries of one target are built in one cargo invocation without `-p`, so features are unified \
 over the whole workspace exactly as in `sam build`. The floor (`infra/bench/floor`) is built in the \
-same invocation.
+same invocation. The Python and Node floors are not built: they are custom-runtime bootstraps \
+written as scripts (`infra/bench/floor-python/bootstrap`, `infra/bench/floor-node/bootstrap`: the \
+Runtime API loop with the standard library, an empty handler answering 200), run by `python3` and \
+`node` from the harness's `PATH` — the interpreter's own executable, past a version manager's shim. \
+A missing interpreter leaves its floor not measured; the run goes on.
 - **Runtime**: the harness (`infra/bench`) emulates the Lambda Runtime API — one server per function \
 process: `GET /2018-06-01/runtime/invocation/next` (with `Lambda-Runtime-Aws-Request-Id`, \
 `-Deadline-Ms`, `-Invoked-Function-Arn`, `-Trace-Id`), `POST …/{id}/response`, `POST …/{id}/error`, \
@@ -56,7 +60,9 @@ functions' start-up steps timed one by one, and the CPU cost of one DynamoDB `Ge
 SDK and as a bare HTTP request, on both tokio runtime flavours (`src/probe.rs`).
 - **Figures**: init over {COLD} cold starts per function (processes started one after the other, \
 alternating functions); warm figures exclude each process's first invocation (reported separately); \
-percentiles are nearest-rank. The floor runs in the same run with the health event.
+percentiles are nearest-rank. The floors run in the same run with the health event, as many times \
+and with as many cold starts as the functions: the Rust floor is what the budgets compare with; \
+the Python and Node floors only show what an empty function costs on those runtimes (no budget).
 - **Limits of the method**: moto and the sandbox run on the same 2 cores, so backend latency is \
 not AWS's (it is excluded from the own-time budget, and the throughput test's backend saturation \
 is shown separately); the proxy's own overhead counts as backend time, the few microseconds of \

@@ -11,6 +11,8 @@ mod method;
 mod route_tables;
 mod summary;
 mod svg;
+#[cfg(test)]
+mod tests;
 mod throughput_section;
 
 use std::time::Duration;
@@ -124,6 +126,14 @@ impl Report {
     /// The floor's route.
     fn floor_route(&self) -> &RouteRow {
         &self.routes[0]
+    }
+
+    /// Why `function` was not measured, if it was not (a script floor without its interpreter).
+    fn not_measured(&self, function: &str) -> Option<&str> {
+        self.functions
+            .iter()
+            .find(|f| f.name == function)
+            .and_then(|f| f.unavailable.as_deref())
     }
 
     /// Every measured budget met and no unexpected answer: `make bench` exits 0.

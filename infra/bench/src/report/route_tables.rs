@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
+use super::function_tables::unmeasured_row;
 use super::{Report, ratio};
+use crate::catalogue::is_floor;
 use crate::measure::ms;
 
 impl Report {
@@ -24,6 +26,14 @@ impl Report {
             "| route | function | n | invoke p50 | p90 | p99 | awaiting p50 | own p50 | own p90 | own p99 | × floor |\n|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for r in &self.routes {
+            if let Some(why) = self.not_measured(r.spec.function) {
+                let _ = writeln!(
+                    m,
+                    "{}",
+                    unmeasured_row(&[r.spec.key, r.spec.function], why, 11)
+                );
+                continue;
+            }
             let _ = writeln!(
                 m,
                 "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.1} |",
@@ -54,6 +64,10 @@ impl Report {
             "| route | CPU p50 | CPU p99 | run-queue wait p50 | p99 | before p50 | between p50 | after p50 | backend calls |\n|---|---|---|---|---|---|---|---|---|"
         );
         for r in &self.routes {
+            if let Some(why) = self.not_measured(r.spec.function) {
+                let _ = writeln!(m, "{}", unmeasured_row(&[r.spec.key], why, 9));
+                continue;
+            }
             let _ = writeln!(
                 m,
                 "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
@@ -102,7 +116,7 @@ impl Report {
             m,
             "| route | calls | by service | error answers (all samples) | sequential observed | max | minimum | verdict |\n|---|---|---|---|---|---|---|---|"
         );
-        for r in self.routes.iter().skip(1) {
+        for r in self.routes.iter().filter(|r| !is_floor(r.spec.function)) {
             let verdict = if r.n == 0 {
                 "–"
             } else if r.stages_mode <= r.spec.min_stages {
@@ -128,7 +142,7 @@ impl Report {
             m,
             "\nObserved chains (most frequent) and the minimum chain the design allows:\n"
         );
-        for r in self.routes.iter().skip(1) {
+        for r in self.routes.iter().filter(|r| !is_floor(r.spec.function)) {
             let _ = writeln!(
                 m,
                 "- **{}** — observed: {}  \n  minimum: {}",

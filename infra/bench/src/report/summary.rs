@@ -24,6 +24,10 @@ impl Report {
             "function", "init ms", "×floor", "RSS MiB", "×floor", "x86 MiB", "arm64 MiB"
         );
         for f in &self.functions {
+            if let Some(why) = &f.unavailable {
+                let _ = writeln!(s, "{:<15}  not measured: {why}", f.name);
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "{:<15}{:>10.2}{:>8.2}{:>10.1}{:>8.2}{:>11.2}{:>11}",
@@ -43,6 +47,10 @@ impl Report {
             "route (warm)", "inv p50", "inv p99", "own p99", "×floor", "trips", "min"
         );
         for r in &self.routes {
+            if let Some(why) = self.not_measured(r.spec.function) {
+                let _ = writeln!(s, "{:<44}  not measured: {why}", r.spec.key);
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "{:<44}{:>8.2}{:>8.2}{:>9.3}{:>8.1}{:>7}{:>5}",

@@ -1,12 +1,13 @@
 //! The chart (`docs/performance.svg`): four panels — init, max RSS, bootstrap size, worst warm
-//! own time — each function against the floor and the budget, drawn as plain SVG so no
-//! plotting dependency is needed.
+//! own time — each function against the (Rust) floor and the budget, drawn as plain SVG so no
+//! plotting dependency is needed. The Python and Node floors are in the tables, not here: tens
+//! of times the others, they would flatten every bar of the chart.
 
 use std::fmt::Write as _;
 
 use super::budgets::{ARM64_MAX_MIB, INIT_RATIO_MAX, OWN_P99_MAX_MS, RSS_MAX_MIB};
 use super::{Report, mib, ratio};
-use crate::catalogue::FUNCTIONS;
+use crate::catalogue::script;
 use crate::measure::ms;
 
 impl Report {
@@ -14,8 +15,12 @@ impl Report {
     /// function against the floor and the budget.
     pub fn svg(&self) -> String {
         let floor = self.floor();
-        let worst_own: Vec<f64> = self
+        let shown: Vec<_> = self
             .functions
+            .iter()
+            .filter(|f| script(f.name).is_none())
+            .collect();
+        let worst_own: Vec<f64> = shown
             .iter()
             .map(|f| {
                 self.routes
@@ -25,23 +30,23 @@ impl Report {
                     .fold(0.0, f64::max)
             })
             .collect();
-        let arm = self.functions.iter().all(|f| f.size_arm64.is_some());
+        let arm = shown.iter().all(|f| f.size_arm64.is_some());
         let panels: Vec<(String, Vec<f64>, Option<f64>, &str)> = vec![
             (
                 "Init duration p50 (ms)".into(),
-                self.functions.iter().map(|f| ms(f.init.p50)).collect(),
+                shown.iter().map(|f| ms(f.init.p50)).collect(),
                 Some(ms(floor.init.p50) * INIT_RATIO_MAX),
                 "budget 1.5 × floor",
             ),
             (
                 "Max RSS (MiB)".into(),
-                self.functions.iter().map(|f| f.max_rss_mib).collect(),
+                shown.iter().map(|f| f.max_rss_mib).collect(),
                 Some(RSS_MAX_MIB),
                 "budget 32 MiB",
             ),
             (
                 format!("{} bootstrap (MiB)", if arm { "arm64" } else { "x86_64" }),
-                self.functions
+                shown
                     .iter()
                     .map(|f| {
                         mib(if arm {
@@ -63,7 +68,7 @@ impl Report {
         ];
         // A panel holds one 27-pixel row per function below its title, and the budget's label.
         let (w, pw) = (960.0, 470.0);
-        let ph = (28.0 + FUNCTIONS.len() as f64 * 27.0 + 22.0).max(230.0);
+        let ph = (28.0 + shown.len() as f64 * 27.0 + 22.0).max(230.0);
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -100,7 +105,7 @@ impl Report {
                 y0 + 16.0,
                 xml(title)
             );
-            for (j, (name, v)) in FUNCTIONS.iter().zip(values).enumerate() {
+            for (j, (name, v)) in shown.iter().map(|f| f.name).zip(values).enumerate() {
                 let y = y0 + 28.0 + j as f64 * 27.0;
                 let len = (v / max * bw).max(1.0);
                 let over = budget.is_some_and(|b| *v > b) && j > 0;

@@ -14,12 +14,15 @@ use crate::events::{self, HttpAnswer, HttpRequest};
 use crate::measure::Sample;
 use crate::proxy::Recorder;
 use crate::results::Results;
-use crate::runtime::Instance;
+use crate::runtime::{Instance, Launch};
 use crate::stack::Stack;
 
 fn file_len(path: &std::path::Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
+
+/// How each measured function is started (a script floor whose interpreter is missing is not).
+pub(super) type Launches = HashMap<&'static str, Launch>;
 
 pub(super) struct Bench<'a> {
     pub(super) cfg: &'a Config,
@@ -27,6 +30,7 @@ pub(super) struct Bench<'a> {
     pub(super) recorder: Recorder,
     /// Lambda's environment plus the function environment, endpoints pointing at the proxies.
     pub(super) env: BTreeMap<String, String>,
+    pub(super) launches: Launches,
     pub(super) instances: HashMap<&'static str, Instance>,
     pub(super) results: Results,
 }
@@ -39,9 +43,12 @@ impl Bench<'_> {
         function: &'static str,
         log: PathBuf,
     ) -> Result<Instance, Error> {
+        let launch = self
+            .launches
+            .get(function)
+            .ok_or_else(|| format!("{function} cannot be started"))?;
         self.recorder.drain();
-        let inst =
-            Instance::start(function, &self.cfg.bootstrap(function), &self.env, &log).await?;
+        let inst = Instance::start(function, launch, &self.env, &log).await?;
         let init_calls = self.recorder.drain().len();
         let f = self.results.functions.entry(function).or_default();
         f.init.push(inst.init);
@@ -49,6 +56,11 @@ impl Bench<'_> {
         f.init_rss_kb.push(inst.init_rss_kb);
         f.init_calls += init_calls;
         Ok(inst)
+    }
+
+    /// Whether `function` can be started (not a script floor without its interpreter).
+    pub(super) fn measured(&self, function: &str) -> bool {
+        self.launches.contains_key(function)
     }
 
     /// Where the long-lived process of `function` writes its stdout and stderr.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::Error;
-use crate::catalogue::FUNCTIONS;
+use crate::catalogue::{self, FUNCTIONS};
 use crate::cli::Config;
 use crate::events;
 use crate::proxy::{self, Recorder};
@@ -25,7 +25,7 @@ use crate::results::{Results, Throughput};
 use crate::runtime;
 use crate::stack::{self, Stack};
 
-use harness::Bench;
+use harness::{Bench, Launches};
 
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -40,15 +40,7 @@ fn file_size(path: PathBuf) -> Option<u64> {
 /// Runs the benchmark: every phase, then the teardown.
 pub async fn run(cfg: &Config) -> Result<Results, Error> {
     let started_at = Instant::now();
-    for f in FUNCTIONS {
-        if !cfg.bootstrap(f).exists() {
-            return Err(format!(
-                "{} is missing; build with `make bench`",
-                cfg.bootstrap(f).display()
-            )
-            .into());
-        }
-    }
+    let (launches, unavailable) = launches(cfg)?;
     let _ = std::fs::remove_dir_all(&cfg.local_dir);
     std::fs::create_dir_all(cfg.local_dir.join("logs"))?;
     println!("bench: starting moto, provisioning template.yaml, starting the iProov sandbox");
@@ -64,12 +56,19 @@ pub async fn run(cfg: &Config) -> Result<Results, Error> {
         proxy::start(&stack.sandbox_url, proxy::Kind::IProov, recorder.clone()).await?;
 
     let env = lambda_env(&stack.env, &aws_proxy, &iproov_proxy);
-    let results = fresh_results(cfg);
+    let mut results = fresh_results(cfg);
+    for (f, why) in unavailable {
+        results.functions.entry(f).or_default().unavailable = Some(why);
+    }
+    for (f, launch) in &launches {
+        results.functions.entry(f).or_default().runner = launch.runner.clone();
+    }
     let mut bench = Bench {
         cfg,
         stack,
         recorder,
         env,
+        launches,
         instances: HashMap::new(),
         results,
     };
@@ -89,6 +88,40 @@ pub async fn run(cfg: &Config) -> Result<Results, Error> {
     bench.results.wall = started_at.elapsed();
     bench.results.load.1 = loadavg();
     Ok(bench.results)
+}
+
+/// Functions that cannot be started, with the reason.
+type NotMeasured = Vec<(&'static str, String)>;
+
+/// How each function is started; and the script floors that cannot be, with the reason (their
+/// interpreter missing from `PATH`: not measured, the rest of the run goes on). A missing
+/// bootstrap or script fails the run.
+fn launches(cfg: &Config) -> Result<(Launches, NotMeasured), Error> {
+    let mut launches = HashMap::new();
+    let mut unavailable = Vec::new();
+    for f in FUNCTIONS {
+        let file = match catalogue::script(f) {
+            Some(s) => cfg.root.join(s.path),
+            None => cfg.bootstrap(f),
+        };
+        if !file.exists() {
+            return Err(format!("{} is missing; build with `make bench`", file.display()).into());
+        }
+        let Some(s) = catalogue::script(f) else {
+            launches.insert(f, runtime::Launch::bootstrap(&file));
+            continue;
+        };
+        match runtime::Launch::script(s, &file, std::env::var_os("PATH").as_deref()) {
+            Ok(launch) => {
+                launches.insert(f, launch);
+            }
+            Err(why) => {
+                println!("bench: {f}: not measured: {why}");
+                unavailable.push((f, why));
+            }
+        }
+    }
+    Ok((launches, unavailable))
 }
 
 /// What Lambda gives every function (reserved variables win over the template's), over the
@@ -142,7 +175,7 @@ fn fresh_results(cfg: &Config) -> Results {
         init_steps: Vec::new(),
         load: (loadavg(), String::new()),
     };
-    for f in FUNCTIONS {
+    for f in catalogue::built() {
         let r = results.functions.entry(f).or_default();
         r.size_x86 = file_size(cfg.bootstrap(f));
         r.size_arm64 = file_size(cfg.arm64_dir.join(f).join("bootstrap"));
