@@ -121,15 +121,29 @@ unit: cargo-test py-unit contract
 E2E_PARAMETERS ?= LoginAssuranceType=liveness StepUpRiskProfile=e2e-step-up
 # Starts the stack in the background, runs the end-to-end tests, and always stops the stack.
 # The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.
+# In two phases: first the tests that leave the stack as they found it run in parallel
+# (E2E_WORKERS pytest-xdist workers, one test file per worker at a time), beside schemathesis
+# and the browser test (their output is printed when each ends); then the tests marked
+# `exclusive` (tests/e2e/conftest.py: injected faults, rotated secrets, timings) run alone.
+# The stack's work is mostly waiting (queues, back-offs, iProov's answers), so this halves the
+# suite's time on two cores (README, "How long").
 # Then the local IAM enforcement's verdict: any call a function's role in template.yaml would
 # not allow fails the run; the grants no test used are printed and written to docs/template.md.
+E2E_WORKERS ?= 4
+E2E_OUT := $(or $(LOCAL_DIR),.local)/e2e
 e2e: venv console build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
 	GATEWAY_TRUST_FORWARDED_FOR=1 LOCAL_PARAMETER_OVERRIDES="$(E2E_PARAMETERS)" $(DEVSTACK) up --detach || \
 	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS); \
-	bash tests/schemathesis/run.sh; \
-	bash tests/browser/run.sh; \
+	mkdir -p $(E2E_OUT); failed=(); \
+	bash tests/schemathesis/run.sh >$(E2E_OUT)/schemathesis.txt 2>&1 & schemathesis=$$!; \
+	bash tests/browser/run.sh >$(E2E_OUT)/browser.txt 2>&1 & browser=$$!; \
+	$(PY) -m pytest tests/e2e -m "not exclusive" -n $(E2E_WORKERS) --dist loadfile $(PYTEST_ARGS) || failed+=(pytest); \
+	wait $$schemathesis || failed+=(schemathesis); echo "== schemathesis"; cat $(E2E_OUT)/schemathesis.txt; \
+	wait $$browser || failed+=(browser); echo "== browser test"; cat $(E2E_OUT)/browser.txt; \
+	if (( $${#failed[@]} )); then echo "e2e: failed: $${failed[*]}" >&2; exit 1; fi; \
+	echo "== the exclusive end-to-end tests, one after the other"; \
+	$(PY) -m pytest tests/e2e -m exclusive $(PYTEST_ARGS); \
 	$(PY) infra/local/iam_report.py --check --write-docs docs/template.md; \
 	$(MAKE) audit-verify
 

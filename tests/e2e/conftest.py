@@ -40,10 +40,30 @@ def _healthy() -> bool:
         return False
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "exclusive: changes what the whole stack does for everyone (injected faults, rotated "
+        "secrets, a queue's settings, edited audit records) or times calls; `make e2e` runs "
+        "these alone, after the others have run in parallel (pytest-xdist)",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def local_stack() -> Iterator[None]:
     """Make sure the stack answers; start (and later stop) one if it does not."""
     if _healthy():
+        yield
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Parallel workers would each start a stack on the same ports: they only wait for one
+        # (a loaded machine can take a while to answer the first health check).
+        deadline = time.monotonic() + 60
+        while not _healthy():
+            if time.monotonic() > deadline:
+                pytest.exit(f"no local stack answers at {PORTS.api_url}: start one (make up), then pytest -n",
+                            returncode=1)
+            time.sleep(1)
         yield
         return
     devstack = [sys.executable, str(REPO_ROOT / "infra" / "local" / "devstack.py")]

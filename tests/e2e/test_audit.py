@@ -27,6 +27,9 @@ from journeys import (
     wait_for,
 )
 
+# Exclusive (tests/e2e/conftest.py): it edits and deletes trail records, and the verifier waits for the audit queue to drain.
+pytestmark = pytest.mark.exclusive
+
 STACK_FILE = ROOT / ".local" / "stack.json"
 
 

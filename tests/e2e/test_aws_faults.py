@@ -27,6 +27,9 @@ from journeys import (
     wait_for,
 )
 
+# Exclusive (tests/e2e/conftest.py): the AWS faults it injects would fail other tests' calls.
+pytestmark = pytest.mark.exclusive
+
 # The local stack keeps secrets this long (LOCAL_SECRETS_CACHE_TTL_SECONDS in provision.py).
 SECRETS_TTL_SECONDS = 5
 

@@ -82,6 +82,8 @@ def outdated_version() -> str | None:
     return next((v["version"] for v in doc["versions"] if v["version"] != doc["current"]), None)
 
 
+# Exclusive (tests/e2e/conftest.py): it counts whole tables' items and every enrol token iProov issued, which other tests add to.
+@pytest.mark.exclusive
 @pytest.mark.parametrize(
     "consent, problem",
     [
@@ -110,6 +112,8 @@ def test_without_an_accepted_known_version_nothing_is_asked_or_stored(consent, p
     assert enrol_tokens_issued() == tokens
 
 
+# Exclusive (tests/e2e/conftest.py): it counts whole tables' items and every enrol token iProov issued, which other tests add to.
+@pytest.mark.exclusive
 def test_an_outdated_version_is_a_conflict_and_nothing_is_asked():
     version = outdated_version()
     if version is None:

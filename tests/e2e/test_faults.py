@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from journeys import (
     Client,
     clear_faults,
@@ -15,6 +17,9 @@ from journeys import (
     unique_username,
     validations_of,
 )
+
+# Exclusive (tests/e2e/conftest.py): the iProov faults it injects would fail other tests' calls, and one test times a call.
+pytestmark = pytest.mark.exclusive
 
 
 def test_iproov_outage_on_token_issue_is_a_503_and_stores_nothing():

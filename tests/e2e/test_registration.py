@@ -110,6 +110,8 @@ def test_failed_scan_gives_a_hint_and_a_retry_on_the_same_registration_passes():
     assert validations_of(token2) == 1
 
 
+# Exclusive (tests/e2e/conftest.py): it counts a whole table's items, which other tests add to.
+@pytest.mark.exclusive
 def test_taken_username_is_refused_and_nothing_is_stored():
     username = unique_username()
     assert Client().register(username)["status"] == "completed"
@@ -123,6 +125,8 @@ def test_taken_username_is_refused_and_nothing_is_stored():
     assert len(items("RegistrationsTable")) == before
 
 
+# Exclusive (tests/e2e/conftest.py): it counts a whole table's items, which other tests add to.
+@pytest.mark.exclusive
 @pytest.mark.parametrize(
     "body, content_type, status, error, field",
     [
@@ -250,6 +254,8 @@ def test_crash_after_outcome_recorded_finishes_without_a_second_validate():
     assert client.me().json()["username"] == username
 
 
+# Exclusive (tests/e2e/conftest.py): it injects iProov faults.
+@pytest.mark.exclusive
 def test_rate_limited_validation_is_retried_until_it_completes():
     client = Client()
     r = client.start_registration(unique_username())

@@ -15,6 +15,9 @@ import requests
 
 from journeys import SANDBOX, Client, aws, scan, stack, unique_username
 
+# Exclusive (tests/e2e/conftest.py): it replaces the iProov credentials every function reads.
+pytestmark = pytest.mark.exclusive
+
 ORIGINAL = {
     "api_key": "sandbox-api-key",
     "secret": "sandbox-secret",

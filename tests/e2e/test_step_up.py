@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import datetime
 
+import pytest
 import requests
 
 from journeys import (
@@ -204,6 +205,8 @@ def test_each_journeys_assurance_policy_reaches_iproov():
         assert (claim["assurance_type"], claim["risk_profile"]) == expected[journey], journey
 
 
+# Exclusive (tests/e2e/conftest.py): it injects iProov faults.
+@pytest.mark.exclusive
 def test_iproov_unavailable_elevates_nothing_and_the_attempt_can_be_completed_again():
     # GIVEN a scanned step-up, and iProov refusing the next validate with 429 (not processed)
     client, _ = registered()

@@ -91,6 +91,8 @@ def test_a_decoy_attempt_fails_at_login_exactly_like_a_real_one_never_scanned(un
     assert real.login().json()["error"] == guesser.login().json()["error"] == "attempt_used"
 
 
+# Exclusive (tests/e2e/conftest.py): it compares timings, which other tests' load would blur.
+@pytest.mark.exclusive
 def test_a_decoy_takes_as_long_as_a_real_verify_token_call(uniform_stack: None):
     known = f"known-{uuid.uuid4().hex[:10]}"
     assert device("192.0.2.70").register(known, "Known Person")["status"] == "completed"

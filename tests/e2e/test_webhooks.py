@@ -29,6 +29,9 @@ from standardwebhooks import Webhook
 from journeys import Client, aws, registered, scan, scanned_login_attempt, stack, unique_username, wait_for
 from settings import Ports
 
+# Exclusive (tests/e2e/conftest.py): it makes the receiver fail the next deliveries and rotates the signing secret, which other tests' webhooks would meet.
+pytestmark = pytest.mark.exclusive
+
 RECEIVER = os.environ.get("WEBHOOK_RECEIVER_URL", Ports.from_env().webhook_receiver_url)
 USER_ID = "00112233445566778899aabbccddeeff"
 # What a body's data may hold: pseudonymous ids and a reason code, nothing else.
