@@ -123,6 +123,7 @@ E2E_PARAMETERS ?= LoginAssuranceType=liveness StepUpRiskProfile=e2e-step-up
 # The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.
 # In two phases: first the tests that leave the stack as they found it run in parallel
 # (E2E_WORKERS pytest-xdist workers, one test file per worker at a time), beside schemathesis
+# (two processes: starting a registration, which takes half its time, and the other operations)
 # and the browser test (their output is printed when each ends); then the tests marked
 # `exclusive` (tests/e2e/conftest.py: injected faults, rotated secrets, timings) run alone.
 # The stack's work is mostly waiting (queues, back-offs, iProov's answers), so this halves the
@@ -136,10 +137,16 @@ e2e: venv console build
 	GATEWAY_TRUST_FORWARDED_FOR=1 LOCAL_PARAMETER_OVERRIDES="$(E2E_PARAMETERS)" $(DEVSTACK) up --detach || \
 	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
 	mkdir -p $(E2E_OUT); failed=(); \
-	bash tests/schemathesis/run.sh >$(E2E_OUT)/schemathesis.txt 2>&1 & schemathesis=$$!; \
+	bash infra/local/pyenv.sh .venv-schemathesis tests/schemathesis/requirements.txt tests/schemathesis/constraints.txt schemathesis; \
+	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/registration bash tests/schemathesis/run.sh \
+	  --include-operation-id startRegistration >$(E2E_OUT)/schemathesis-registration.txt 2>&1 & registration=$$!; \
+	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/others bash tests/schemathesis/run.sh \
+	  --exclude-operation-id startRegistration >$(E2E_OUT)/schemathesis.txt 2>&1 & schemathesis=$$!; \
 	bash tests/browser/run.sh >$(E2E_OUT)/browser.txt 2>&1 & browser=$$!; \
 	$(PY) -m pytest tests/e2e -m "not exclusive" -n $(E2E_WORKERS) --dist loadfile $(PYTEST_ARGS) || failed+=(pytest); \
-	wait $$schemathesis || failed+=(schemathesis); echo "== schemathesis"; cat $(E2E_OUT)/schemathesis.txt; \
+	wait $$registration || failed+=(schemathesis-registration); \
+	echo "== schemathesis: POST /v1/users/registration"; cat $(E2E_OUT)/schemathesis-registration.txt; \
+	wait $$schemathesis || failed+=(schemathesis); echo "== schemathesis: the other operations"; cat $(E2E_OUT)/schemathesis.txt; \
 	wait $$browser || failed+=(browser); echo "== browser test"; cat $(E2E_OUT)/browser.txt; \
 	if (( $${#failed[@]} )); then echo "e2e: failed: $${failed[*]}" >&2; exit 1; fi; \
 	echo "== the exclusive end-to-end tests, one after the other"; \

@@ -26,5 +26,5 @@ exec "$VENV/bin/schemathesis" --config-file tests/schemathesis/schemathesis.toml
   --workers 1 \
   --request-timeout 30 \
   --header "X-Forwarded-For: 203.0.113.77" \
-  --report junit --report-dir tests/artifacts/schemathesis \
+  --report junit --report-dir "${SCHEMATHESIS_REPORT_DIR:-tests/artifacts/schemathesis}" \
   "$@"
