@@ -111,8 +111,12 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
          - **CloudWatch Logs**: the bytes each invocation wrote to stdout and stderr (measured \
          by the harness at the function's log file) plus {} bytes an invocation of Lambda's \
          own JSON platform records (an estimate, not measured).\n\
-         - **X-Ray**: a trace recorded for {} of invocations (the upper bound; the default \
-         sampling rule tends to 5 % at high request rates).\n",
+         - **X-Ray**: a trace recorded for {} of invocations: the rate of Lambda's default \
+         sampling rule beyond its reservoir (the first request each second), which is what an \
+         extra million journeys adds. The reservoir itself is a fixed cost of at most one trace \
+         a second, about 2.6 million traces or $13 a month, not a cost per journey. Tracing every \
+         invocation (the upper bound, reached only at a request a second or less) would make \
+         this line $5 per million invocations, the largest of every journey.\n",
         pct(a.cold_start_share),
         a.messages_per_batch,
         model.template.image_retention_days,
@@ -200,10 +204,20 @@ fn journey_section(s: &mut String, model: &Model, j: &Journey, c: &JourneyCost) 
             .iter()
             .map(|(line, q)| q * model.prices.of(*line).per_unit() * 1e6)
             .sum();
+        // Only the lines a cold start moves by a visible amount: a first invocation that made
+        // the same calls as a warm one differs from their mean by rounding noise (1e-15).
         let cold: Vec<String> = rc
             .cold_extra
             .iter()
-            .map(|(line, q)| format!("{} {}", quantity(*q), model.prices.of(*line).unit))
+            .filter(|(line, q)| (*q * model.prices.of(**line).per_unit() * 1e6).abs() >= 5e-5)
+            .map(|(line, q)| {
+                format!(
+                    "{}: {} {}",
+                    line.label(),
+                    quantity(*q),
+                    model.prices.of(*line).unit
+                )
+            })
             .collect();
         let _ = writeln!(
             s,

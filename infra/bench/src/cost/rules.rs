@@ -104,7 +104,10 @@ impl Line {
             Line::KmsAsymmetric => "fewer signatures per sign-in (one token signed instead of two)",
             Line::SecretsManager => "a longer SecretsCacheTtlSeconds",
             Line::LogsIngestion => "fewer or shorter log lines at the deployed LogLevel",
-            Line::XRayTraces => "a sampling rule below the default",
+            Line::XRayTraces => {
+                "tracing only the functions whose traces are read (the default rule's rate \
+                 cannot be set per function)"
+            }
         }
     }
 }
@@ -135,9 +138,11 @@ pub struct Assumptions {
     /// and `platform.report` records), which the function's stdout does not contain. Not
     /// measured: an estimate of two JSON records.
     pub platform_log_bytes: f64,
-    /// Share of invocations X-Ray records a trace for. The default rule records the first
-    /// request each second and 5 % of the rest; at the volumes where cost matters that tends to
-    /// 5 %, at low volumes to every request. 1.0 is the upper bound.
+    /// Share of invocations X-Ray records a trace for, per extra journey. Lambda's default rule
+    /// (which a function cannot change) records the first request each second and 5 % of the
+    /// rest: the first part is a fixed monthly cost (at most one trace a second), so what a
+    /// million more journeys add is 5 % of their invocations. 1.0 is the upper bound, reached
+    /// only below a request a second; the page says what it would cost.
     pub traced_share: f64,
 }
 
@@ -147,7 +152,7 @@ impl Default for Assumptions {
             cold_start_share: 0.01,
             messages_per_batch: 1.0,
             platform_log_bytes: 600.0,
-            traced_share: 1.0,
+            traced_share: 0.05,
         }
     }
 }

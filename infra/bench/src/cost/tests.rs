@@ -126,9 +126,11 @@ fn model(cold_start_share: f64) -> Model {
             image_retention_days: 365.0,
         },
         // 624 bytes of platform records: 1024 bytes a logged API invocation.
+        // Every invocation traced, so the X-Ray figures below are whole traces.
         assumptions: Assumptions {
             cold_start_share,
             platform_log_bytes: 624.0,
+            traced_share: 1.0,
             ..Assumptions::default()
         },
     }
@@ -346,4 +348,13 @@ fn the_floor_table_prices_rust_python_and_node_and_says_why_a_floor_is_missing()
     assert!(page.contains(
         "| journey | measured | empty Rust function | empty Python function | empty Node function |\n|---|---|---|---|---|"
     ));
+}
+
+#[test]
+fn by_default_a_journey_pays_for_the_sampled_share_of_its_traces_only() {
+    // given the page's assumptions (Lambda's default sampling rule beyond its reservoir)
+    let a = Assumptions::default();
+    // when the X-Ray quantity of one invocation is read
+    // then it is 5 % of a trace: the reservoir is a fixed monthly cost, not a journey's
+    assert!((a.traced_share - 0.05).abs() < 1e-12);
 }
