@@ -233,10 +233,13 @@ fn claim_validate(
     let (consumed, frame) = {
         let mut inner = shared.lock();
         let now = Instant::now();
-        inner.stats.count_validation(token);
+        // Refused keys do not count: iProov processes nothing for them and the token stays
+        // usable, so a function that refreshes rotated credentials and asks again has still
+        // validated once.
         if !inner.credentials.claim_matches(api_key, secret, now) {
             return Err(ApiError::invalid_key());
         }
+        inner.stats.count_validation(token);
         if ip.is_some_and(|ip| ip.parse::<Ipv4Addr>().is_err()) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -12,8 +12,8 @@ use crate::paths::token_fingerprint;
 pub struct Stats {
     /// `"POST /claim/enrol/validate"` → calls, by route pattern, faulted calls included.
     calls: BTreeMap<String, u64>,
-    /// Token fingerprint → validate calls that named this token and got past fault injection,
-    /// whatever they answered.
+    /// Token fingerprint → validate calls that named this token, got past fault injection and
+    /// carried accepted credentials, whatever they answered (a refused key is not a validate).
     validations: BTreeMap<String, u64>,
 }
 

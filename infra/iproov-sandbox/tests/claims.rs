@@ -193,6 +193,10 @@ async fn a_wrong_api_key_or_secret_is_invalid_key_on_token_and_validate() {
     // AND the token was not consumed by the refused calls
     let reply = sandbox.validate(Kind::Enrol, "user-1", &token).await;
     assert_eq!(reply.body["passed"], json!(true), "{}", reply.text);
+    // AND only the accepted validate counts as one (a function that refreshes rotated
+    // credentials and asks again has validated once)
+    let stats = sandbox.stats().await;
+    assert_eq!(stats["validations"][token_fingerprint(&token)], json!(1));
 }
 
 #[tokio::test]
