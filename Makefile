@@ -123,14 +123,17 @@ E2E_PARAMETERS ?= LoginAssuranceType=liveness StepUpRiskProfile=e2e-step-up
 # The tests simulate many clients through X-Forwarded-For, which the gateway then trusts.
 # In two phases: first the tests that leave the stack as they found it run in parallel
 # (E2E_WORKERS pytest-xdist workers, one test file per worker at a time), beside schemathesis
-# (three processes: starting a registration, the OpenID Connect operations, the others)
+# (two processes: starting a registration, and the other operations)
 # and the browser test (their output is printed when each ends); then the tests marked
 # `exclusive` (tests/e2e/conftest.py: injected faults, rotated secrets, timings) run alone.
 # The stack's work is mostly waiting (queues, back-offs, iProov's answers), so this halves the
 # suite's time on two cores (README, "How long").
 # Then the local IAM enforcement's verdict: any call a function's role in template.yaml would
 # not allow fails the run; the grants no test used are printed and written to docs/template.md.
-E2E_WORKERS ?= 4
+# Three workers, not more: with four, three schemathesis processes and the browser on two cores,
+# first calls waited over 10 s for their function (each instance's `cargo run` queues on cargo's
+# locks) and timed out (clean-clone run of d58daf6).
+E2E_WORKERS ?= 3
 E2E_OUT := $(or $(LOCAL_DIR),.local)/e2e
 e2e: venv console build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
@@ -140,17 +143,12 @@ e2e: venv console build
 	bash infra/local/pyenv.sh .venv-schemathesis tests/schemathesis/requirements.txt tests/schemathesis/constraints.txt schemathesis; \
 	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/registration bash tests/schemathesis/run.sh \
 	  --include-operation-id startRegistration >$(E2E_OUT)/schemathesis-registration.txt 2>&1 & registration=$$!; \
-	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/oidc bash tests/schemathesis/run.sh \
-	  --include-tag openid-connect >$(E2E_OUT)/schemathesis-oidc.txt 2>&1 & oidc=$$!; \
 	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/others bash tests/schemathesis/run.sh \
-	  --exclude-operation-id startRegistration --exclude-tag openid-connect \
-	  >$(E2E_OUT)/schemathesis.txt 2>&1 & schemathesis=$$!; \
+	  --exclude-operation-id startRegistration >$(E2E_OUT)/schemathesis.txt 2>&1 & schemathesis=$$!; \
 	bash tests/browser/run.sh >$(E2E_OUT)/browser.txt 2>&1 & browser=$$!; \
 	$(PY) -m pytest tests/e2e -m "not exclusive" -n $(E2E_WORKERS) --dist loadfile $(PYTEST_ARGS) || failed+=(pytest); \
 	wait $$registration || failed+=(schemathesis-registration); \
 	echo "== schemathesis: POST /v1/users/registration"; cat $(E2E_OUT)/schemathesis-registration.txt; \
-	wait $$oidc || failed+=(schemathesis-oidc); \
-	echo "== schemathesis: OpenID Connect"; cat $(E2E_OUT)/schemathesis-oidc.txt; \
 	wait $$schemathesis || failed+=(schemathesis); echo "== schemathesis: the other operations"; cat $(E2E_OUT)/schemathesis.txt; \
 	wait $$browser || failed+=(browser); echo "== browser test"; cat $(E2E_OUT)/browser.txt; \
 	if (( $${#failed[@]} )); then echo "e2e: failed: $${failed[*]}" >&2; exit 1; fi; \

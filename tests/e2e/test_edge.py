@@ -21,6 +21,9 @@ import requests
 
 from journeys import another_stack
 
+# Exclusive (tests/e2e/conftest.py): it starts a second stack, whose functions' first starts (a `cargo run` each) queue on cargo's locks with everyone else's and slowed other tests' first calls past their timeouts.
+pytestmark = pytest.mark.exclusive
+
 PORTS = {"API_PORT": "3200", "AWS_PORT": "4766", "FAULT_PORT": "4767", "SANDBOX_PORT": "4800", "LAMBDA_PORT": "9200",
          "WEBHOOK_PORT": "4850"}
 API = f"http://127.0.0.1:{PORTS['API_PORT']}"

@@ -16,6 +16,9 @@ import requests
 
 from journeys import Client, another_stack, within_one_rate_window
 
+# Exclusive (tests/e2e/conftest.py): it starts a second stack, whose functions' first starts (a `cargo run` each) queue on cargo's locks with everyone else's and slowed other tests' first calls past their timeouts. One test also compares timings, which other tests' load would blur.
+pytestmark = pytest.mark.exclusive
+
 PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100",
          "WEBHOOK_PORT": "4750"}
 API = f"http://127.0.0.1:{PORTS['API_PORT']}"
@@ -91,8 +94,6 @@ def test_a_decoy_attempt_fails_at_login_exactly_like_a_real_one_never_scanned(un
     assert real.login().json()["error"] == guesser.login().json()["error"] == "attempt_used"
 
 
-# Exclusive (tests/e2e/conftest.py): it compares timings, which other tests' load would blur.
-@pytest.mark.exclusive
 def test_a_decoy_takes_as_long_as_a_real_verify_token_call(uniform_stack: None):
     known = f"known-{uuid.uuid4().hex[:10]}"
     assert device("192.0.2.70").register(known, "Known Person")["status"] == "completed"
