@@ -141,7 +141,6 @@ e2e: venv console build
 	  { status=$$?; tail -n 40 .local/logs/*.log 2>/dev/null || true; exit $$status; }; \
 	mkdir -p $(E2E_OUT); failed=(); \
 	$(PY) infra/local/warm_up.py; \
-	bash infra/local/pyenv.sh .venv-schemathesis tests/schemathesis/requirements.txt tests/schemathesis/constraints.txt schemathesis; \
 	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/registration bash tests/schemathesis/run.sh \
 	  --include-operation-id startRegistration >$(E2E_OUT)/schemathesis-registration.txt 2>&1 & registration=$$!; \
 	SCHEMATHESIS_REPORT_DIR=tests/artifacts/schemathesis/others bash tests/schemathesis/run.sh \

@@ -21,9 +21,13 @@ UV_VENV="$ROOT/.venv-uv"
 
 want="$(cat "$req" "$cons" | sha256sum | cut -d' ' -f1)"
 stamp="$dir/.requirements.sha256"
-if [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-  exit 0
-fi
+up_to_date() { [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; }
+up_to_date && exit 0
+# Two callers at once (make e2e starts two schemathesis runs together) take turns: the second
+# finds the first one's install done, and neither sees a half-made virtualenv.
+exec 9>"$dir.lock"
+flock 9
+up_to_date && exit 0
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
   { echo "$label: python 3.11+ is required (found $("$PYTHON" --version 2>&1))" >&2; exit 1; }
 echo "$label: installing $(basename "$req") into $(basename "$dir")"
