@@ -99,19 +99,18 @@ type NotMeasured = Vec<(&'static str, String)>;
 fn launches(cfg: &Config) -> Result<(Launches, NotMeasured), Error> {
     let mut launches = HashMap::new();
     let mut unavailable = Vec::new();
+    let path_var = std::env::var_os("PATH");
     for f in FUNCTIONS {
-        let file = match catalogue::script(f) {
-            Some(s) => cfg.root.join(s.path),
-            None => cfg.bootstrap(f),
-        };
+        let spec = catalogue::script(f);
+        let file = spec.map_or_else(|| cfg.bootstrap(f), |s| cfg.root.join(s.path));
         if !file.exists() {
             return Err(format!("{} is missing; build with `make bench`", file.display()).into());
         }
-        let Some(s) = catalogue::script(f) else {
-            launches.insert(f, runtime::Launch::bootstrap(&file));
-            continue;
+        let launch = match spec {
+            None => Ok(runtime::Launch::bootstrap(&file)),
+            Some(s) => runtime::Launch::script(s, &file, path_var.as_deref()),
         };
-        match runtime::Launch::script(s, &file, std::env::var_os("PATH").as_deref()) {
+        match launch {
             Ok(launch) => {
                 launches.insert(f, launch);
             }
