@@ -127,13 +127,16 @@ E2E_PARAMETERS ?= LoginAssuranceType=liveness StepUpRiskProfile=e2e-step-up
 # and the browser test (their output is printed when each ends); then the tests marked
 # `exclusive` (tests/e2e/conftest.py: injected faults, rotated secrets, timings) run alone.
 # The stack's work is mostly waiting (queues, back-offs, iProov's answers), so this halves the
-# suite's time on two cores (README, "How long").
+# suite's time on two cores (README, "How long"). The exclusive phase leaves a core mostly idle:
+# E2E_BESIDE_EXCLUSIVE, a command, runs beside it (make test: the arm64 sam build check, which
+# shares no cargo lock with the stack: its own target directory).
 # Then the local IAM enforcement's verdict: any call a function's role in template.yaml would
 # not allow fails the run; the grants no test used are printed and written to docs/template.md.
 # Three workers, not more: with four, three schemathesis processes and the browser on two cores,
 # first calls waited over 10 s for their function (each instance's `cargo run` queues on cargo's
 # locks) and timed out (clean-clone run of d58daf6).
 E2E_WORKERS ?= 3
+E2E_BESIDE_EXCLUSIVE ?=
 E2E_OUT := $(or $(LOCAL_DIR),.local)/e2e
 e2e: venv console build
 	@trap '$(DEVSTACK) down >/dev/null 2>&1 || true' EXIT; trap 'exit 130' INT TERM; \
@@ -152,8 +155,13 @@ e2e: venv console build
 	wait $$schemathesis || failed+=(schemathesis); echo "== schemathesis: the other operations"; cat $(E2E_OUT)/schemathesis.txt; \
 	wait $$browser || failed+=(browser); echo "== browser test"; cat $(E2E_OUT)/browser.txt; \
 	if (( $${#failed[@]} )); then echo "e2e: failed: $${failed[*]}" >&2; exit 1; fi; \
-	echo "== the exclusive end-to-end tests, one after the other"; \
-	$(PY) -m pytest tests/e2e -m exclusive $(PYTEST_ARGS); \
+	echo "== the exclusive end-to-end tests, one after the other"; beside=; \
+	if [[ -n "$(E2E_BESIDE_EXCLUSIVE)" ]]; then \
+	  ( $(E2E_BESIDE_EXCLUSIVE) ) >$(E2E_OUT)/beside-exclusive.txt 2>&1 & beside=$$!; fi; \
+	$(PY) -m pytest tests/e2e -m exclusive $(PYTEST_ARGS) || failed+=(exclusive); \
+	if [[ -n "$$beside" ]]; then wait $$beside || failed+=(beside-exclusive); \
+	  echo "== beside the exclusive tests: $(E2E_BESIDE_EXCLUSIVE)"; cat $(E2E_OUT)/beside-exclusive.txt; fi; \
+	if (( $${#failed[@]} )); then echo "e2e: failed: $${failed[*]}" >&2; exit 1; fi; \
 	$(PY) infra/local/iam_report.py --check --write-docs docs/template.md; \
 	$(MAKE) audit-verify
 
@@ -162,25 +170,31 @@ e2e: venv console build
 # and the audit verifier a third time (other feature unification): 6 min 20 s of a clean-clone
 # run (2026-12-02). Here clippy-driver wraps rustc for the workspace's own crates while every
 # target is built (what `cargo clippy` does, with the same -D warnings), and every later cargo
-# command sees the same wrapper, so the unit tests and the fuzz run reuse that build. The
-# stack's binaries are one more `cargo build --workspace`: without dev-dependencies, cargo
-# unifies other features (proptest turns on regex-syntax's Unicode tables and rand's rng), and
-# that is how Lambda's binaries are built. `make lint` and `make clippy` still run `cargo clippy`.
+# command sees the same wrapper, so the unit tests and the fuzz run reuse that build, and so
+# does the stack's `cargo build --workspace`: the normal and the test build unify the same
+# features (no dependency turns on `regex-syntax` in the functions, api/src/telemetry.rs says
+# why), which `cargo tree -e normal,build` against `-e normal,build,dev` shows. `make lint` and
+# `make clippy` still run `cargo clippy`.
+# Where the two cores would idle, other work runs beside (build-and-prepare, E2E_BESIDE_EXCLUSIVE).
 test: export RUSTC_WORKSPACE_WRAPPER := $(shell command -v clippy-driver)
 test: export CLIPPY_ARGS := -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
-test: toolchain fmt-check clippy-build template-lint venv checks e2e
+test: E2E_BESIDE_EXCLUSIVE = $(MAKE) sam-build-check
+test: toolchain fmt-check build-and-prepare deny unit fuzz e2e
 
-# The arm64 `sam build` check in the background, while the other checks run: it is a release
-# build on its own (other profile, other target), so it shares nothing with them, and they
-# leave a core idle most of the time (about a minute saved on two cores).
+# The workspace build, and beside it what runs on one core or waits on the network: the Python
+# virtualenvs, the template lint, the API console and schemathesis' virtualenv (which the
+# end-to-end phase would otherwise install while it runs). The build leaves a core idle in its
+# serial stretches (build scripts, the largest crates, the links). Their output is printed when
+# both have ended.
 CHECKS_OUT := $(ROOT)/target/make-test
-.PHONY: checks
-checks: venv sam-venv lambda-target
+.PHONY: build-and-prepare
+build-and-prepare: toolchain
 	@mkdir -p $(CHECKS_OUT); \
-	$(MAKE) sam-build-check >$(CHECKS_OUT)/sam-build-check.txt 2>&1 & sam=$$!; \
-	status=0; $(MAKE) deny unit fuzz || status=$$?; \
-	wait $$sam || status=$$?; echo "== sam-build-check"; cat $(CHECKS_OUT)/sam-build-check.txt; \
-	exit $$status
+	{ $(MAKE) venv template-lint console && bash tests/schemathesis/run.sh --install-only; } \
+	  >$(CHECKS_OUT)/prepare.txt 2>&1 & prepare=$$!; \
+	status=0; $(MAKE) clippy-build || status=$$?; \
+	wait $$prepare || status=$$?; echo "== beside the build: virtualenvs, template lint, console"; \
+	cat $(CHECKS_OUT)/prepare.txt; exit $$status
 
 # The workspace's every target, linted by clippy as it compiles (see `test`).
 .PHONY: clippy-build
@@ -311,10 +325,14 @@ sam-build: venv sam-venv lambda-target
 # needs no AWS SDK (its HTTP layer is the `api` crate), so about 2 minutes cold instead of 9–15
 # for all six. Then the bootstrap is checked to start on provided.al2023: a 64-bit arm64 ELF
 # executable needing no newer glibc than 2.34, within the 8 MiB size budget (check_bootstrap.py).
+# Its own cargo target directory (SAM_CHECK_CARGO): it holds no lock of the shared one, so it can
+# run while the local stack starts function instances (`cargo run`) from that one.
 SAM_CHECK_DIR := $(ROOT)/target/sam-build-check
+SAM_CHECK_CARGO := $(ROOT)/target/sam-build-check-cargo
 sam-build-check: venv sam-venv lambda-target
 	rm -rf $(SAM_CHECK_DIR)
-	env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS SAM_CLI_TELEMETRY=0 $(SAM) build HealthFunction --config-env $(ENV) --build-dir $(SAM_CHECK_DIR)
+	env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR=$(SAM_CHECK_CARGO) SAM_CLI_TELEMETRY=0 \
+	  $(SAM) build HealthFunction --config-env $(ENV) --build-dir $(SAM_CHECK_DIR)
 	$(PY) infra/ops/check_bootstrap.py $(SAM_CHECK_DIR)/HealthFunction/bootstrap --arch arm64 --max-bytes 8388608
 
 # Lint, build and deploy one environment. The first deploy creates IProovSecret empty: fill it

@@ -4,7 +4,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
@@ -14,17 +16,30 @@ pub fn init() {
         std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
         std::env::var("RUST_LOG").ok().as_deref(),
     );
-    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .without_time()
         .with_ansi(false)
+        .finish()
+        .with(filter(&directive))
         .try_init();
+}
+
+/// The filter for a directive: `target=level` pairs and a bare default level, comma-separated
+/// (`RUST_LOG`'s common form); `info` when it does not parse. `Targets`, not `EnvFilter`: the
+/// span and field-value forms `EnvFilter` adds need regular expressions, which would link
+/// `regex-automata` and `regex-syntax` into every function for a local debugging nicety, and
+/// make the functions' dependency features differ from the test build's (proptest turns on
+/// `regex-syntax`'s Unicode tables), so the stack's binaries would be compiled twice
+/// (README, "How long").
+pub fn filter(directive: &str) -> Targets {
+    directive
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// The log filter. Lambda sets `AWS_LAMBDA_LOG_LEVEL` from the function's `LoggingConfig`
@@ -57,7 +72,8 @@ pub fn take_cold_start() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::filter_directive;
+    use super::{filter, filter_directive};
+    use tracing::Level;
 
     #[test]
     fn lambdas_log_level_wins_over_rust_log() {
@@ -80,5 +96,18 @@ mod tests {
         assert_eq!(filter_directive(None, Some("api=debug")), "api=debug");
         assert_eq!(filter_directive(None, Some("  ")), "info");
         assert_eq!(filter_directive(None, None), "info");
+    }
+
+    #[test]
+    fn a_directive_sets_levels_per_target_and_a_bad_one_means_info() {
+        // given a default level and a per-target level, then both apply
+        let f = filter("warn,api=debug");
+        assert!(f.would_enable("api::telemetry", &Level::DEBUG));
+        assert!(!f.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::WARN));
+        // given a directive that does not parse, then info
+        let f = filter("api=loud");
+        assert!(f.would_enable("anything", &Level::INFO));
+        assert!(!f.would_enable("anything", &Level::DEBUG));
     }
 }

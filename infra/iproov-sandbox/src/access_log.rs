@@ -11,8 +11,9 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Subscriber;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 
 use crate::errors::ErrorCode;
 use crate::paths::redact_path;
@@ -57,15 +58,19 @@ pub fn json_subscriber<W>(writer: W, directives: &str) -> impl Subscriber + Send
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    // `Targets` (target=level pairs), not `EnvFilter`, as in the functions (api/src/telemetry.rs):
+    // the workspace builds one feature set of tracing-subscriber for both.
+    let filter: Targets = directives
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
-        .with_env_filter(filter)
         .with_writer(writer)
         .finish()
+        .with(filter)
 }
 
 /// Installs [`json_subscriber`] on stdout for the whole process, filtered by `RUST_LOG`
