@@ -47,6 +47,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "secrets, a queue's settings, edited audit records) or times calls; `make e2e` runs "
         "these alone, after the others have run in parallel (pytest-xdist)",
     )
+    config.addinivalue_line(
+        "markers",
+        "own_stack: exclusive because it starts a second stack of its own (other ports, its own "
+        "moto and sandbox), so it changes nothing the other exclusive tests see; `make e2e` runs "
+        "these beside them",
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -21,8 +21,8 @@ import requests
 
 from journeys import another_stack
 
-# Exclusive (tests/e2e/conftest.py): it starts a second stack, whose functions' first starts (a `cargo run` each) queue on cargo's locks with everyone else's and slowed other tests' first calls past their timeouts.
-pytestmark = pytest.mark.exclusive
+# Exclusive (tests/e2e/conftest.py): it starts a second stack, whose functions' first starts (a `cargo run` each) queue on cargo's locks with everyone else's and slowed other tests' first calls past their timeouts. Its stack is its own (own_stack), so it runs beside the other exclusive tests.
+pytestmark = [pytest.mark.exclusive, pytest.mark.own_stack]
 
 PORTS = {"API_PORT": "3200", "AWS_PORT": "4766", "FAULT_PORT": "4767", "SANDBOX_PORT": "4800", "LAMBDA_PORT": "9200",
          "WEBHOOK_PORT": "4850"}

@@ -16,8 +16,8 @@ import requests
 
 from journeys import Client, another_stack, within_one_rate_window
 
-# Exclusive (tests/e2e/conftest.py): it starts a second stack, whose functions' first starts (a `cargo run` each) queue on cargo's locks with everyone else's and slowed other tests' first calls past their timeouts. One test also compares timings, which other tests' load would blur.
-pytestmark = pytest.mark.exclusive
+# Exclusive (tests/e2e/conftest.py): it starts a second stack, whose functions' first starts (a `cargo run` each) queue on cargo's locks with everyone else's and slowed other tests' first calls past their timeouts. Its stack is its own (own_stack), so it runs beside the other exclusive tests. One test also compares timings, which other tests' load would blur.
+pytestmark = [pytest.mark.exclusive, pytest.mark.own_stack]
 
 PORTS = {"API_PORT": "3100", "AWS_PORT": "4666", "FAULT_PORT": "4667", "SANDBOX_PORT": "4700", "LAMBDA_PORT": "9100",
          "WEBHOOK_PORT": "4750"}
