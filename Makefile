@@ -269,7 +269,7 @@ clean-local: down
 #   make bench BENCH_ARM64=0        skip the arm64 build (arm64 sizes then "not measured")
 #   make bench BENCH_ARGS='-n 200 --cold-starts 20 --rounds 5'
 BENCH_DIR := $(ROOT)/target/bench
-BENCH_FUNCTIONS := health token-issuer registration scan-validator account erasure oidc oidc-token floor
+BENCH_FUNCTIONS := health token-issuer registration scan-validator account erasure oidc oidc-token audit-writer floor
 BENCH_ARM64 ?= 1
 BENCH_ARGS ?=
 .PHONY: bench

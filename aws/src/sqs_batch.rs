@@ -72,28 +72,60 @@ where
     response
 }
 
-/// Like [`run`], but one message after the other, in the batch's order: for a consumer whose
-/// messages contend for one thing (the audit writer's chain head), where running them at once
-/// would only make them retry against each other. No backoff: failed messages come back after
-/// the queue's visibility timeout.
-pub async fn run_in_order<M, F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+/// Like [`run`], but the well-formed messages go to `handle` together, in the batch's order, and
+/// it answers one disposition per message given: for a consumer that treats a batch as one unit
+/// of work (the audit writer appends a batch to its chain in one transaction). A malformed
+/// message, or one `handle` gives no disposition for, comes back alone. No backoff: failed
+/// messages come back after the queue's visibility timeout.
+pub async fn run_together<M, F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
     M: DeserializeOwned,
-    F: Fn(M, Delivery) -> Fut,
-    Fut: Future<Output = Disposition>,
+    F: FnOnce(Vec<(M, Delivery)>) -> Fut,
+    Fut: Future<Output = Vec<Disposition>>,
 {
     let cold_start = api::telemetry::take_cold_start();
     let mut response = SqsBatchResponse::default();
-    for record in event.records {
+    let mut failed = |message_id: String| {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = message_id;
+        response.batch_item_failures.push(failure);
+    };
+    let (mut messages, mut ids) = (Vec::new(), Vec::new());
+    for record in &event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("message", message_id = %message_id, cold_start);
-        if one(&record, &handle).instrument(span).await == Disposition::Retry {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            response.batch_item_failures.push(failure);
+        match span.in_scope(|| parse::<M>(record)) {
+            Some(parsed) => {
+                messages.push(parsed);
+                ids.push(message_id);
+            }
+            None => failed(message_id),
+        }
+    }
+    if !messages.is_empty() {
+        let span = tracing::info_span!("batch", messages = messages.len(), cold_start);
+        let mut dispositions = handle(messages).instrument(span).await.into_iter();
+        for message_id in ids {
+            if dispositions.next().is_none_or(|d| d != Disposition::Done) {
+                failed(message_id);
+            }
         }
     }
     response
+}
+
+/// The message's typed body and delivery, or `None` (logged) when the body is malformed.
+fn parse<M: DeserializeOwned>(record: &SqsMessage) -> Option<(M, Delivery)> {
+    let body = record.body.as_deref().unwrap_or("");
+    let Ok(message) = serde_json::from_str::<M>(body) else {
+        tracing::error!("malformed message; leaving it for the dead-letter queue");
+        return None;
+    };
+    let sent_ms = record
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|t| t.parse::<i64>().ok());
+    Some((message, Delivery { sent_ms }))
 }
 
 async fn one<M, F, Fut>(record: &SqsMessage, handle: &F) -> Disposition
@@ -102,16 +134,10 @@ where
     F: Fn(M, Delivery) -> Fut,
     Fut: Future<Output = Disposition>,
 {
-    let body = record.body.as_deref().unwrap_or("");
-    let Ok(message) = serde_json::from_str::<M>(body) else {
-        tracing::error!("malformed message; leaving it for the dead-letter queue");
-        return Disposition::Retry;
-    };
-    let sent_ms = record
-        .attributes
-        .get("SentTimestamp")
-        .and_then(|t| t.parse::<i64>().ok());
-    handle(message, Delivery { sent_ms }).await
+    match parse(record) {
+        Some((message, delivery)) => handle(message, delivery).await,
+        None => Disposition::Retry,
+    }
 }
 
 /// Shortens the wait before a failed message comes back: exponential in its receive count,
@@ -246,35 +272,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn in_order_handles_one_message_after_the_other_and_reports_the_failed_ones() {
-        // given a batch of three, the middle one to retry
+    async fn together_hands_the_well_formed_messages_over_at_once_and_reports_the_failed_ones() {
+        // given a batch of four: three well-formed, one not JSON
         let mut event = SqsEvent::default();
         event.records = vec![
             record("a", r#"{"ok": true}"#),
+            record("poison", "not json"),
             record("b", r#"{"ok": false}"#),
             record("c", r#"{"ok": true}"#),
         ];
         let seen = std::sync::Mutex::new(Vec::new());
-        // when it is run in order
-        let response = run_in_order(event, |m: Message, _| {
-            seen.lock().unwrap().push(m.ok);
-            async move {
-                if m.ok {
-                    Disposition::Done
-                } else {
-                    Disposition::Retry
-                }
-            }
+        // when it is run together with a handler that retries the "not ok" ones and forgets
+        // the last one
+        let response = run_together(event, |messages: Vec<(Message, Delivery)>| {
+            seen.lock()
+                .unwrap()
+                .extend(messages.iter().map(|(m, _)| m.ok));
+            async move { vec![Disposition::Done, Disposition::Retry] }
         })
         .await;
-        // then the handler saw them in the batch's order, and only "b" comes back
+        // then the handler saw the three in the batch's order, and all but "a" come back
         assert_eq!(*seen.lock().unwrap(), [true, false, true]);
         let failed: Vec<_> = response
             .batch_item_failures
             .iter()
             .map(|f| f.item_identifier.clone())
             .collect();
-        assert_eq!(failed, ["b"]);
+        assert_eq!(failed, ["poison", "b", "c"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::domain::{AssurancePolicy, ConsentRecord, Registration};
 /// Why a store call failed. `Conflict` is an expected race (a condition did not hold);
 /// `Unavailable` means the backend could not be reached or refused; `Corrupt` means an item did
 /// not have the shape we write.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("condition not met")]
     Conflict,

@@ -6,18 +6,22 @@
 //! - `event#<event id>`: the idempotency marker of a recorded event (`seq`), kept as long as
 //!   SQS could still deliver the event again.
 //!
-//! An append is one transaction of three puts: the head, conditioned on still being the one
-//! the record links to (or on not existing, for record 1); the record and the marker,
-//! conditioned on not existing. A cancelled transaction is a duplicate if the marker exists,
-//! and otherwise a lost race for the head.
+//! An append of `n` records is one transaction of `2n + 1` puts: the head (first), conditioned
+//! on still being the one the first record links to (or on not existing, for record 1); then
+//! each record and its event's marker, conditioned on not existing. DynamoDB answers a
+//! cancelled transaction with one reason per item, in order: the markers whose condition failed
+//! are duplicates; if none did, another writer won the head. Should the reasons be missing,
+//! the markers are read instead (one `GetItem` each, as the one-event code always did).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::dynamo::{Item, cancelled_or_error, get_n, get_s, map_err, n, s};
 use onboarding_core::audit::chain::{ChainRecord, Head};
-use onboarding_core::audit::ports::{Appended, ChainStore};
+use onboarding_core::audit::ports::{Appended, ChainEntry, ChainStore};
 use onboarding_core::ports::StoreError;
 
 /// The head item's key.
@@ -135,9 +139,48 @@ impl ChainStore for DynamoChain {
     async fn append(
         &self,
         expected: Option<&Head>,
-        record: &ChainRecord,
-        event_id: &str,
+        entries: &[ChainEntry],
     ) -> Result<Appended, StoreError> {
+        let Some(last) = entries.last() else {
+            return Ok(Appended::Appended);
+        };
+        let mut items = vec![self.head_put(expected, &last.record)?];
+        for entry in entries {
+            items.push(self.put(self.record_item(&entry.record)?, "attribute_not_exists(pk)")?);
+            items.push(self.put(marker_item(entry)?, "attribute_not_exists(pk)")?);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let Err(err) = result else {
+            return Ok(Appended::Appended);
+        };
+        let duplicates = match failed_markers(&err, entries.len()) {
+            Some(duplicates) => duplicates,
+            None => {
+                cancelled_or_error(err)?;
+                let mut duplicates = Vec::new();
+                for (i, entry) in entries.iter().enumerate() {
+                    if self.marker_exists(&entry.event_id).await? {
+                        duplicates.push(i);
+                    }
+                }
+                duplicates
+            }
+        };
+        if duplicates.is_empty() {
+            Ok(Appended::HeadMoved)
+        } else {
+            Ok(Appended::Duplicates(duplicates))
+        }
+    }
+}
+
+impl DynamoChain {
+    fn record_item(&self, record: &ChainRecord) -> Result<Item, StoreError> {
         let mut item = Item::new();
         item.insert("pk".into(), s(record_key(record.seq)));
         item.insert("seq".into(), n(seq_i64(record.seq)?));
@@ -150,30 +193,59 @@ impl ChainStore for DynamoChain {
             "ttl".into(),
             n(record.written_at.saturating_add(self.retention_seconds)),
         );
-        let mut marker = Item::new();
-        marker.insert("pk".into(), s(marker_key(event_id)));
-        marker.insert("seq".into(), n(seq_i64(record.seq)?));
-        marker.insert("ttl".into(), n(record.written_at + MARKER_SECONDS));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(self.head_put(expected, record)?)
-            .transact_items(self.put(item, "attribute_not_exists(pk)")?)
-            .transact_items(self.put(marker, "attribute_not_exists(pk)")?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Appended::Appended),
-            Err(err) => {
-                cancelled_or_error(err)?;
-                if self.marker_exists(event_id).await? {
-                    Ok(Appended::Duplicate)
-                } else {
-                    Ok(Appended::HeadMoved)
-                }
-            }
-        }
+        Ok(item)
     }
+}
+
+fn marker_item(entry: &ChainEntry) -> Result<Item, StoreError> {
+    let mut marker = Item::new();
+    marker.insert("pk".into(), s(marker_key(&entry.event_id)));
+    marker.insert("seq".into(), n(seq_i64(entry.record.seq)?));
+    marker.insert(
+        "ttl".into(),
+        n(entry.record.written_at.saturating_add(MARKER_SECONDS)),
+    );
+    Ok(marker)
+}
+
+/// The condition DynamoDB names for an item whose condition expression failed.
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+/// Which entries' markers failed their condition, from a cancelled transaction's reasons (one
+/// per item: the head, then each entry's record and marker). `None` when the error is not a
+/// cancellation, or its reasons do not match the items sent.
+fn failed_markers<R>(
+    err: &SdkError<TransactWriteItemsError, R>,
+    entries: usize,
+) -> Option<Vec<usize>> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return None;
+    };
+    marker_failures(
+        cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|reason| reason.code()),
+        entries,
+    )
+}
+
+/// [`failed_markers`] on the reasons' codes alone.
+fn marker_failures<'a>(
+    codes: impl ExactSizeIterator<Item = Option<&'a str>>,
+    entries: usize,
+) -> Option<Vec<usize>> {
+    if codes.len() != 2 * entries + 1 {
+        return None;
+    }
+    let codes: Vec<Option<&str>> = codes.collect();
+    Some(
+        (0..entries)
+            .filter(|i| codes[2 + 2 * i] == Some(CONDITION_FAILED))
+            .collect(),
+    )
 }
 
 /// The whole trail as stored: every record and the head (for `audit-verify`; a scan, read
@@ -212,4 +284,33 @@ pub async fn read_trail(
     }
     records.sort_by_key(|r| r.seq);
     Ok((records, head))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failed_markers_are_read_from_the_cancellation_reasons() {
+        // given the reasons of a cancelled append of three entries: the head's condition held,
+        // the second entry's marker failed
+        let none = Some("None");
+        let codes = [none, none, none, none, Some(CONDITION_FAILED), none, none];
+        // then the second entry is the duplicate
+        assert_eq!(marker_failures(codes.into_iter(), 3), Some(vec![1]));
+    }
+
+    #[test]
+    fn a_lost_race_names_no_marker() {
+        // given the head's condition failed, and nothing else
+        let codes = [Some(CONDITION_FAILED), Some("None"), Some("None")];
+        assert_eq!(marker_failures(codes.into_iter(), 1), Some(vec![]));
+    }
+
+    #[test]
+    fn reasons_that_do_not_match_the_items_are_not_trusted() {
+        assert_eq!(marker_failures(std::iter::empty(), 2), None);
+        let codes = [Some(CONDITION_FAILED), Some("None")];
+        assert_eq!(marker_failures(codes.into_iter(), 1), None);
+    }
 }

@@ -27,5 +27,5 @@ pub mod signature;
 pub mod webhooks;
 
 pub use event::{Actor, AuditEvent, AuditKind, RevocationCause};
-pub use ports::{Appended, AuditTrail, ChainStore, WebhookQueue};
+pub use ports::{Appended, AuditTrail, ChainEntry, ChainStore, WebhookQueue};
 pub use webhooks::{WebhookDue, WebhookType};

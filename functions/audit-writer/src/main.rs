@@ -21,14 +21,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         webhooks: wiring::webhook_queue(&sdk)?,
         clock: Arc::new(SystemClock),
     });
-    // In the batch's order: every append contends for the one head, so running a batch at once
-    // would only make its messages retry against each other. A failed append comes back after
-    // the queue's visibility timeout (the role has no sqs:ChangeMessageVisibility).
+    // The whole batch at once: its events are appended in the batch's order in one transaction
+    // (one head read, one write per record and marker, one head update), and their webhooks
+    // queued in one call. A failed message comes back after the queue's visibility timeout
+    // (the role has no sqs:ChangeMessageVisibility).
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         let deps = deps.clone();
         async move {
-            let response = sqs_batch::run_in_order(event.payload, |audited, delivery| {
-                append::process(&deps, audited, delivery)
+            let response = sqs_batch::run_together(event.payload, |batch| async move {
+                append::process(&deps, batch).await
             })
             .await;
             Ok::<_, lambda_runtime::Error>(response)

@@ -4,7 +4,7 @@
 
 /// The functions, in report order: the floors first (the Rust one, which the budgets compare
 /// with, then the Python and Node ones), then the project's.
-pub const FUNCTIONS: [&str; 11] = [
+pub const FUNCTIONS: [&str; 12] = [
     "floor",
     "floor-python",
     "floor-node",
@@ -16,6 +16,7 @@ pub const FUNCTIONS: [&str; 11] = [
     "erasure",
     "oidc",
     "oidc-token",
+    "audit-writer",
 ];
 
 /// An empty function: the least any function on its runtime costs. Each runs with the health
@@ -100,6 +101,13 @@ pub fn script(function: &str) -> Option<&'static Script> {
 pub fn built() -> impl Iterator<Item = &'static str> {
     FUNCTIONS.into_iter().filter(|f| script(f).is_none())
 }
+
+/// The audit writer's routes: one audit event per invocation (what every event cost before
+/// batches were appended together), and a batch of [`AUDIT_BATCH_SIZE`].
+pub const AUDIT_ONE: &str = "SQS audit queue (1 message)";
+pub const AUDIT_BATCH: &str = "SQS audit queue (batch of 10)";
+/// The messages of one invocation of [`AUDIT_BATCH`]: the event source mapping's `BatchSize`.
+pub const AUDIT_BATCH_SIZE: usize = 10;
 
 /// A route (or event kind) and the fewest sequential backend round trips its design allows.
 pub struct RouteSpec {
@@ -258,6 +266,25 @@ pub const ROUTES: &[RouteSpec] = &[
                     grant DeleteItem per grant (one each here: the people signed in to a client)] \
                     → users TransactWriteItems (last, by design: it lets a retry find the rest). \
                     Every 50th call adds the iProov OAuth token fetch before the DELETE",
+    },
+    RouteSpec {
+        key: AUDIT_ONE,
+        function: "audit-writer",
+        expect_status: 0,
+        min_stages: 3,
+        min_chain: "head GetItem (strongly consistent) → TransactWriteItems of record, marker and \
+                    head (conditional on the head read) → SQS SendMessage of the webhook, if the \
+                    event is one customers hear about. The chain is linear: each append waits \
+                    for the head it links to (docs/audit.md)",
+    },
+    RouteSpec {
+        key: AUDIT_BATCH,
+        function: "audit-writer",
+        expect_status: 0,
+        min_stages: 3,
+        min_chain: "head GetItem → one TransactWriteItems of the ten records, their ten markers \
+                    and the head → one SQS SendMessageBatch of the batch's webhooks: the same \
+                    chain as one message, for ten (core/src/audit/append.rs)",
     },
     RouteSpec {
         key: "GET /.well-known/openid-configuration",

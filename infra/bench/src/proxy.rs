@@ -39,15 +39,26 @@ pub struct CallSize {
     pub items: u32,
     /// A DynamoDB read asked for strong consistency (`ConsistentRead`).
     pub consistent: bool,
+    /// Messages an SQS send put on the audit queue (`SendMessage`: 1, `SendMessageBatch`: its
+    /// entries), once the run named that queue ([`Recorder::watch_audit_queue`]): the audit
+    /// events a route handed over, which the cost model prices with the audit writer's rows.
+    pub audit_events: u32,
 }
 
 /// Where calls are recorded (shared by the proxies).
 #[derive(Default, Clone)]
 pub struct Recorder {
     calls: Arc<Mutex<Vec<Call>>>,
+    /// The audit queue's name, once known.
+    audit_queue: Arc<Mutex<Option<String>>>,
 }
 
 impl Recorder {
+    /// Counts the messages sent to the queue at `url` as audit events from now on.
+    pub fn watch_audit_queue(&self, url: &str) {
+        *self.audit_queue.lock().unwrap() = Some(queue_name(url).to_owned());
+    }
+
     /// Everything recorded since the last drain.
     pub fn drain(&self) -> Vec<Call> {
         std::mem::take(&mut *self.calls.lock().unwrap())
@@ -153,7 +164,8 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         .body(Body::from(bytes))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
     let end = Instant::now();
-    let size = call_size(&service, &op, &sent, response_bytes);
+    let audit_queue = proxy.recorder.audit_queue.lock().unwrap().clone();
+    let size = call_size(&service, &op, &sent, response_bytes, audit_queue.as_deref());
     proxy.recorder.calls.lock().unwrap().push(Call {
         service,
         op,
@@ -168,19 +180,41 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
 /// The billable shape of a call (taken after its end is timed, so it costs the function
 /// nothing): body sizes, and for DynamoDB the items a transaction or batch names and whether a
 /// read is strongly consistent.
-fn call_size(service: &str, op: &str, request: &[u8], response_bytes: u64) -> CallSize {
+fn call_size(
+    service: &str,
+    op: &str,
+    request: &[u8],
+    response_bytes: u64,
+    audit_queue: Option<&str>,
+) -> CallSize {
     let mut size = CallSize {
         request_bytes: request.len() as u64,
         response_bytes,
         items: 1,
         consistent: false,
+        audit_events: 0,
     };
-    if service != "dynamodb" {
+    if service != "dynamodb" && service != "sqs" {
         return size;
     }
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(request) else {
         return size;
     };
+    if service == "sqs" {
+        // The JSON protocol: a batch names its messages in `Entries`.
+        if let Some(entries) = body["Entries"].as_array() {
+            size.items = entries.len().try_into().unwrap_or(u32::MAX);
+        }
+        let to_audit = audit_queue.is_some_and(|audit| {
+            body["QueueUrl"]
+                .as_str()
+                .is_some_and(|url| queue_name(url) == audit)
+        });
+        if to_audit && op.starts_with("SendMessage") {
+            size.audit_events = size.items;
+        }
+        return size;
+    }
     size.consistent = body["ConsistentRead"].as_bool().unwrap_or(false);
     if let Some(items) = body["TransactItems"].as_array() {
         size.items = items.len().try_into().unwrap_or(u32::MAX);
@@ -197,6 +231,12 @@ fn call_size(service: &str, op: &str, request: &[u8], response_bytes: u64) -> Ca
         size.items = named.try_into().unwrap_or(u32::MAX);
     }
     size
+}
+
+/// A queue URL's last path segment, its name (the host differs between the functions' view and
+/// the bench's).
+fn queue_name(url: &str) -> &str {
+    url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
 }
 
 fn hop_by_hop(name: &header::HeaderName) -> bool {
@@ -380,8 +420,8 @@ mod tests {
         let read = br#"{"TableName":"t","Key":{},"ConsistentRead":true}"#;
 
         // when their shapes are taken
-        let t = call_size("dynamodb", "TransactWriteItems", transaction, 2);
-        let r = call_size("dynamodb", "GetItem", read, 900);
+        let t = call_size("dynamodb", "TransactWriteItems", transaction, 2, None);
+        let r = call_size("dynamodb", "GetItem", read, 900, None);
 
         // then the transaction names three items, the read is consistent, and the sizes are
         // the bodies' as sent and answered
@@ -390,5 +430,27 @@ mod tests {
             (3, false, transaction.len() as u64)
         );
         assert_eq!((r.items, r.consistent, r.response_bytes), (1, true, 900));
+    }
+
+    #[test]
+    fn sends_to_the_audit_queue_count_their_messages_as_audit_events() {
+        // given a send and a batch of two to the audit queue, and a send to another queue
+        let audit = Some("AuditQueue-1");
+        let one =
+            br#"{"QueueUrl":"http://127.0.0.1:1/123456789012/AuditQueue-1","MessageBody":"{}"}"#;
+        let two = br#"{"QueueUrl":"http://h/123456789012/AuditQueue-1","Entries":[{"Id":"0"},{"Id":"1"}]}"#;
+        let other = br#"{"QueueUrl":"http://h/123456789012/WebhookQueue-1","MessageBody":"{}"}"#;
+
+        // when their shapes are taken
+        let sizes = [
+            call_size("sqs", "SendMessage", one, 0, audit),
+            call_size("sqs", "SendMessageBatch", two, 0, audit),
+            call_size("sqs", "SendMessage", other, 0, audit),
+            call_size("sqs", "SendMessage", one, 0, None),
+        ];
+
+        // then only the audit queue's messages are audit events, and a batch names its entries
+        let shapes: Vec<(u32, u32)> = sizes.iter().map(|s| (s.items, s.audit_events)).collect();
+        assert_eq!(shapes, [(1, 1), (2, 2), (1, 0), (1, 0)]);
     }
 }

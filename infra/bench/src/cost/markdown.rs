@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use super::journeys::{JOURNEYS, Journey, via_api};
 use super::rules::Line;
-use super::{JourneyCost, Measured, Model};
-use crate::catalogue::FLOORS;
+use super::{AuditCost, JourneyCost, Measured, Model, PerEvent};
+use crate::catalogue::{AUDIT_BATCH_SIZE, FLOORS};
 
 fn usd(x: f64) -> String {
     if x >= 100.0 {
@@ -101,6 +101,14 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
          request per 64 KB, plus the consumer's `ReceiveMessage` and `DeleteMessage` at {} \
          message(s) per batch. The event source mappings' polling of empty queues is a fixed \
          monthly cost, not per journey.\n\
+         - **Audit events**: each journey's are the messages its routes' counted `SendMessage`s \
+         put on the audit queue, appended by the audit writer, whose two rows price one event: \
+         at a batch of 1 (one event per invocation, one head read and one 3-item transaction: \
+         what every event cost before batches were appended together) and at a batch of {} \
+         (one head read and one transaction for the batch, its webhooks in one \
+         `SendMessageBatch`). The totals use the batch of {}: a busy audit queue fills a batch \
+         within the event source mapping's 1 s window; at low traffic batches are smaller and \
+         the cost per event tends to the 1-message figure, which each journey shows beside it.\n\
          - **S3**: the counted requests (DELETE is free); the image's storage is its \
          `PutObject` size kept `ImageRetentionDays` = {} days (the template's default; an \
          erased user's image goes earlier, so this is an upper bound).\n\
@@ -119,6 +127,8 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
          this line $5 per million invocations, the largest of every journey.\n",
         pct(a.cold_start_share),
         a.messages_per_batch,
+        AUDIT_BATCH_SIZE,
+        AUDIT_BATCH_SIZE,
         model.template.image_retention_days,
         a.platform_log_bytes,
         pct(a.traced_share),
@@ -238,11 +248,64 @@ fn journey_section(s: &mut String, model: &Model, j: &Journey, c: &JourneyCost) 
             usd(per_million)
         );
     }
+    audit_section(s, model, &c.audit);
     let _ = writeln!(
         s,
         "\nNot measured, so not in the figures: {}.",
         j.not_measured.join("; ")
     );
+}
+
+/// The journey's audit events and the writer's cost per event, before (a batch of 1) and
+/// after (a full batch, what the totals use).
+pub(super) fn audit_section(s: &mut String, model: &Model, audit: &AuditCost) {
+    let _ = writeln!(
+        s,
+        "\nAudit events: **{}** per journey (the messages its routes put on the audit queue), \
+         appended by the audit writer; the totals above include them at a batch of {} \
+         ({}).\n",
+        quantity(audit.events),
+        AUDIT_BATCH_SIZE,
+        audit.batch.as_ref().map_or_else(
+            || "not measured in this run, so not included".to_owned(),
+            |b| format!(
+                "USD {} per 1 million journeys",
+                usd(b.usd_per_million * audit.events)
+            )
+        )
+    );
+    let _ = writeln!(
+        s,
+        "| audit writer, per event | DynamoDB writes | DynamoDB reads | SQS | Lambda | USD per 1 million events |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for (what, per_event) in [
+        ("batch of 1 (before)", &audit.single),
+        ("full batch (priced)", &audit.batch),
+    ] {
+        let Some(e) = per_event else {
+            let _ = writeln!(s, "| {what} | not measured | | | | |");
+            continue;
+        };
+        let _ = writeln!(
+            s,
+            "| {what}: {} | {} | {} | {} | {} | {} |",
+            e.route,
+            per_event_quantity(model, e, Line::DynamoDbWrites),
+            per_event_quantity(model, e, Line::DynamoDbReads),
+            per_event_quantity(model, e, Line::SqsRequests),
+            per_event_quantity(model, e, Line::LambdaGbSeconds),
+            usd(e.usd_per_million)
+        );
+    }
+}
+
+fn per_event_quantity(model: &Model, e: &PerEvent, line: Line) -> String {
+    format!(
+        "{} {}",
+        quantity(e.usage.get(&line).copied().unwrap_or(0.0)),
+        model.prices.of(line).unit
+    )
 }
 
 fn floor_section(s: &mut String, model: &Model, m: &Measured, costs: &[JourneyCost]) {

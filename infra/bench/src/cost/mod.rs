@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::Error;
+use crate::catalogue::{AUDIT_BATCH, AUDIT_BATCH_SIZE, AUDIT_ONE};
 use crate::cli::Config;
 use crate::measure::Sample;
 use crate::proxy::CallSize;
@@ -146,10 +147,34 @@ pub struct LineCost {
     pub share: f64,
 }
 
+/// What the audit writer spends on one audit event, from one of its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerEvent {
+    pub route: String,
+    /// Events per invocation of the row.
+    pub batch: usize,
+    /// The row's usage per invocation, divided by `batch`.
+    pub usage: Usage,
+    pub usd_per_million: f64,
+}
+
+/// A journey's audit events and what appending them costs per event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditCost {
+    /// Messages the journey's routes put on the audit queue (their warm means, times each
+    /// step's `times`).
+    pub events: f64,
+    /// One event per invocation: what every event cost before batches were appended together.
+    pub single: Option<PerEvent>,
+    /// A full batch: what the journey's totals are priced at.
+    pub batch: Option<PerEvent>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct JourneyCost {
     pub name: String,
     pub steps: Vec<(f64, RouteCost)>,
+    pub audit: AuditCost,
     /// Routes of the journey the run has no warm invocation of: the journey is incomplete.
     pub missing: Vec<String>,
     pub lines: Vec<LineCost>,
@@ -273,7 +298,48 @@ impl Model {
         })
     }
 
-    /// One journey's bill per million journeys.
+    /// What the audit writer spends per event on `route`, `batch` events per invocation.
+    pub fn per_event(&self, m: &Measured, route: &str, batch: usize) -> Option<PerEvent> {
+        let rc = self.route(m, route)?;
+        let per = 1.0 / batch.max(1) as f64;
+        let usage: Usage = rc.usage.iter().map(|(l, q)| (*l, q * per)).collect();
+        let usd_per_million = usage
+            .iter()
+            .map(|(l, q)| q * self.prices.of(*l).per_unit() * 1e6)
+            .sum();
+        Some(PerEvent {
+            route: route.to_owned(),
+            batch,
+            usage,
+            usd_per_million,
+        })
+    }
+
+    /// The audit events one journey hands over, and their per-event costs.
+    pub fn audit(&self, m: &Measured, j: &Journey) -> AuditCost {
+        let events = j
+            .steps
+            .iter()
+            .filter_map(|s| m.routes.get(s.route).map(|r| (s.times, r)))
+            .filter_map(|(times, r)| {
+                let sent = r.warm.iter().map(|i| {
+                    i.calls
+                        .iter()
+                        .map(|(_, _, size)| f64::from(size.audit_events))
+                        .sum::<f64>()
+                });
+                mean(sent).map(|per_invocation| times * per_invocation)
+            })
+            .sum();
+        AuditCost {
+            events,
+            single: self.per_event(m, AUDIT_ONE, 1),
+            batch: self.per_event(m, AUDIT_BATCH, AUDIT_BATCH_SIZE),
+        }
+    }
+
+    /// One journey's bill per million journeys: its steps, and its audit events appended in
+    /// full batches (docs/cost.md states the assumption).
     pub fn journey(&self, m: &Measured, j: &Journey) -> JourneyCost {
         let mut usage = Usage::new();
         let mut steps = Vec::new();
@@ -286,6 +352,12 @@ impl Model {
                 }
                 None => missing.push(s.route.to_owned()),
             }
+        }
+        let audit = self.audit(m, j);
+        match &audit.batch {
+            Some(per_event) => add(&mut usage, per_event.usage.clone(), audit.events),
+            None if audit.events > 0.0 => missing.push(AUDIT_BATCH.to_owned()),
+            None => {}
         }
         let mut lines: Vec<LineCost> = Line::ALL
             .iter()
@@ -310,6 +382,7 @@ impl Model {
         JourneyCost {
             name: j.name.to_owned(),
             steps,
+            audit,
             missing,
             lines,
             total_per_million: total,

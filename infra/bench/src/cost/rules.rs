@@ -204,6 +204,12 @@ pub fn call_usage(
             Line::SqsRequests,
             chunks(size.request_bytes, SQS_CHUNK_BYTES) + 2.0 / a.messages_per_batch,
         )],
+        // A batch is billed per 64 KB of its payload; its consumer receives and deletes each
+        // of its messages like a single one's.
+        ("sqs", "SendMessageBatch") => vec![(
+            Line::SqsRequests,
+            chunks(size.request_bytes, SQS_CHUNK_BYTES) + 2.0 * items / a.messages_per_batch,
+        )],
         ("sqs", _) => vec![(Line::SqsRequests, 1.0)],
         ("s3", "PutObject") => vec![
             (Line::S3PutListRequests, 1.0),
@@ -273,6 +279,7 @@ mod tests {
             response_bytes,
             items,
             consistent,
+            audit_events: 0,
         }
     }
 
@@ -324,6 +331,22 @@ mod tests {
         // then one request to send and two to receive and delete; a 100 KB payload is two sends
         assert_eq!(small, [(Line::SqsRequests, 3.0)]);
         assert_eq!(large, [(Line::SqsRequests, 4.0)]);
+    }
+
+    #[test]
+    fn a_batch_send_is_one_request_and_each_of_its_messages_is_received_and_deleted() {
+        // given a batch of four small messages, consumed one per batch
+        let a = Assumptions::default();
+        // when it is priced
+        let batch = call_usage(
+            "sqs",
+            "SendMessageBatch",
+            &size(3_000, 100, 4, false),
+            &a,
+            0.0,
+        );
+        // then one request to send, and two per message to receive and delete
+        assert_eq!(batch, [(Line::SqsRequests, 9.0)]);
     }
 
     #[test]

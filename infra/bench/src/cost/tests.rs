@@ -8,6 +8,7 @@ use super::prices::Prices;
 use super::rules::{Assumptions, Line};
 use super::template::TemplateFacts;
 use super::{FunctionRun, Invocation, Measured, Model, RouteRun};
+use crate::catalogue::{AUDIT_BATCH, AUDIT_ONE};
 use crate::proxy::CallSize;
 
 /// Round prices, so the expected dollars can be worked out by hand.
@@ -69,6 +70,7 @@ fn call(
         response_bytes,
         items: 1,
         consistent: false,
+        audit_events: 0,
     };
     (service.to_owned(), op.to_owned(), size)
 }
@@ -357,4 +359,144 @@ fn by_default_a_journey_pays_for_the_sampled_share_of_its_traces_only() {
     // when the X-Ray quantity of one invocation is read
     // then it is 5 % of a trace: the reservoir is a fixed monthly cost, not a journey's
     assert!((a.traced_share - 0.05).abs() < 1e-12);
+}
+
+/// A backend call as the audit writer makes it: `items` in a transaction or batch, a strongly
+/// consistent read when `consistent`.
+fn sized_call(
+    service: &str,
+    op: &str,
+    request_bytes: u64,
+    response_bytes: u64,
+    items: u32,
+    consistent: bool,
+) -> (String, String, CallSize) {
+    let size = CallSize {
+        request_bytes,
+        response_bytes,
+        items,
+        consistent,
+        audit_events: 0,
+    };
+    (service.to_owned(), op.to_owned(), size)
+}
+
+/// The fixture, its API route handing one audit event over per invocation, and the audit
+/// writer `fw` (128 MB, logging nothing): one message in 10 ms (a consistent head read, a
+/// 3-item transaction, one webhook sent), a batch of ten in 20 ms (the head read, a 21-item
+/// transaction of 9 000 bytes, four webhooks in one batch send).
+fn measured_with_audit() -> Measured {
+    let mut m = measured();
+    if let Some(api) = m.routes.get_mut(API) {
+        for inv in &mut api.warm {
+            for (_, op, size) in &mut inv.calls {
+                if op == "SendMessage" {
+                    size.audit_events = 1;
+                }
+            }
+        }
+    }
+    let writer = |ms: u64, calls: Vec<(String, String, CallSize)>| RouteRun {
+        function: "fw".to_owned(),
+        warm: vec![Invocation {
+            duration: Duration::from_millis(ms),
+            log_bytes: Some(0),
+            calls,
+        }],
+    };
+    m.routes.insert(
+        AUDIT_ONE.to_owned(),
+        writer(
+            10,
+            vec![
+                sized_call("dynamodb", "GetItem", 80, 300, 1, true),
+                sized_call("dynamodb", "TransactWriteItems", 1_500, 2, 3, false),
+                sized_call("sqs", "SendMessage", 500, 100, 1, false),
+            ],
+        ),
+    );
+    m.routes.insert(
+        AUDIT_BATCH.to_owned(),
+        writer(
+            20,
+            vec![
+                sized_call("dynamodb", "GetItem", 80, 300, 1, true),
+                sized_call("dynamodb", "TransactWriteItems", 9_000, 2, 21, false),
+                sized_call("sqs", "SendMessageBatch", 2_000, 100, 4, false),
+            ],
+        ),
+    );
+    m
+}
+
+#[test]
+fn the_audit_writer_costs_per_event_at_a_batch_of_one_and_of_ten() {
+    // given the audit writer's two rows, no cold starts
+    let (model, m) = (model(0.0), measured_with_audit());
+
+    // when the journey of both is priced
+    let audit = model.journey(&m, &BOTH).audit;
+
+    // then its routes handed over one event (one per API call, none from the consumer)
+    assert_usd(audit.events, 1.0);
+    // and one event alone, per million: 1 invocation $0.20; 10 ms × 0.125 GB × $13.3334 =
+    // $0.01666675; 6 WRU (3 items, doubled) $6.00; 1 consistent RRU $0.25; the webhook's send,
+    // receive and delete 3 × $0.40 = $1.20; 624 bytes of platform logs $0.624; a trace $5.00
+    let single = audit.single.expect("the 1-message row");
+    assert_eq!(single.usage.get(&Line::DynamoDbWrites), Some(&6.0));
+    assert_usd(single.usd_per_million, 13.290_666_75);
+    // and one event of a batch of ten, per million, a tenth of the batch: $0.02 of requests;
+    // 20 ms × 0.125 GB / 10 × $13.3334 = $0.00333335; 42 WRU / 10 = 4.2 WRU $4.20; 0.1 RRU
+    // $0.025; (1 send + 4 receives + 4 deletes) / 10 × $0.40 = $0.36; logs $0.0624; X-Ray $0.50
+    let batch = audit.batch.expect("the batch row");
+    assert_eq!(batch.batch, 10);
+    assert_usd(batch.usage[&Line::DynamoDbWrites], 4.2);
+    assert_usd(batch.usd_per_million, 5.170_733_35);
+}
+
+#[test]
+fn a_journeys_audit_events_are_priced_at_the_full_batch() {
+    // given the fixture with the audit writer's rows, no cold starts
+    let (model, m) = (model(0.0), measured_with_audit());
+
+    // when the journey of both is priced
+    let c = model.journey(&m, &BOTH);
+
+    // then its one audit event adds the batch-of-ten figure: 1 + 4.2 WRU, and $304.70633375
+    // (the first test's total) + $5.17073335
+    assert!(c.missing.is_empty());
+    assert_usd(usd(&c, Line::DynamoDbWrites), 5.2);
+    assert_usd(c.total_per_million, 304.706_333_75 + 5.170_733_35);
+}
+
+#[test]
+fn without_the_audit_writers_rows_a_journey_with_audit_events_is_incomplete() {
+    // given a run whose routes handed events over but without the audit writer's rows
+    let mut m = measured_with_audit();
+    m.routes.remove(AUDIT_ONE);
+    m.routes.remove(AUDIT_BATCH);
+
+    // when the journey is priced
+    let c = model(0.0).journey(&m, &BOTH);
+
+    // then the batch row is named missing and the rest priced as before
+    assert_eq!(c.missing, [AUDIT_BATCH]);
+    assert_usd(c.total_per_million, 304.706_333_75);
+}
+
+#[test]
+fn the_journeys_section_shows_the_per_event_cost_before_and_after() {
+    // given the fixture with the audit writer's rows
+    let (model, m) = (model(0.0), measured_with_audit());
+    let c = model.journey(&m, &BOTH);
+
+    // when its audit lines are laid out
+    let mut s = String::new();
+    super::markdown::audit_section(&mut s, &model, &c.audit);
+
+    // then both figures are there, and the totals' choice is said
+    assert!(s.contains("Audit events: **1.000** per journey"), "{s}");
+    assert!(s.contains("at a batch of 10 (USD 5.17 per 1 million journeys)"));
+    assert!(s.contains("| batch of 1 (before): SQS audit queue (1 message) | 6.000 WRU |"));
+    assert!(s.contains("| full batch (priced): SQS audit queue (batch of 10) | 4.200 WRU |"));
 }

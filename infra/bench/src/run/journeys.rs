@@ -3,7 +3,8 @@
 //! an app sends them to the OpenID Connect authorization endpoint, they poll again and get their
 //! login session, sign in to the app with it (code exchange, refresh, JWKS, userinfo: oidc.rs),
 //! verify-login and log in twice each, read their account, log out one session and request
-//! erasure with two sessions live; the erasure function erases them (their app's grant too).
+//! erasure with two sessions live; the erasure function erases them (their app's grant too);
+//! the audit writer appends the audit events all of that handed over (audit_writer.rs).
 //! Each step goes through the function and route it measures.
 
 use std::net::Ipv4Addr;
@@ -59,6 +60,8 @@ impl Bench<'_> {
         let reg_queue = self.stack.var("REGISTRATION_QUEUE_URL")?.to_owned();
         let erasure_queue = self.stack.var("ERASURE_QUEUE_URL")?.to_owned();
         let oidc_table = self.stack.var("OIDC_TABLE")?.to_owned();
+        let audit_queue = self.stack.var("AUDIT_QUEUE_URL")?.to_owned();
+        self.recorder.watch_audit_queue(&audit_queue);
         self.floor_and_health(n).await?;
         let mut people = self.register(n, spare).await?;
         self.validate_scans(&reg_queue, people.len(), n, spare)
@@ -70,7 +73,9 @@ impl Bench<'_> {
         self.sign_in_to_client(&mut people).await?;
         self.log_in(&mut people).await?;
         self.use_accounts(&people).await?;
-        self.erase(&erasure_queue, people.len()).await
+        self.erase(&erasure_queue, people.len()).await?;
+        // Last: the events every journey above handed to the audit queue.
+        self.append_audit_events(&audit_queue).await
     }
 
     /// `n + 1` invocations of each floor and of the health check, with the same events. The

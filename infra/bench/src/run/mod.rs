@@ -3,6 +3,7 @@
 //! starts, journeys (with the scan validator's throughput test), calibration — and the
 //! teardown, which happens whether or not a phase failed.
 
+mod audit_writer;
 mod calibration;
 mod cold_starts;
 mod harness;
