@@ -27,6 +27,9 @@ pub struct Call {
     /// What the call carried, for the cost model (src/cost): bytes of the request and answer
     /// bodies as sent on the wire, and for DynamoDB the items and read consistency.
     pub size: CallSize,
+    /// What it addressed (DynamoDB table, SQS queue URL, S3 bucket, KMS key), so the route
+    /// probe (src/route_script.rs) can replay it against the same resource; empty for iProov.
+    pub resource: String,
 }
 
 /// The billable shape of one call as seen on the wire. DynamoDB's units follow item sizes,
@@ -154,6 +157,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
     let end = Instant::now();
     let size = call_size(&service, &op, &sent, response_bytes);
+    let resource = resource(&service, parts.uri.path(), &sent);
     proxy.recorder.calls.lock().unwrap().push(Call {
         service,
         op,
@@ -161,6 +165,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         end,
         status: status.as_u16(),
         size,
+        resource,
     });
     response
 }
@@ -197,6 +202,33 @@ fn call_size(service: &str, op: &str, request: &[u8], response_bytes: u64) -> Ca
         size.items = named.try_into().unwrap_or(u32::MAX);
     }
     size
+}
+
+/// The resource a call addressed (taken after its end is timed): the bucket of an S3 path, else
+/// the table, queue or key its JSON body names (a transaction's first item's table).
+fn resource(service: &str, path: &str, request: &[u8]) -> String {
+    if service == "s3" {
+        return path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(request) else {
+        return String::new();
+    };
+    let first_item = body["TransactItems"][0]
+        .as_object()
+        .and_then(|item| item.values().next())
+        .map_or(&serde_json::Value::Null, |action| &action["TableName"]);
+    ["TableName", "QueueUrl", "KeyId", "SecretId"]
+        .iter()
+        .map(|field| &body[*field])
+        .chain([first_item])
+        .find_map(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn hop_by_hop(name: &header::HeaderName) -> bool {
@@ -390,5 +422,31 @@ mod tests {
             (3, false, transaction.len() as u64)
         );
         assert_eq!((r.items, r.consistent, r.response_bytes), (1, true, 900));
+    }
+
+    #[test]
+    fn calls_record_the_resource_they_address_for_the_route_probe() {
+        // given a read, a transaction, a queue send, a signature and an S3 upload
+        let read = br#"{"TableName":"users","Key":{}}"#;
+        let transaction = br#"{"TransactItems":[{"Put":{"TableName":"users"}},{"Update":{"TableName":"regs"}}]}"#;
+        let send = br#"{"QueueUrl":"http://q/1/reg","MessageBody":"x"}"#;
+        let sign = br#"{"KeyId":"arn:kms:k","Message":"eA=="}"#;
+
+        // when their resources are taken
+        let named = [
+            resource("dynamodb", "/", read),
+            resource("dynamodb", "/", transaction),
+            resource("sqs", "/", send),
+            resource("kms", "/", sign),
+            resource("s3", "/images/faces/u/1.png", b"\x89PNG"),
+            resource("iproov", "/api/v2/claim/enrol/token", b"{}"),
+        ];
+
+        // then each is the table, queue, key or bucket named (a transaction's first table), and
+        // nothing for a call that names none
+        assert_eq!(
+            named,
+            ["users", "users", "http://q/1/reg", "arn:kms:k", "images", ""]
+        );
     }
 }

@@ -78,6 +78,7 @@ fn results() -> Results {
         functions,
         routes,
         throughput: Throughput::default(),
+        route_probes: BTreeMap::new(),
         started: time::OffsetDateTime::UNIX_EPOCH,
         wall: Duration::ZERO,
         sandbox_stats: Value::Null,

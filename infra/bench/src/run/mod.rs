@@ -8,6 +8,7 @@ mod cold_starts;
 mod harness;
 mod journeys;
 mod oidc;
+mod route_probe;
 mod scan_validator;
 
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +80,7 @@ pub async fn run(cfg: &Config) -> Result<Results, Error> {
     .await;
     bench.stop_all();
     if outcome.is_ok() {
+        bench.route_probes().await?;
         bench.results.probes = calibration::probes(&bench.stack).await?;
         bench.results.init_steps = calibration::init_probes(&bench.env).await?;
     }
@@ -167,6 +169,7 @@ fn fresh_results(cfg: &Config) -> Results {
         functions: BTreeMap::new(),
         routes: BTreeMap::new(),
         throughput: Throughput::default(),
+        route_probes: BTreeMap::new(),
         started: time::OffsetDateTime::now_utc(),
         wall: Duration::ZERO,
         sandbox_stats: Value::Null,
