@@ -428,7 +428,8 @@ mod tests {
     fn calls_record_the_resource_they_address_for_the_route_probe() {
         // given a read, a transaction, a queue send, a signature and an S3 upload
         let read = br#"{"TableName":"users","Key":{}}"#;
-        let transaction = br#"{"TransactItems":[{"Put":{"TableName":"users"}},{"Update":{"TableName":"regs"}}]}"#;
+        let transaction =
+            br#"{"TransactItems":[{"Put":{"TableName":"users"}},{"Update":{"TableName":"regs"}}]}"#;
         let send = br#"{"QueueUrl":"http://q/1/reg","MessageBody":"x"}"#;
         let sign = br#"{"KeyId":"arn:kms:k","Message":"eA=="}"#;
 
@@ -446,7 +447,14 @@ mod tests {
         // nothing for a call that names none
         assert_eq!(
             named,
-            ["users", "users", "http://q/1/reg", "arn:kms:k", "images", ""]
+            [
+                "users",
+                "users",
+                "http://q/1/reg",
+                "arn:kms:k",
+                "images",
+                ""
+            ]
         );
     }
 }

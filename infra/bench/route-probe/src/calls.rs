@@ -140,7 +140,7 @@ impl Clients {
         let db = &self.dynamodb;
         let table = call.resource.as_str();
         let key = key(call, slot);
-        let outcome = match call.name.as_str() {
+        match call.name.as_str() {
             "dynamodb.GetItem" => db
                 .get_item()
                 .table_name(table)
@@ -148,7 +148,8 @@ impl Clients {
                 .consistent_read(call.consistent)
                 .send()
                 .await
-                .map(drop),
+                .map(drop)
+                .map_err(|e| why(&e)),
             "dynamodb.PutItem" => {
                 let pad = padding(call.request_bytes, call, slot);
                 db.put_item()
@@ -158,6 +159,7 @@ impl Clients {
                     .send()
                     .await
                     .map(drop)
+                    .map_err(|e| why(&e))
             }
             "dynamodb.UpdateItem" => {
                 // The answer carries the item when the route asked for it back (`{}` otherwise).
@@ -176,6 +178,7 @@ impl Clients {
                     .send()
                     .await
                     .map(drop)
+                    .map_err(|e| why(&e))
             }
             "dynamodb.DeleteItem" => db
                 .delete_item()
@@ -183,7 +186,8 @@ impl Clients {
                 .key("pk", s(key))
                 .send()
                 .await
-                .map(drop),
+                .map(drop)
+                .map_err(|e| why(&e)),
             "dynamodb.Query" => db
                 .query()
                 .table_name(table)
@@ -192,11 +196,11 @@ impl Clients {
                 .consistent_read(call.consistent)
                 .send()
                 .await
-                .map(drop),
-            "dynamodb.TransactWriteItems" => return self.transaction(call, slot).await,
-            other => return Err(format!("{other} is not replayed")),
-        };
-        outcome.map_err(|e| why(&e))
+                .map(drop)
+                .map_err(|e| why(&e)),
+            "dynamodb.TransactWriteItems" => self.transaction(call, slot).await,
+            other => Err(format!("{other} is not replayed")),
+        }
     }
 
     /// A transaction of as many puts as the route's named items, on its (first) table, each

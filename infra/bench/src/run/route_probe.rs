@@ -26,7 +26,9 @@ impl Bench<'_> {
         }
         let log = self.cfg.local_dir.join("logs").join(format!("{PROBE}.log"));
         let mut inst = Instance::start(PROBE, &Launch::bootstrap(&binary), &self.env, &log).await?;
-        self.say("route probes: each route's backend calls, replayed with nothing of ours around them");
+        self.say(
+            "route probes: each route's backend calls, replayed with nothing of ours around them",
+        );
         let outcome = self.probe_routes(&mut inst).await;
         inst.stop();
         outcome
@@ -46,7 +48,9 @@ impl Bench<'_> {
             }
             let script = Script::derive(&route.samples);
             let event = |seed: bool| {
-                serde_json::to_vec(&json!({"key": format!("probe-{k}"), "seed": seed, "stages": script.stages}))
+                serde_json::to_vec(
+                    &json!({"key": format!("probe-{k}"), "seed": seed, "stages": script.stages}),
+                )
             };
             // Not measured: writes what the reads will find (and is the process's first
             // invocation for the first route, which is excluded like every function's).
@@ -62,7 +66,12 @@ impl Bench<'_> {
                 sample.cpu = done.cpu;
                 sample.runq_wait = done.runq_wait;
                 self.probe_failures(spec.key, &done.body);
-                self.results.route_probes.entry(spec.key).or_default().samples.push(sample);
+                self.results
+                    .route_probes
+                    .entry(spec.key)
+                    .or_default()
+                    .samples
+                    .push(sample);
             }
         }
         Ok(())
@@ -73,7 +82,12 @@ impl Bench<'_> {
         let parsed: Value = serde_json::from_slice(answer).unwrap_or(Value::Null);
         let Some(failed) = parsed["failed"].as_array() else {
             let note = format!("probe error: {}", String::from_utf8_lossy(answer));
-            self.results.route_probes.entry(route).or_default().unexpected.push(note);
+            self.results
+                .route_probes
+                .entry(route)
+                .or_default()
+                .unexpected
+                .push(note);
             return;
         };
         let r = self.results.route_probes.entry(route).or_default();
