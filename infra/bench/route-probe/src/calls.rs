@@ -172,7 +172,10 @@ impl Clients {
                 db.update_item()
                     .table_name(table)
                     .key("pk", s(slot.to_owned()))
-                    .update_expression("SET pad = :p")
+                    // `pad` is a reserved word of DynamoDB's expressions: named, as the
+                    // functions name theirs.
+                    .update_expression("SET #p = :p")
+                    .expression_attribute_names("#p", "pad")
                     .expression_attribute_values(":p", s(pad))
                     .return_values(returns)
                     .send()

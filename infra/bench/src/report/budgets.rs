@@ -52,7 +52,7 @@ impl Report {
         }
         for r in &self.own_ratios {
             checks.push(Check {
-                budget: "warm own p99 (invoke − awaiting backends) ≤ 1.3 × route probe p99",
+                budget: "warm own p99 ≤ 1.3 × route probe p99",
                 subject: r.route.into(),
                 value: format!(
                     "{:.3} ms vs probe {:.3} ms = {:.2}× (p50 {:.2}×)",
