@@ -1,7 +1,7 @@
 //! One run of the benchmark, from the bootstraps to the raw figures: the local stack and its
 //! proxies, the environment Lambda would give the functions, then the phases in order — cold
-//! starts, journeys (with the scan validator's throughput test), calibration — and the
-//! teardown, which happens whether or not a phase failed.
+//! starts, journeys (with the scan validator's throughput test), route probes, calibration —
+//! and the teardown, which happens whether or not a phase failed.
 
 mod calibration;
 mod cold_starts;
@@ -79,8 +79,13 @@ pub async fn run(cfg: &Config) -> Result<Results, Error> {
     }
     .await;
     bench.stop_all();
+    // The route probes replay what the journeys recorded, with the functions stopped; a failure
+    // still reaches the teardown below.
+    let outcome = match outcome {
+        Ok(()) => bench.route_probes().await,
+        failed => failed,
+    };
     if outcome.is_ok() {
-        bench.route_probes().await?;
         bench.results.probes = calibration::probes(&bench.stack).await?;
         bench.results.init_steps = calibration::init_probes(&bench.env).await?;
     }
