@@ -3,6 +3,8 @@
 //! body padded to it) and, for reads, an item of about the recorded answer's size written once
 //! beforehand (`seed`), so the SDK serialises, signs and parses as much as it did for the route.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_kms::primitives::Blob;
@@ -35,16 +37,32 @@ fn filler(bytes: u64) -> String {
     "x".repeat(usize::try_from(bytes).unwrap_or(0).max(1))
 }
 
+/// `bytes` of filler that differ from the previous call's: an update that changes nothing is
+/// answered with no attributes (moto), unlike the routes' updates.
+fn changed(bytes: u64) -> String {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let mut value = format!("{n:020}");
+    value.push_str(&filler(bytes.saturating_sub(20)));
+    value
+}
+
 fn s(value: String) -> AttributeValue {
     AttributeValue::S(value)
 }
 
 /// The key of a call's item: the slot, padded so a key-only request (read, delete, query) has
-/// about the recorded size.
+/// about the recorded size. A query spends more JSON around its key (the key condition), a
+/// delete less (no read consistency).
 fn key(call: &Call, slot: &str) -> String {
+    let around = match call.name.as_str() {
+        "dynamodb.Query" => DYNAMODB_OVERHEAD + 55,
+        "dynamodb.DeleteItem" => DYNAMODB_OVERHEAD - 20,
+        _ => DYNAMODB_OVERHEAD,
+    };
     let target = call
         .request_bytes
-        .saturating_sub(DYNAMODB_OVERHEAD + call.resource.len() as u64)
+        .saturating_sub(around + call.resource.len() as u64)
         .min(1024);
     let mut key = slot.to_owned();
     while (key.len() as u64) < target {
@@ -162,21 +180,29 @@ impl Clients {
                     .map_err(|e| why(&e))
             }
             "dynamodb.UpdateItem" => {
-                // The answer carries the item when the route asked for it back (`{}` otherwise).
-                let returns = if call.response_bytes > 2 {
-                    ReturnValue::AllNew
+                // The request's size goes into a condition that always holds (the probe never
+                // writes `z`), the answer's into the one attribute set and asked back (when the
+                // route asked for values back: `{}` otherwise); `pad` and `z` are reserved
+                // words of DynamoDB's expressions, so named, as the functions name theirs.
+                let (returns, answer) = if call.response_bytes > 2 {
+                    (
+                        ReturnValue::UpdatedNew,
+                        call.response_bytes.saturating_sub(40),
+                    )
                 } else {
-                    ReturnValue::None
+                    (ReturnValue::None, 1)
                 };
-                let pad = padding(call.request_bytes.saturating_sub(50), call, slot);
+                let condition =
+                    padding(call.request_bytes.saturating_sub(120 + answer), call, slot);
                 db.update_item()
                     .table_name(table)
                     .key("pk", s(slot.to_owned()))
-                    // `pad` is a reserved word of DynamoDB's expressions: named, as the
-                    // functions name theirs.
                     .update_expression("SET #p = :p")
+                    .condition_expression("attribute_not_exists(#z) OR #z <> :z")
                     .expression_attribute_names("#p", "pad")
-                    .expression_attribute_values(":p", s(pad))
+                    .expression_attribute_names("#z", "z")
+                    .expression_attribute_values(":p", s(changed(answer)))
+                    .expression_attribute_values(":z", s(condition))
                     .return_values(returns)
                     .send()
                     .await
