@@ -95,17 +95,21 @@ impl Clients {
         })
     }
 
-    /// Writes what the script's reads will find: per DynamoDB read an item of about its answer's
-    /// size, per S3 listing objects under its prefix. Returns the names of what failed.
+    /// Writes what the script's reads will find: per DynamoDB read, and per update answering
+    /// with values, an item of about its answer's size; per S3 listing objects under its
+    /// prefix. Returns the names of what failed.
     pub async fn seed(&self, prefix: &str, stages: &[Vec<Call>]) -> Vec<String> {
         let mut failed = Vec::new();
         for (si, stage) in stages.iter().enumerate() {
             for (i, call) in stage.iter().enumerate() {
                 let slot = format!("{prefix}#{si}#{i}");
                 let outcome = match call.name.as_str() {
-                    "dynamodb.GetItem" | "dynamodb.Query" => {
+                    // An answer this small found nothing (a query's empty page): nothing to
+                    // find then.
+                    "dynamodb.GetItem" | "dynamodb.Query" if call.response_bytes > 80 => {
                         let key = key(call, &slot);
-                        let pad = padding(call.response_bytes, call, &key);
+                        // An answer carries the item with no table name around it.
+                        let pad = filler(call.response_bytes.saturating_sub(50 + key.len() as u64));
                         self.dynamodb
                             .put_item()
                             .table_name(&call.resource)
@@ -117,6 +121,22 @@ impl Clients {
                             .map_err(|e| why(&e))
                     }
                     "s3.ListObjectVersions" => self.seed_listing(call, &slot).await,
+                    // The item an update answers with (all its attributes).
+                    "dynamodb.UpdateItem" if call.response_bytes > 2 => self
+                        .dynamodb
+                        .put_item()
+                        .table_name(&call.resource)
+                        .item("pk", s(slot.clone()))
+                        .item(
+                            "keep",
+                            s(filler(
+                                call.response_bytes.saturating_sub(190 + slot.len() as u64),
+                            )),
+                        )
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| why(&e)),
                     _ => Ok(()),
                 };
                 if let Err(e) = outcome {
@@ -181,19 +201,17 @@ impl Clients {
             }
             "dynamodb.UpdateItem" => {
                 // The request's size goes into a condition that always holds (the probe never
-                // writes `z`), the answer's into the one attribute set and asked back (when the
-                // route asked for values back: `{}` otherwise); `pad` and `z` are reserved
-                // words of DynamoDB's expressions, so named, as the functions name theirs.
-                let (returns, answer) = if call.response_bytes > 2 {
-                    (
-                        ReturnValue::UpdatedNew,
-                        call.response_bytes.saturating_sub(40),
-                    )
+                // writes `z`); the answer, when the route asked for values back (`{}`
+                // otherwise), is the item the seed wrote at this slot, of about the recorded
+                // size. The value set changes each call, as a counter's does. `pad` and `z`
+                // are reserved words of DynamoDB's expressions, so named, as the functions
+                // name theirs.
+                let returns = if call.response_bytes > 2 {
+                    ReturnValue::AllNew
                 } else {
-                    (ReturnValue::None, 1)
+                    ReturnValue::None
                 };
-                let condition =
-                    padding(call.request_bytes.saturating_sub(120 + answer), call, slot);
+                let condition = padding(call.request_bytes.saturating_sub(225), call, slot);
                 db.update_item()
                     .table_name(table)
                     .key("pk", s(slot.to_owned()))
@@ -201,7 +219,7 @@ impl Clients {
                     .condition_expression("attribute_not_exists(#z) OR #z <> :z")
                     .expression_attribute_names("#p", "pad")
                     .expression_attribute_names("#z", "z")
-                    .expression_attribute_values(":p", s(changed(answer)))
+                    .expression_attribute_values(":p", s(changed(20)))
                     .expression_attribute_values(":z", s(condition))
                     .return_values(returns)
                     .send()
@@ -241,7 +259,15 @@ impl Clients {
             let key = format!("{slot}#{n}");
             let put = Put::builder()
                 .table_name(&call.resource)
-                .item("pad", s(padding(call.request_bytes / items, call, &key)))
+                .item(
+                    "pad",
+                    // ≈ 42 bytes of JSON around each put besides the item.
+                    s(padding(
+                        (call.request_bytes / items).saturating_sub(42),
+                        call,
+                        &key,
+                    )),
+                )
                 .item("pk", s(key))
                 .build()
                 .map_err(|e| e.to_string())?;
