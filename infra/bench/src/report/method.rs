@@ -73,10 +73,15 @@ recorded answer sizes written for its reads (one unmeasured invocation per route
 ours runs around the calls: no HTTP framework, no use case, no parsing beyond the SDK's and the \
 script's. It is invoked as many warm times as the route was, and its own time (invoke − awaiting) \
 is measured by the same code. Budget: a route's own p99 ≤ 1.3 × its probe's p99 (the p50 ratio is \
-reported too). Stand-ins, not replicas: keys are the probe's, updates set one padded attribute, a \
-transaction puts its items on its first table, a query reads the table rather than an index, and \
-iProov answers the padded requests with errors — the SDK's and the HTTP client's work on the \
-calling side is the same kind and size, which is what the ratio needs.
+reported too). Stand-ins, not replicas: keys are the probe's, an update sets one attribute under \
+an always-true condition that carries the request's size and answers with an item seeded at the \
+recorded answer size (answers under ≈ 200 bytes come out up to ≈ 100 bytes larger), a transaction \
+puts its items on its first table, a query reads the table rather than an index; the SDK's work on \
+the calling side is of the same kind and size, which is what the ratio needs. iProov answers the \
+stand-in requests with errors (400; 401 for the erasure's delete, which lacks the OAuth token), so \
+the probe does not parse the ≈ 16 KB validate answer that carries the image: for the routes that \
+validate a scan the ratio is the stricter for it. The failed replayed calls are listed under the \
+table.
 - **Figures**: init over {COLD} cold starts per function (processes started one after the other, \
 alternating functions); warm figures exclude each process's first invocation (reported separately); \
 percentiles are nearest-rank. The floors run in the same run with the health event, as many times \
