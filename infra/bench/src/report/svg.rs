@@ -128,10 +128,13 @@ impl Report {
                     s,
                     r##"<rect x="{lx}" y="{y}" width="{len:.1}" height="18" fill="{color}"/>"##
                 );
-                let label = if j == 0 {
-                    format!("{v:.2} (floor)")
-                } else {
-                    format!("{v:.2} ({:.1}×)", ratio(*v, floor_v))
+                // The own-time panel is already a ratio (to each route's probe); the floor has
+                // no probe, so nothing to compare with there.
+                let label = match (j, floor_v > 0.0) {
+                    (0, true) => format!("{v:.2} (floor)"),
+                    (0, false) => "no route probe (floor)".to_owned(),
+                    (_, true) => format!("{v:.2} ({:.1}×)", ratio(*v, floor_v)),
+                    (_, false) => format!("{v:.2}"),
                 };
                 let _ = writeln!(
                     s,
