@@ -270,6 +270,9 @@ clean-local: down
 #   make bench BENCH_ARGS='-n 200 --cold-starts 20 --rounds 5'
 BENCH_DIR := $(ROOT)/target/bench
 BENCH_FUNCTIONS := health token-issuer registration scan-validator account erasure oidc oidc-token audit-writer floor
+# The harness, the sandbox and the route probe (infra/bench/route-probe: the warm budget's
+# reference, run on x86_64 only, so not in the arm64 build).
+BENCH_TOOLS := lambda-bench iproov-sandbox route-probe
 BENCH_ARM64 ?= 1
 BENCH_ARGS ?=
 .PHONY: bench
@@ -277,7 +280,7 @@ bench: venv
 	@command -v zig >/dev/null || command -v python-zig >/dev/null || \
 	  { echo "bench: zig (ziglang in .venv) is required by cargo lambda" >&2; exit 1; }
 	CARGO_TARGET_DIR=$(BENCH_DIR) cargo lambda build --release --x86-64 --lambda-dir $(BENCH_DIR)/lambda-x86_64 \
-	  $(foreach b,$(BENCH_FUNCTIONS) lambda-bench iproov-sandbox,--bin $(b))
+	  $(foreach b,$(BENCH_FUNCTIONS) $(BENCH_TOOLS),--bin $(b))
 	@if [[ "$(BENCH_ARM64)" == 1 ]] && rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then \
 	  echo "CARGO_TARGET_DIR=$(BENCH_DIR) cargo lambda build --release --arm64 ..."; \
 	  CARGO_TARGET_DIR=$(BENCH_DIR) cargo lambda build --release --arm64 --lambda-dir $(BENCH_DIR)/lambda-arm64 \

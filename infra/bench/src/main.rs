@@ -19,6 +19,7 @@ mod probe;
 mod proxy;
 mod report;
 mod results;
+mod route_script;
 mod run;
 mod runtime;
 mod stack;

@@ -15,6 +15,8 @@ pub struct CallSpan {
     pub status: u16,
     /// Its billable shape (bodies, DynamoDB items), for the cost model.
     pub size: CallSize,
+    /// The table, queue, bucket or key it addressed (src/proxy.rs).
+    pub resource: String,
 }
 
 /// One invocation.
@@ -63,6 +65,7 @@ impl Sample {
                 end: c.end - answered,
                 status: c.status,
                 size: c.size,
+                resource: c.resource.clone(),
             });
             match current {
                 Some((s, e)) if c.start < e => {
@@ -259,6 +262,7 @@ mod tests {
             end: base + Duration::from_millis(to_ms),
             status: 200,
             size: CallSize::default(),
+            resource: String::new(),
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Call {
     /// What the call carried, for the cost model (src/cost): bytes of the request and answer
     /// bodies as sent on the wire, and for DynamoDB the items and read consistency.
     pub size: CallSize,
+    /// What it addressed (DynamoDB table, SQS queue URL, S3 bucket, KMS key), so the route
+    /// probe (src/route_script.rs) can replay it against the same resource; empty for iProov.
+    pub resource: String,
 }
 
 /// The billable shape of one call as seen on the wire. DynamoDB's units follow item sizes,
@@ -166,6 +169,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
     let end = Instant::now();
     let audit_queue = proxy.recorder.audit_queue.lock().unwrap().clone();
     let size = call_size(&service, &op, &sent, response_bytes, audit_queue.as_deref());
+    let resource = resource(&service, parts.uri.path(), &sent);
     proxy.recorder.calls.lock().unwrap().push(Call {
         service,
         op,
@@ -173,6 +177,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         end,
         status: status.as_u16(),
         size,
+        resource,
     });
     response
 }
@@ -237,6 +242,33 @@ fn call_size(
 /// the bench's).
 fn queue_name(url: &str) -> &str {
     url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
+}
+
+/// The resource a call addressed (taken after its end is timed): the bucket of an S3 path, else
+/// the table, queue or key its JSON body names (a transaction's first item's table).
+fn resource(service: &str, path: &str, request: &[u8]) -> String {
+    if service == "s3" {
+        return path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(request) else {
+        return String::new();
+    };
+    let first_item = body["TransactItems"][0]
+        .as_object()
+        .and_then(|item| item.values().next())
+        .map_or(&serde_json::Value::Null, |action| &action["TableName"]);
+    ["TableName", "QueueUrl", "KeyId", "SecretId"]
+        .iter()
+        .map(|field| &body[*field])
+        .chain([first_item])
+        .find_map(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn hop_by_hop(name: &header::HeaderName) -> bool {
@@ -452,5 +484,39 @@ mod tests {
         // then only the audit queue's messages are audit events, and a batch names its entries
         let shapes: Vec<(u32, u32)> = sizes.iter().map(|s| (s.items, s.audit_events)).collect();
         assert_eq!(shapes, [(1, 1), (2, 2), (1, 0), (1, 0)]);
+    }
+
+    #[test]
+    fn calls_record_the_resource_they_address_for_the_route_probe() {
+        // given a read, a transaction, a queue send, a signature and an S3 upload
+        let read = br#"{"TableName":"users","Key":{}}"#;
+        let transaction =
+            br#"{"TransactItems":[{"Put":{"TableName":"users"}},{"Update":{"TableName":"regs"}}]}"#;
+        let send = br#"{"QueueUrl":"http://q/1/reg","MessageBody":"x"}"#;
+        let sign = br#"{"KeyId":"arn:kms:k","Message":"eA=="}"#;
+
+        // when their resources are taken
+        let named = [
+            resource("dynamodb", "/", read),
+            resource("dynamodb", "/", transaction),
+            resource("sqs", "/", send),
+            resource("kms", "/", sign),
+            resource("s3", "/images/faces/u/1.png", b"\x89PNG"),
+            resource("iproov", "/api/v2/claim/enrol/token", b"{}"),
+        ];
+
+        // then each is the table, queue, key or bucket named (a transaction's first table), and
+        // nothing for a call that names none
+        assert_eq!(
+            named,
+            [
+                "users",
+                "users",
+                "http://q/1/reg",
+                "arn:kms:k",
+                "images",
+                ""
+            ]
+        );
     }
 }

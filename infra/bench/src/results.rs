@@ -48,6 +48,9 @@ pub struct Results {
     pub functions: BTreeMap<&'static str, FunctionResult>,
     pub routes: BTreeMap<&'static str, RouteResult>,
     pub throughput: Throughput,
+    /// The route probe's samples per route (src/run/route_probe.rs); its `unexpected` holds the
+    /// replayed calls that failed, each once.
+    pub route_probes: BTreeMap<&'static str, RouteResult>,
     pub started: time::OffsetDateTime,
     pub wall: Duration,
     pub sandbox_stats: Value,
@@ -89,8 +92,22 @@ pub fn write_samples(cfg: &Config, r: &Results) -> Result<(), Error> {
             )
         })
         .collect();
+    let route_probes: serde_json::Map<String, Value> = r
+        .route_probes
+        .iter()
+        .map(|(k, v)| {
+            (
+                (*k).to_owned(),
+                json!({
+                    "samples": v.samples.iter().map(Sample::to_json).collect::<Vec<_>>(),
+                    "failed": v.unexpected,
+                }),
+            )
+        })
+        .collect();
     let out = json!({
         "routes": routes,
+        "route_probes": route_probes,
         "functions": functions,
         "throughput": {
             "latency_ms": r.throughput.latency_ms,

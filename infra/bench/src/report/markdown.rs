@@ -31,6 +31,7 @@ impl Report {
         self.budget_tables(&mut m);
         self.function_tables(&mut m);
         self.route_tables(&mut m);
+        self.own_ratio_table(&mut m);
         self.throughput_section(&mut m);
 
         let _ = writeln!(m, "\n## What misses and why\n");
@@ -58,9 +59,9 @@ impl Report {
         let _ = writeln!(
             m,
             "\nAbsolute figures depend on this machine (2 shared vCPUs; other work may run at the same \
-             time): the ratios to the floor, measured in the same run, travel to other machines; the \
-             init budget is such a ratio, the 1 ms own-time budget is absolute and so depends on \
-             the machine."
+             time): the ratios measured in the same run travel to other machines; the init budget \
+             is a ratio to the floor, the warm budget a ratio to the route probe (the same SDK \
+             calls with nothing of ours around them)."
         );
         let errors: Vec<&RouteRow> = self
             .routes

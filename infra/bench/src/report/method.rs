@@ -58,6 +58,30 @@ a batch of ten with the sandbox at 100 ms per call, before the validator's other
 - **Calibration**: after the journeys, the harness runs itself as a probe in fresh processes: the \
 functions' start-up steps timed one by one, and the CPU cost of one DynamoDB `GetItem` through the \
 SDK and as a bare HTTP request, on both tokio runtime flavours (`src/probe.rs`).
+- **Route probe** (the warm budget's reference): after the journeys, with the functions stopped, \
+a bench-owned function (`infra/bench/route-probe`, built like the functions: current-thread tokio, \
+`lambda_runtime`, the release profile) runs under the same emulator, environment and proxy. For \
+each route the harness derives a script from that route's warm samples of the same run \
+(`src/route_script.rs`): the most frequent chain of stages, and per call its operation, the table, \
+queue, bucket or key it addressed, and its median request and answer sizes (a transaction's item \
+count, a read's consistency). The probe replays it — the stages one after the other, the calls of \
+a stage concurrently — through SDK clients built as the functions build them \
+(`aws_adapters::config::aws`, `Client::new`, the S3 client of `aws_adapters::config::s3_client`) \
+and iProov calls through reqwest configured as the functions' iProov transport, with requests \
+padded to the recorded sizes and, before the measured invocations, items and objects of the \
+recorded answer sizes written for its reads (one unmeasured invocation per route). Nothing of \
+ours runs around the calls: no HTTP framework, no use case, no parsing beyond the SDK's and the \
+script's. It is invoked as many warm times as the route was, and its own time (invoke − awaiting) \
+is measured by the same code. Budget: a route's own p99 ≤ 1.3 × its probe's p99 (the p50 ratio is \
+reported too). Stand-ins, not replicas: keys are the probe's, an update sets one attribute under \
+an always-true condition that carries the request's size and answers with an item seeded at the \
+recorded answer size (answers under ≈ 200 bytes come out up to ≈ 100 bytes larger), a transaction \
+puts its items on its first table, a query reads the table rather than an index; the SDK's work on \
+the calling side is of the same kind and size, which is what the ratio needs. iProov answers the \
+stand-in requests with errors (400; 401 for the erasure's delete, which lacks the OAuth token), so \
+the probe does not parse the ≈ 16 KB validate answer that carries the image: for the routes that \
+validate a scan the ratio is the stricter for it. The failed replayed calls are listed under the \
+table.
 - **Figures**: init over {COLD} cold starts per function (processes started one after the other, \
 alternating functions); warm figures exclude each process's first invocation (reported separately); \
 percentiles are nearest-rank. The floors run in the same run with the health event, as many times \

@@ -8,6 +8,7 @@ mod function_tables;
 mod machine;
 mod markdown;
 mod method;
+mod own_ratio;
 mod route_tables;
 mod summary;
 mod svg;
@@ -25,6 +26,7 @@ use crate::results::{FunctionResult, Results};
 
 use budgets::Check;
 use figures::{FunctionRow, RouteRow};
+use own_ratio::OwnRatio;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -32,6 +34,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 pub struct Report {
     pub functions: Vec<FunctionRow>,
     pub routes: Vec<RouteRow>,
+    /// Each measured route's own time against the route probe's (the floors have none).
+    pub own_ratios: Vec<OwnRatio>,
     pub checks: Vec<Check>,
     pub single: Pcts,
     pub batch: Pcts,
@@ -78,8 +82,15 @@ impl Report {
             .map(|spec| RouteRow::of(spec, r.routes.get(spec.key)))
             .collect();
 
+        let own_ratios = routes
+            .iter()
+            .filter(|row| !crate::catalogue::is_floor(row.spec.function))
+            .map(|row| OwnRatio::of(row, r.route_probes.get(row.spec.key)))
+            .collect();
+
         let t = &r.throughput;
         let mut report = Report {
+            own_ratios,
             iproov_union: [
                 figures::iproov_union(&t.single),
                 figures::iproov_union(&t.batch),

@@ -19,7 +19,8 @@ impl Report {
             "Invoke = `…/next` answered → `…/response` received. Awaiting = union of the intervals \
              during which a backend call was in flight (measured at the proxy: request head in → \
              response handed back). Own = invoke − awaiting: the function's own time, which the \
-             1 ms budget applies to. × floor = own p99 ÷ the floor's.\n"
+             warm budget compares with the route probe's (next section). × floor = own p99 ÷ the \
+             floor's.\n"
         );
         let _ = writeln!(
             m,

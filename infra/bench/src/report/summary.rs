@@ -43,17 +43,23 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\n{:<44}{:>8}{:>8}{:>9}{:>8}{:>7}{:>5}",
-            "route (warm)", "inv p50", "inv p99", "own p99", "×floor", "trips", "min"
+            "\n{:<44}{:>8}{:>8}{:>9}{:>8}{:>8}{:>7}{:>5}",
+            "route (warm)", "inv p50", "inv p99", "own p99", "×floor", "×probe", "trips", "min"
         );
         for r in &self.routes {
             if let Some(why) = self.not_measured(r.spec.function) {
                 let _ = writeln!(s, "{:<44}  not measured: {why}", r.spec.key);
                 continue;
             }
+            // Own p99 over the route probe's (the warm budget); none for a floor.
+            let over_probe = self
+                .own_ratios
+                .iter()
+                .find(|x| x.route == r.spec.key && x.pass().is_some())
+                .map_or("–".to_owned(), |x| format!("{:.2}", x.p99()));
             let _ = writeln!(
                 s,
-                "{:<44}{:>8.2}{:>8.2}{:>9.3}{:>8.1}{:>7}{:>5}",
+                "{:<44}{:>8.2}{:>8.2}{:>9.3}{:>8.1}{over_probe:>8}{:>7}{:>5}",
                 r.spec.key,
                 ms(r.invoke.p50),
                 ms(r.invoke.p99),

@@ -78,6 +78,7 @@ fn results() -> Results {
         functions,
         routes,
         throughput: Throughput::default(),
+        route_probes: BTreeMap::new(),
         started: time::OffsetDateTime::UNIX_EPOCH,
         wall: Duration::ZERO,
         sandbox_stats: Value::Null,
@@ -144,4 +145,44 @@ fn the_page_shows_each_floor_and_says_why_one_is_not_measured() {
     assert!(summary.contains("floor-python     not measured: python3 not found"));
     assert!(summary.contains("floor (node, empty handler)"));
     assert!(svg.contains(">floor<") && !svg.contains("floor-node"));
+}
+
+#[test]
+fn the_warm_budget_compares_each_route_with_its_probe_and_a_miss_fails_the_run() {
+    // given the run, with the health check's route probe at 100 µs against its 150 µs
+    let cfg = config();
+    let mut r = results();
+    r.route_probes.insert("GET /v1/health", route(100));
+
+    // when it is reported
+    let report = Report::new(&cfg, &r);
+    let page = report.markdown(&cfg);
+
+    // then the health check misses the warm budget by its ratio, 1.5× (limit 1.3 × 0.1 ms):
+    // one row in the probe table, one failed check, and make bench exits 1
+    assert!(page.contains(
+        "| GET /v1/health | 3 | 0.150 | 0.150 | 3 | 0.100 | 0.100 | 1.50 | 1.50 | **miss** |"
+    ));
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.budget.starts_with("warm own p99") && c.subject == "GET /v1/health")
+        .expect("health's warm check");
+    assert_eq!(
+        (check.pass, check.limit.as_str()),
+        (Some(false), "0.130 ms")
+    );
+    assert!(!report.all_pass());
+    assert!(report.summary().contains("1.50"));
+
+    // and without a probe the check is not measured: no failure, make bench exits 0
+    let unprobed = Report::new(&cfg, &results());
+    assert!(unprobed.all_pass());
+    assert!(
+        unprobed
+            .checks
+            .iter()
+            .filter(|c| c.budget.starts_with("warm own p99"))
+            .all(|c| c.pass.is_none())
+    );
 }

@@ -1,7 +1,7 @@
 //! One run of the benchmark, from the bootstraps to the raw figures: the local stack and its
 //! proxies, the environment Lambda would give the functions, then the phases in order — cold
-//! starts, journeys (with the scan validator's throughput test), calibration — and the
-//! teardown, which happens whether or not a phase failed.
+//! starts, journeys (with the scan validator's throughput test), route probes, calibration —
+//! and the teardown, which happens whether or not a phase failed.
 
 mod audit_writer;
 mod calibration;
@@ -9,6 +9,7 @@ mod cold_starts;
 mod harness;
 mod journeys;
 mod oidc;
+mod route_probe;
 mod scan_validator;
 
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +80,12 @@ pub async fn run(cfg: &Config) -> Result<Results, Error> {
     }
     .await;
     bench.stop_all();
+    // The route probes replay what the journeys recorded, with the functions stopped; a failure
+    // still reaches the teardown below.
+    let outcome = match outcome {
+        Ok(()) => bench.route_probes().await,
+        failed => failed,
+    };
     if outcome.is_ok() {
         bench.results.probes = calibration::probes(&bench.stack).await?;
         bench.results.init_steps = calibration::init_probes(&bench.env).await?;
@@ -168,6 +175,7 @@ fn fresh_results(cfg: &Config) -> Results {
         functions: BTreeMap::new(),
         routes: BTreeMap::new(),
         throughput: Throughput::default(),
+        route_probes: BTreeMap::new(),
         started: time::OffsetDateTime::now_utc(),
         wall: Duration::ZERO,
         sandbox_stats: Value::Null,
