@@ -377,7 +377,7 @@ def function_environment(
         # Empty: the client derives it from IPROOV_BASE_URL, as in a deployment without the parameter.
         env["IPROOV_SDK_BASE_URL"] = iproov.tenant.sdk_base_url_setting or ""
     # The template's level (AWS_LAMBDA_LOG_LEVEL) wins over RUST_LOG in the functions, as on
-    # Lambda; a developer who sets FUNCTIONS_RUST_LOG (a full filter) means it to apply.
+    # Lambda; a developer who sets FUNCTIONS_RUST_LOG (a default level and target=level pairs) means it to apply.
     if "FUNCTIONS_RUST_LOG" in os.environ:
         env.pop("AWS_LAMBDA_LOG_LEVEL", None)
     return env
