@@ -185,21 +185,22 @@ e2e: venv console build
 test: export RUSTC_WORKSPACE_WRAPPER := $(shell command -v clippy-driver)
 test: export CLIPPY_ARGS := -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 test: E2E_BESIDE_EXCLUSIVE = $(MAKE) sam-build-check
-test: toolchain fmt-check build-and-prepare deny unit fuzz e2e
+test: toolchain fmt-check build-and-prepare cargo-test fuzz e2e
 
 # The workspace build, and beside it what runs on one core or waits on the network: the Python
-# virtualenvs, the template lint, the API console and schemathesis' virtualenv (which the
-# end-to-end phase would otherwise install while it runs). The build leaves a core idle in its
-# serial stretches (build scripts, the largest crates, the links). Their output is printed when
-# both have ended.
+# virtualenvs, the template lint, the API console, schemathesis' virtualenv (which the
+# end-to-end phase would otherwise install while it runs), cargo-deny and the Python tests that
+# need no build (`py-unit`, `contract`). The build leaves a core idle in its serial stretches
+# (build scripts, the largest crates, the links). Their output is printed when both have ended.
 CHECKS_OUT := $(ROOT)/target/make-test
 .PHONY: build-and-prepare
 build-and-prepare: toolchain
 	@mkdir -p $(CHECKS_OUT); \
-	{ $(MAKE) venv template-lint console && bash tests/schemathesis/run.sh --install-only; } \
+	{ $(MAKE) venv template-lint console && bash tests/schemathesis/run.sh --install-only && \
+	  $(MAKE) deny py-unit contract; } \
 	  >$(CHECKS_OUT)/prepare.txt 2>&1 & prepare=$$!; \
 	status=0; $(MAKE) clippy-build || status=$$?; \
-	wait $$prepare || status=$$?; echo "== beside the build: virtualenvs, template lint, console"; \
+	wait $$prepare || status=$$?; echo "== beside the build: virtualenvs, template lint, console, cargo-deny, Python tests"; \
 	cat $(CHECKS_OUT)/prepare.txt; exit $$status
 
 # The workspace's every target, linted by clippy as it compiles (see `test`).
