@@ -168,8 +168,15 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
     let end = Instant::now();
     let audit_queue = proxy.recorder.audit_queue.lock().unwrap().clone();
-    let size = call_size(&service, &op, &sent, response_bytes, audit_queue.as_deref());
-    let resource = resource(&service, parts.uri.path(), &sent);
+    let request = SentBody::read(&service, &sent);
+    let size = call_size(
+        &service,
+        &op,
+        &request,
+        response_bytes,
+        audit_queue.as_deref(),
+    );
+    let resource = resource(&service, parts.uri.path(), &request);
     proxy.recorder.calls.lock().unwrap().push(Call {
         service,
         op,
@@ -182,18 +189,34 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
     response
 }
 
+/// A request's body as sent, and as JSON for the services that speak a JSON protocol (every AWS
+/// service here but S3): parsed once, for both [`call_size`] and [`resource`].
+struct SentBody<'a> {
+    bytes: &'a [u8],
+    json: Option<serde_json::Value>,
+}
+
+impl<'a> SentBody<'a> {
+    fn read(service: &str, bytes: &'a [u8]) -> Self {
+        let json = (service != "s3" && service != "iproov")
+            .then(|| serde_json::from_slice(bytes).ok())
+            .flatten();
+        SentBody { bytes, json }
+    }
+}
+
 /// The billable shape of a call (taken after its end is timed, so it costs the function
 /// nothing): body sizes, and for DynamoDB the items a transaction or batch names and whether a
 /// read is strongly consistent.
 fn call_size(
     service: &str,
     op: &str,
-    request: &[u8],
+    request: &SentBody,
     response_bytes: u64,
     audit_queue: Option<&str>,
 ) -> CallSize {
     let mut size = CallSize {
-        request_bytes: request.len() as u64,
+        request_bytes: request.bytes.len() as u64,
         response_bytes,
         items: 1,
         consistent: false,
@@ -202,7 +225,7 @@ fn call_size(
     if service != "dynamodb" && service != "sqs" {
         return size;
     }
-    let Ok(body) = serde_json::from_slice::<serde_json::Value>(request) else {
+    let Some(body) = &request.json else {
         return size;
     };
     if service == "sqs" {
@@ -246,7 +269,7 @@ fn queue_name(url: &str) -> &str {
 
 /// The resource a call addressed (taken after its end is timed): the bucket of an S3 path, else
 /// the table, queue or key its JSON body names (a transaction's first item's table).
-fn resource(service: &str, path: &str, request: &[u8]) -> String {
+fn resource(service: &str, path: &str, request: &SentBody) -> String {
     if service == "s3" {
         return path
             .trim_start_matches('/')
@@ -255,7 +278,7 @@ fn resource(service: &str, path: &str, request: &[u8]) -> String {
             .unwrap_or_default()
             .to_owned();
     }
-    let Ok(body) = serde_json::from_slice::<serde_json::Value>(request) else {
+    let Some(body) = &request.json else {
         return String::new();
     };
     let first_item = body["TransactItems"][0]
@@ -452,8 +475,20 @@ mod tests {
         let read = br#"{"TableName":"t","Key":{},"ConsistentRead":true}"#;
 
         // when their shapes are taken
-        let t = call_size("dynamodb", "TransactWriteItems", transaction, 2, None);
-        let r = call_size("dynamodb", "GetItem", read, 900, None);
+        let t = call_size(
+            "dynamodb",
+            "TransactWriteItems",
+            &SentBody::read("dynamodb", transaction),
+            2,
+            None,
+        );
+        let r = call_size(
+            "dynamodb",
+            "GetItem",
+            &SentBody::read("dynamodb", read),
+            900,
+            None,
+        );
 
         // then the transaction names three items, the read is consistent, and the sizes are
         // the bodies' as sent and answered
@@ -475,10 +510,22 @@ mod tests {
 
         // when their shapes are taken
         let sizes = [
-            call_size("sqs", "SendMessage", one, 0, audit),
-            call_size("sqs", "SendMessageBatch", two, 0, audit),
-            call_size("sqs", "SendMessage", other, 0, audit),
-            call_size("sqs", "SendMessage", one, 0, None),
+            call_size("sqs", "SendMessage", &SentBody::read("sqs", one), 0, audit),
+            call_size(
+                "sqs",
+                "SendMessageBatch",
+                &SentBody::read("sqs", two),
+                0,
+                audit,
+            ),
+            call_size(
+                "sqs",
+                "SendMessage",
+                &SentBody::read("sqs", other),
+                0,
+                audit,
+            ),
+            call_size("sqs", "SendMessage", &SentBody::read("sqs", one), 0, None),
         ];
 
         // then only the audit queue's messages are audit events, and a batch names its entries
@@ -497,12 +544,20 @@ mod tests {
 
         // when their resources are taken
         let named = [
-            resource("dynamodb", "/", read),
-            resource("dynamodb", "/", transaction),
-            resource("sqs", "/", send),
-            resource("kms", "/", sign),
-            resource("s3", "/images/faces/u/1.png", b"\x89PNG"),
-            resource("iproov", "/api/v2/claim/enrol/token", b"{}"),
+            resource("dynamodb", "/", &SentBody::read("dynamodb", read)),
+            resource("dynamodb", "/", &SentBody::read("dynamodb", transaction)),
+            resource("sqs", "/", &SentBody::read("sqs", send)),
+            resource("kms", "/", &SentBody::read("kms", sign)),
+            resource(
+                "s3",
+                "/images/faces/u/1.png",
+                &SentBody::read("s3", b"\x89PNG"),
+            ),
+            resource(
+                "iproov",
+                "/api/v2/claim/enrol/token",
+                &SentBody::read("iproov", b"{}"),
+            ),
         ];
 
         // then each is the table, queue, key or bucket named (a transaction's first table), and
