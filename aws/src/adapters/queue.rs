@@ -73,30 +73,21 @@ impl SqsQueue {
             .await;
         match sent {
             Ok(answer) => {
-                for entry in answer.successful() {
-                    if let Some(outcome) = entry
-                        .id()
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| outcomes.get_mut(i))
+                let sent = answer.successful().iter().map(|e| (e.id(), Ok(())));
+                let refused = answer.failed().iter().map(|e| {
+                    let err = StoreError::Unavailable(e.code().to_owned());
+                    (e.id(), Err(err))
+                });
+                for (id, result) in sent.chain(refused) {
+                    if let Some(outcome) =
+                        id.parse::<usize>().ok().and_then(|i| outcomes.get_mut(i))
                     {
-                        *outcome = Ok(());
-                    }
-                }
-                for entry in answer.failed() {
-                    if let Some(outcome) = entry
-                        .id()
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| outcomes.get_mut(i))
-                    {
-                        *outcome = Err(StoreError::Unavailable(entry.code().to_owned()));
+                        *outcome = result;
                     }
                 }
             }
             Err(e) => {
-                use aws_sdk_sqs::error::ProvideErrorMetadata;
-                let err = StoreError::Unavailable(e.code().unwrap_or("sqs_error").to_owned());
+                let err = unavailable(&e);
                 for &i in &in_call {
                     outcomes[i] = Err(err.clone());
                 }
@@ -114,11 +105,13 @@ impl SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                use aws_sdk_sqs::error::ProvideErrorMetadata;
-                StoreError::Unavailable(e.code().unwrap_or("sqs_error").to_owned())
-            })
+            .map_err(|e| unavailable(&e))
     }
+}
+
+/// A failed SQS call, as the store error the ports know: its error code.
+fn unavailable(e: &impl aws_sdk_sqs::error::ProvideErrorMetadata) -> StoreError {
+    StoreError::Unavailable(e.code().unwrap_or("sqs_error").to_owned())
 }
 
 #[async_trait]
