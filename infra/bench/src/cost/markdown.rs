@@ -209,17 +209,13 @@ fn journey_section(s: &mut String, model: &Model, j: &Journey, c: &JourneyCost) 
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for (times, rc) in &c.steps {
-        let per_million: f64 = rc
-            .usage
-            .iter()
-            .map(|(line, q)| q * model.prices.of(*line).per_unit() * 1e6)
-            .sum();
+        let per_million = model.usage_per_million(&rc.usage);
         // Only the lines a cold start moves by a visible amount: a first invocation that made
         // the same calls as a warm one differs from their mean by rounding noise (1e-15).
         let cold: Vec<String> = rc
             .cold_extra
             .iter()
-            .filter(|(line, q)| (*q * model.prices.of(**line).per_unit() * 1e6).abs() >= 5e-5)
+            .filter(|(line, q)| model.per_million(**line, **q).abs() >= 5e-5)
             .map(|(line, q)| {
                 format!(
                     "{}: {} {}",

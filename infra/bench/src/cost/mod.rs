@@ -298,15 +298,22 @@ impl Model {
         })
     }
 
+    /// USD per million of `q` units of `line`, the one conversion every figure of the page uses.
+    pub fn per_million(&self, line: Line, q: f64) -> f64 {
+        q * self.prices.of(line).per_unit() * 1e6
+    }
+
+    /// USD per million of a whole usage.
+    pub fn usage_per_million(&self, usage: &Usage) -> f64 {
+        usage.iter().map(|(l, q)| self.per_million(*l, *q)).sum()
+    }
+
     /// What the audit writer spends per event on `route`, `batch` events per invocation.
     pub fn per_event(&self, m: &Measured, route: &str, batch: usize) -> Option<PerEvent> {
         let rc = self.route(m, route)?;
         let per = 1.0 / batch.max(1) as f64;
         let usage: Usage = rc.usage.iter().map(|(l, q)| (*l, q * per)).collect();
-        let usd_per_million = usage
-            .iter()
-            .map(|(l, q)| q * self.prices.of(*l).per_unit() * 1e6)
-            .sum();
+        let usd_per_million = self.usage_per_million(&usage);
         Some(PerEvent {
             route: route.to_owned(),
             batch,
@@ -366,7 +373,7 @@ impl Model {
                 LineCost {
                     line,
                     per_journey: q,
-                    usd_per_million: q * self.prices.of(line).per_unit() * 1e6,
+                    usd_per_million: self.per_million(line, q),
                     share: 0.0,
                 }
             })
@@ -409,7 +416,7 @@ impl Model {
                 times * ms / 1000.0 * f64::from(self.template.memory_of(function)) / 1024.0
             })
             .sum();
-        Some(gb_s * self.prices.of(Line::LambdaGbSeconds).per_unit() * 1e6)
+        Some(self.per_million(Line::LambdaGbSeconds, gb_s))
     }
 }
 
