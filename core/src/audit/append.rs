@@ -197,6 +197,14 @@ mod tests {
     use crate::memory::FixedClock;
     use crate::memory::audit::{ChainCall, MemoryChain};
 
+    /// The use case over a test chain and clock.
+    fn writer<'a>(store: &'a MemoryChain, clock: &'a FixedClock) -> AppendEvent<'a> {
+        AppendEvent {
+            chain: store,
+            clock,
+        }
+    }
+
     fn event(kind: AuditKind) -> AuditEvent {
         AuditEvent::new(kind, Actor::Person, 1_700_000_000)
             .unwrap()
@@ -207,10 +215,7 @@ mod tests {
     async fn events_are_appended_in_order_and_the_chain_verifies() {
         // given an empty chain
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         // when two events are appended
         let first = append.run(&event(AuditKind::LoginSucceeded)).await.unwrap();
         let second = append.run(&event(AuditKind::LoggedOut)).await.unwrap();
@@ -224,10 +229,7 @@ mod tests {
     #[tokio::test]
     async fn a_duplicate_delivery_is_recorded_once() {
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         let e = event(AuditKind::ErasureRequested);
         append.run(&e).await.unwrap();
         // when the same event is delivered again
@@ -241,10 +243,7 @@ mod tests {
     async fn concurrent_writers_never_fork_the_chain() {
         // given ten events appended at once, two of them the same event delivered twice
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         let mut events: Vec<AuditEvent> = (0..9).map(|_| event(AuditKind::LoginFailed)).collect();
         events.push(events[0].clone());
         // when they race for the head
@@ -263,10 +262,7 @@ mod tests {
     async fn a_store_outage_is_an_error_not_a_record() {
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
         store.outages.fail_next("append", 1);
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         assert!(append.run(&event(AuditKind::LoggedOut)).await.is_err());
         assert!(store.snapshot().0.is_empty());
     }
@@ -279,10 +275,7 @@ mod tests {
     async fn a_batch_of_one_makes_the_calls_one_event_always_made() {
         // given an empty chain
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         // when a batch of one event is appended
         let outcomes = append.run_batch(&events(1)).await;
         // then it is record 1, after one head read and one transaction of record, head and
@@ -298,10 +291,7 @@ mod tests {
     async fn a_batch_of_ten_is_one_head_read_and_one_transaction() {
         // given a chain holding one record
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         append.run(&event(AuditKind::LoggedOut)).await.unwrap();
         // when a batch of ten events is appended
         let outcomes = append.run_batch(&events(10)).await;
@@ -326,10 +316,7 @@ mod tests {
     async fn a_duplicate_inside_a_batch_is_dropped_and_the_rest_appended() {
         // given a chain that already holds an event
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         let recorded = event(AuditKind::ErasureCompleted);
         append.run(&recorded).await.unwrap();
         // when it is delivered again in the middle of a batch of three
@@ -366,10 +353,7 @@ mod tests {
     async fn the_same_event_twice_in_a_batch_is_appended_once() {
         // given a batch holding one event twice (SQS delivers at least once)
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         let e = event(AuditKind::RegistrationCompleted);
         let batch = [e.clone(), event(AuditKind::LoggedOut), e];
         // when it is appended
@@ -393,10 +377,7 @@ mod tests {
     async fn concurrent_batches_never_fork_the_chain() {
         // given four batches of ten appended at once, each sharing events with the next one
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         let all = events(34);
         let batches: Vec<Vec<AuditEvent>> =
             (0..4).map(|b| all[b * 8..b * 8 + 10].to_vec()).collect();
@@ -424,10 +405,7 @@ mod tests {
     async fn a_batch_larger_than_a_transaction_is_split() {
         // given sixty events, more than one transaction can take
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         // when they are appended
         let outcomes = append.run_batch(&events(60)).await;
         // then they are records 1 to 60, in two transactions of at most 100 items
@@ -453,10 +431,7 @@ mod tests {
         // given a chain whose next transaction fails
         let (store, clock) = (MemoryChain::default(), FixedClock::at(1_700_000_000));
         store.outages.fail_next("append", 1);
-        let append = AppendEvent {
-            chain: &store,
-            clock: &clock,
-        };
+        let append = writer(&store, &clock);
         // when a batch of three is appended, then each event fails and nothing is written
         let outcomes = append.run_batch(&events(3)).await;
         assert!(outcomes.iter().all(Result::is_err));
