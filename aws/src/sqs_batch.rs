@@ -72,15 +72,15 @@ where
     response
 }
 
-/// Like [`run`], but the well-formed messages go to `handle` together, in the batch's order, and
-/// it answers one disposition per message given: for a consumer that treats a batch as one unit
-/// of work (the audit writer appends a batch to its chain in one transaction). A malformed
-/// message, or one `handle` gives no disposition for, comes back alone. No backoff: failed
-/// messages come back after the queue's visibility timeout.
+/// Like [`run`], but the well-formed messages' bodies go to `handle` together, in the batch's
+/// order, and it answers one disposition per message given: for a consumer that treats a batch
+/// as one unit of work (the audit writer appends a batch to its chain in one transaction). A
+/// malformed message, or one `handle` gives no disposition for, comes back alone. No backoff:
+/// failed messages come back after the queue's visibility timeout.
 pub async fn run_together<M, F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
     M: DeserializeOwned,
-    F: FnOnce(Vec<(M, Delivery)>) -> Fut,
+    F: FnOnce(Vec<M>) -> Fut,
     Fut: Future<Output = Vec<Disposition>>,
 {
     let cold_start = api::telemetry::take_cold_start();
@@ -95,8 +95,8 @@ where
         let message_id = record.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("message", message_id = %message_id, cold_start);
         match span.in_scope(|| parse::<M>(record)) {
-            Some(parsed) => {
-                messages.push(parsed);
+            Some((message, _)) => {
+                messages.push(message);
                 ids.push(message_id);
             }
             None => failed(message_id),
@@ -284,10 +284,8 @@ mod tests {
         let seen = std::sync::Mutex::new(Vec::new());
         // when it is run together with a handler that retries the "not ok" ones and forgets
         // the last one
-        let response = run_together(event, |messages: Vec<(Message, Delivery)>| {
-            seen.lock()
-                .unwrap()
-                .extend(messages.iter().map(|(m, _)| m.ok));
+        let response = run_together(event, |messages: Vec<Message>| {
+            seen.lock().unwrap().extend(messages.iter().map(|m| m.ok));
             async move { vec![Disposition::Done, Disposition::Retry] }
         })
         .await;

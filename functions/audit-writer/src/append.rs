@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use aws_adapters::sqs_batch::{Delivery, Disposition};
+use aws_adapters::sqs_batch::Disposition;
 use onboarding_core::audit::append::{AppendEvent, AppendOutcome};
 use onboarding_core::audit::{AuditEvent, ChainStore, WebhookDue, WebhookQueue};
 use onboarding_core::ports::{Clock, StoreError};
@@ -18,13 +18,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The batch's well-formed messages, one disposition each, in their order.
-pub async fn process(deps: &Deps, batch: Vec<(AuditEvent, Delivery)>) -> Vec<Disposition> {
-    let events: Vec<AuditEvent> = batch.into_iter().map(|(event, _)| event).collect();
-    record(deps, &events).await
-}
-
-async fn record(deps: &Deps, events: &[AuditEvent]) -> Vec<Disposition> {
+/// The batch's well-formed events, one disposition each, in their order.
+pub async fn record(deps: &Deps, events: &[AuditEvent]) -> Vec<Disposition> {
     let append = AppendEvent {
         chain: deps.chain.as_ref(),
         clock: deps.clock.as_ref(),

@@ -28,8 +28,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         let deps = deps.clone();
         async move {
-            let response = sqs_batch::run_together(event.payload, |batch| async move {
-                append::process(&deps, batch).await
+            let response = sqs_batch::run_together(event.payload, |events| async move {
+                append::record(&deps, &events).await
             })
             .await;
             Ok::<_, lambda_runtime::Error>(response)
