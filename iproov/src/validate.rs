@@ -41,7 +41,8 @@ pub struct ValidateOutcome {
     pub passed: bool,
     /// iProov's failure reason code, when the service provider has reasons switched on.
     pub reason: Option<String>,
-    /// The face image, when frames are switched on and the image could be decoded.
+    /// The face image of an enrolment, when frames are switched on and the image could be
+    /// decoded. A verification's is never read: always `None`.
     pub frame: Option<Frame>,
     /// The assurance type the scan was judged under, when iProov says.
     pub assurance_type: Option<String>,

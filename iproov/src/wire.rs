@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::IProovError;
@@ -88,26 +88,67 @@ impl TokenResponse {
     }
 }
 
-/// Answer of the validate endpoints.
+/// Answer of the validate endpoints. `F` says how its two image fields are read: as text to
+/// decode ([`FrameText`], an enrolment, whose image we keep) or not at all ([`Unread`], a
+/// verification: a login keeps no image, so none is copied, decoded or held).
 #[derive(Deserialize)]
-pub(crate) struct ValidateResponse {
+#[serde(bound(deserialize = "F: FrameField"))]
+pub(crate) struct ValidateResponse<F = FrameText> {
     pub passed: bool,
     #[serde(default, deserialize_with = "lenient")]
     pub token: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    frame: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    frame_jpeg: Option<String>,
+    #[serde(default)]
+    frame: F,
+    #[serde(default)]
+    frame_jpeg: F,
     #[serde(default, deserialize_with = "lenient")]
     reason: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     assurance_type: Option<String>,
 }
 
+/// How a validate answer's image field is read.
+pub(crate) trait FrameField: DeserializeOwned + Default {
+    /// The field's base64 text, if it was read and is a string.
+    fn text(&self) -> Option<&str>;
+}
+
+/// An image field read as text; absent when null or not a string.
+#[derive(Default)]
+pub(crate) struct FrameText(Option<String>);
+
+impl<'de> Deserialize<'de> for FrameText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        lenient(deserializer).map(FrameText)
+    }
+}
+
+impl FrameField for FrameText {
+    fn text(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// An image field stepped over unread: the parser checks its syntax but copies nothing.
+#[derive(Default)]
+pub(crate) struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| Unread)
+    }
+}
+
+impl FrameField for Unread {
+    fn text(&self) -> Option<&str> {
+        None
+    }
+}
+
 /// Which image fields were present but could not be decoded, for a warning by the caller.
 pub(crate) struct UndecodableFrames(pub Vec<&'static str>);
 
-impl ValidateResponse {
+impl<F: FrameField> ValidateResponse<F> {
     /// The outcome, taking `frame` first and `frame_jpeg` if `frame` is absent or unusable.
     pub(crate) fn into_outcome(self) -> (ValidateOutcome, UndecodableFrames) {
         let mut undecodable = Vec::new();
@@ -119,8 +160,8 @@ impl ValidateResponse {
             }
             frame
         };
-        let frame = decode("frame", self.frame.as_deref())
-            .or_else(|| decode("frame_jpeg", self.frame_jpeg.as_deref()));
+        let frame = decode("frame", self.frame.text())
+            .or_else(|| decode("frame_jpeg", self.frame_jpeg.text()));
         let outcome = ValidateOutcome {
             passed: self.passed,
             reason: self.reason.filter(|r| !r.is_empty()),
@@ -186,6 +227,24 @@ mod tests {
         assert_eq!(outcome.reason, None);
         assert_eq!(outcome.frame, None);
         assert!(undecodable.0.is_empty());
+    }
+
+    #[test]
+    fn unread_image_fields_of_any_type_are_skipped_but_must_be_json() {
+        // given verify answers whose image fields are a string, a number and an object
+        let body = br#"{"passed":false,"token":"t","reason":"r","frame":"iVBORw0KGgo=",
+                        "frame_jpeg":{"x":[1,2]}}"#;
+        // when they are read without their images
+        let (outcome, undecodable) = parse::<ValidateResponse<Unread>>(body)
+            .unwrap()
+            .into_outcome();
+        // then the verdict is kept, no image is, and nothing is reported undecodable
+        assert!(!outcome.passed);
+        assert_eq!(outcome.reason.as_deref(), Some("r"));
+        assert_eq!(outcome.frame, None);
+        assert!(undecodable.0.is_empty());
+        // and a body that is not JSON inside a skipped field is still refused
+        assert!(parse::<ValidateResponse<Unread>>(br#"{"passed":true,"frame":"x}"#).is_err());
     }
 
     #[test]

@@ -378,22 +378,22 @@ async fn frame_content_type_is_sniffed_from_the_bytes_not_the_field_name() {
     let mock = Mock::start().await;
     mock.enqueue(
         "POST",
-        "/claim/verify/validate",
+        "/claim/enrol/validate",
         Reply::json(
             200,
-            json!({"passed": true, "token": "t", "type": "verify", "frame": STANDARD.encode(JPEG)}),
+            json!({"passed": true, "token": "t", "type": "enrol", "frame": STANDARD.encode(JPEG)}),
         ),
     );
-    mock.enqueue("POST", "/claim/verify/validate", Reply::json(200, json!({"passed": true, "token": "t", "type": "verify", "frame_jpeg": STANDARD.encode(JPEG)})));
+    mock.enqueue("POST", "/claim/enrol/validate", Reply::json(200, json!({"passed": true, "token": "t", "type": "enrol", "frame_jpeg": STANDARD.encode(JPEG)})));
     let client = client(&mock);
     let (user, token) = (user(), Token::new("t"));
     // WHEN both are read
     let first = client
-        .verify_validate(validate_request(&user, &token, "10.0.0.1"))
+        .enrol_validate(validate_request(&user, &token, "10.0.0.1"))
         .await
         .unwrap();
     let second = client
-        .verify_validate(validate_request(&user, &token, "10.0.0.1"))
+        .enrol_validate(validate_request(&user, &token, "10.0.0.1"))
         .await
         .unwrap();
     // THEN both are JPEG images
@@ -402,6 +402,35 @@ async fn frame_content_type_is_sniffed_from_the_bytes_not_the_field_name() {
         assert_eq!(frame.content_type, "image/jpeg");
         assert_eq!(frame.bytes, JPEG);
     }
+}
+
+#[tokio::test]
+async fn a_verification_answer_s_image_is_not_read() {
+    // GIVEN a verify answer carrying a decodable frame, a frame_jpeg and a reason
+    let mock = Mock::start().await;
+    mock.enqueue(
+        "POST",
+        "/claim/verify/validate",
+        Reply::json(
+            200,
+            json!({
+                "passed": true, "token": "t", "type": "verify", "reason": "ok",
+                "frame": STANDARD.encode(PNG), "frame_jpeg": STANDARD.encode(JPEG),
+                "assurance_type": "genuine_presence"
+            }),
+        ),
+    );
+    let (user, token) = (user(), Token::new("t"));
+    // WHEN it is read
+    let outcome = client(&mock)
+        .verify_validate(validate_request(&user, &token, "10.0.0.1"))
+        .await
+        .unwrap();
+    // THEN the verdict comes out and no image does: a login keeps none
+    assert!(outcome.passed);
+    assert_eq!(outcome.reason.as_deref(), Some("ok"));
+    assert_eq!(outcome.assurance_type.as_deref(), Some("genuine_presence"));
+    assert_eq!(outcome.frame, None);
 }
 
 #[tokio::test]
