@@ -17,9 +17,11 @@ pub enum Disposition {
     Done,
     /// Let it come back (after the backoff, or the queue's visibility timeout).
     Retry,
-    /// Let it come back after this many seconds, not sooner: something it waits for (another
+    /// Let it come back after this many seconds (with a [`Backoff`]; without one, after the
+    /// queue's visibility timeout). Either not sooner: something it waits for (another
     /// delivery's lease) cannot end before then, and coming back earlier would only spend the
-    /// message's receives on its way to the dead-letter queue.
+    /// message's receives on its way to the dead-letter queue. Or this soon: nothing it could
+    /// wait for would change its outcome (a malformed body).
     RetryAfter(u32),
 }
 
@@ -30,8 +32,14 @@ pub struct Delivery {
     pub sent_ms: Option<i64>,
 }
 
+/// How soon a malformed message comes back, with a [`Backoff`]: no wait makes its body
+/// readable, so it only has to use up its receives on its way to the dead-letter queue, where a
+/// person looks at it. Backing it off like a failed call would only keep it from there longer.
+pub const MALFORMED_BACK_AFTER_SECONDS: u32 = 1;
+
 /// Processes a batch: `handle` gets each well-formed message; a malformed one is left to come
-/// back until the queue moves it to its dead-letter queue, for a person to look at.
+/// back (after [`MALFORMED_BACK_AFTER_SECONDS`] with a [`Backoff`]) until the queue moves it to
+/// its dead-letter queue, for a person to look at.
 pub async fn run<M, F, Fut>(
     event: SqsEvent,
     backoff: Option<&Backoff>,
@@ -136,7 +144,7 @@ where
 {
     match parse(record) {
         Some((message, delivery)) => handle(message, delivery).await,
-        None => Disposition::Retry,
+        None => Disposition::RetryAfter(MALFORMED_BACK_AFTER_SECONDS),
     }
 }
 
@@ -258,6 +266,22 @@ mod tests {
             .collect();
         failed.sort();
         assert_eq!(failed, ["again", "poison"]);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_message_comes_back_at_once_and_a_failed_one_is_backed_off() {
+        // given a message that is not JSON, and a well-formed one its handler retries
+        let retry = |_: Message, _| async { Disposition::Retry };
+        // when each is processed
+        let malformed = one(&record("poison", "not json"), &retry).await;
+        let failed = one(&record("again", r#"{"ok": false}"#), &retry).await;
+        // then the malformed one is due back after a second, straight on to its dead-letter
+        // queue, and the failed one waits for the backoff
+        assert_eq!(
+            malformed,
+            Disposition::RetryAfter(MALFORMED_BACK_AFTER_SECONDS)
+        );
+        assert_eq!(failed, Disposition::Retry);
     }
 
     fn backoff(base_seconds: u32, cap_seconds: u32) -> Backoff {
