@@ -45,6 +45,7 @@ impl Report {
                 .replace("{N}", &self.n.to_string())
                 .replace("{COLD}", &self.cold.to_string())
                 .replace("{ROUNDS}", &self.rounds.to_string())
+                .replace("{SCRIPT}", &crate::run::SCRIPT_SAMPLES.to_string())
         );
         let _ = writeln!(m, "\n## Machine\n");
         let _ = writeln!(m, "| | |\n|---|---|");

@@ -9,7 +9,7 @@ pub(super) fn analysis(root: &std::path::Path) -> String {
         .unwrap_or_else(|_| "_infra/bench/analysis.md is missing._".to_owned())
 }
 
-/// The Method section; `{N}`, `{COLD}` and `{ROUNDS}` stand for the run's settings.
+/// The Method section; `{N}`, `{COLD}`, `{ROUNDS}` and `{SCRIPT}` stand for the run's settings.
 pub(super) const METHOD: &str = "\
 - **Build**: `cargo lambda build --release` (the workspace's release profile: `opt-level = \"s\"`, \
 thin LTO, one codegen unit, stripped, `panic = \"abort\"`), once for x86_64 (the binaries run here) \
@@ -58,10 +58,10 @@ a batch of ten with the sandbox at 100 ms per call, before the validator's other
 - **Calibration**: after the journeys, the harness runs itself as a probe in fresh processes: the \
 functions' start-up steps timed one by one, and the CPU cost of one DynamoDB `GetItem` through the \
 SDK and as a bare HTTP request, on both tokio runtime flavours (`src/probe.rs`).
-- **Route probe** (the warm budget's reference): after the journeys, with the functions stopped, \
+- **Route probe** (the warm budget's reference): during the journeys, beside the functions, \
 a bench-owned function (`infra/bench/route-probe`, built like the functions: current-thread tokio, \
-`lambda_runtime`, the release profile) runs under the same emulator, environment and proxy. For \
-each route the harness derives a script from that route's warm samples of the same run \
+`lambda_runtime`, the release profile) runs under the same emulator, environment and proxy. Once a \
+route has {SCRIPT} warm samples, the harness derives a script from them \
 (`src/route_script.rs`): the most frequent chain of stages, and per call its operation, the table, \
 queue, bucket or key it addressed, and its median request and answer sizes (a transaction's item \
 count, a read's consistency). The probe replays it — the stages one after the other, the calls of \
@@ -71,8 +71,10 @@ and iProov calls through reqwest configured as the functions' iProov transport, 
 padded to the recorded sizes and, before the measured invocations, items and objects of the \
 recorded answer sizes written for its reads (one unmeasured invocation per route). Nothing of \
 ours runs around the calls: no HTTP framework, no use case, no parsing beyond the SDK's and the \
-script's. It is invoked as many warm times as the route was, and its own time (invoke − awaiting) \
-is measured by the same code. Budget: a route's own p99 ≤ 1.3 × its probe's p99 (the p50 ratio is \
+script's. It is invoked right after each later invocation of the route, so the two meet the \
+machine in the same state (on two shared cores its speed drifts by tens of per cent from minute \
+to minute; probes run after the journeys passed or failed routes by when they ran), and its own \
+time (invoke − awaiting) is measured by the same code. Budget: a route's own p99 ≤ 1.3 × its probe's p99 (the p50 ratio is \
 reported too). Stand-ins, not replicas: keys are the probe's, an update sets one attribute under \
 an always-true condition that carries the request's size and answers with an item seeded at the \
 recorded answer size (answers under ≈ 200 bytes come out up to ≈ 100 bytes larger), a transaction \

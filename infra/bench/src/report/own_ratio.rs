@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::{Report, RouteRow, ratio};
 use crate::measure::{Pcts, Sample, ms};
 use crate::results::RouteResult;
+use crate::run::SCRIPT_SAMPLES;
 
 /// Own time p99 may be at most this multiple of the route probe's.
 pub const OWN_RATIO_MAX: f64 = 1.3;
@@ -70,8 +71,10 @@ impl Report {
              most frequent chain, each call on the same table, queue, bucket or key with about \
              the same request and answer sizes, the calls of a stage concurrently) through the \
              SDK clients built as the functions build them, with nothing of ours around them, \
-             under the same emulator and proxy, as many warm times as the route ran. Own = \
-             invoke − awaiting for both. Budget: own p99 ≤ {OWN_RATIO_MAX} × the probe's p99.\n"
+             under the same emulator and proxy, right after each of the route's invocations \
+             from its {SCRIPT_SAMPLES}th on (the script is derived from the first \
+             {SCRIPT_SAMPLES}), so both meet the machine in the same state. Own = invoke − \
+             awaiting for both. Budget: own p99 ≤ {OWN_RATIO_MAX} × the probe's p99.\n"
         );
         let _ = writeln!(
             m,

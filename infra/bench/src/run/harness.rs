@@ -33,6 +33,8 @@ pub(super) struct Bench<'a> {
     pub(super) launches: Launches,
     pub(super) instances: HashMap<&'static str, Instance>,
     pub(super) results: Results,
+    /// The route probe, invoked right after the routes it calibrates (src/run/route_probe.rs).
+    pub(super) probes: super::route_probe::Probes,
 }
 
 impl Bench<'_> {
@@ -119,6 +121,7 @@ impl Bench<'_> {
                 Some((route.to_owned(), sample));
         } else {
             r.samples.push(sample);
+            self.probe_beside(route).await?;
         }
         Ok(payload)
     }
@@ -219,6 +222,7 @@ impl Bench<'_> {
 
     /// Stops the long-lived processes; their peak RSS counts towards their function's.
     pub(super) fn stop_all(&mut self) {
+        self.probes.stop();
         for (name, inst) in self.instances.drain() {
             let stopped = inst.stop();
             let f = self.results.functions.entry(name).or_default();

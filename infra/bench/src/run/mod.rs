@@ -1,7 +1,7 @@
 //! One run of the benchmark, from the bootstraps to the raw figures: the local stack and its
 //! proxies, the environment Lambda would give the functions, then the phases in order — cold
-//! starts, journeys (with the scan validator's throughput test), route probes, calibration —
-//! and the teardown, which happens whether or not a phase failed.
+//! starts, journeys (with the scan validator's throughput test, and the route probes beside the
+//! routes), calibration — and the teardown, which happens whether or not a phase failed.
 
 mod audit_writer;
 mod calibration;
@@ -10,6 +10,8 @@ mod harness;
 mod journeys;
 mod oidc;
 mod route_probe;
+
+pub use route_probe::SCRIPT_SAMPLES;
 mod scan_validator;
 
 use std::collections::{BTreeMap, HashMap};
@@ -73,19 +75,15 @@ pub async fn run(cfg: &Config) -> Result<Results, Error> {
         launches,
         instances: HashMap::new(),
         results,
+        probes: Default::default(),
     };
     let outcome = async {
         bench.cold_starts().await?;
         bench.journeys().await
     }
     .await;
+    // The route probes ran beside the routes (src/run/route_probe.rs) and stop with them.
     bench.stop_all();
-    // The route probes replay what the journeys recorded, with the functions stopped; a failure
-    // still reaches the teardown below.
-    let outcome = match outcome {
-        Ok(()) => bench.route_probes().await,
-        failed => failed,
-    };
     if outcome.is_ok() {
         bench.results.probes = calibration::probes(&bench.stack).await?;
         bench.results.init_steps = calibration::init_probes(&bench.env).await?;

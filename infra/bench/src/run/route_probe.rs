@@ -1,13 +1,19 @@
-//! The route probes, after the journeys with the functions stopped: for each route, the route
-//! probe (`infra/bench/route-probe`) replays the route's calls as this run recorded them
-//! (src/route_script.rs), under the same emulator, environment and proxy as the functions, as
-//! many warm times as the route ran. Its samples are measured by the same code as the routes'
-//! (src/measure.rs), so the warm budget compares like with like.
+//! The route probes, interleaved with the routes: once a route has [`SCRIPT_SAMPLES`] warm
+//! samples, its script is derived from them (src/route_script.rs), and from then on each of the
+//! route's invocations is followed at once by one of the route probe (`infra/bench/route-probe`)
+//! replaying that script, under the same emulator, environment and proxy as the functions. Both
+//! are measured by the same code (src/measure.rs), one right after the other, so the warm budget
+//! compares like with like *on the same machine at the same moment*: on two shared cores the
+//! speed of the whole machine drifts by tens of per cent between minutes, and a probe run after
+//! the journeys (as until 2026-12-02) passed or failed a route by when it ran, not by our code.
+//!
+//! The probe's SQS stand-ins go to the routes' own queues; their bodies are filler, which the
+//! consumers' phases skip (`Stack::receive`).
 
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::catalogue::{ROUTES, is_floor};
+use crate::catalogue::{ROUTES, is_floor, spec};
 use crate::measure::Sample;
 use crate::route_script::Script;
 use crate::runtime::{Instance, Launch};
@@ -17,65 +23,104 @@ use super::harness::Bench;
 /// The probe's name: its bootstrap is `<x86-dir>/route-probe/bootstrap`.
 pub const PROBE: &str = "route-probe";
 
-impl Bench<'_> {
-    /// Every measured route with warm samples, one after the other, in one probe process.
-    pub(super) async fn route_probes(&mut self) -> Result<(), Error> {
-        let binary = self.cfg.bootstrap(PROBE);
-        if !binary.exists() {
-            return Err(format!("{} is missing; build with `make bench`", binary.display()).into());
+/// Warm samples a route needs before its script is derived; the probe replays it after each of
+/// the route's later invocations. Twenty settle the most frequent chain (the journeys alternate
+/// their people's paths little).
+pub const SCRIPT_SAMPLES: usize = 20;
+
+/// The probe process and each route's replay event (encoded once).
+#[derive(Default)]
+pub(super) struct Probes {
+    instance: Option<Instance>,
+    replays: std::collections::HashMap<&'static str, Vec<u8>>,
+}
+
+impl Probes {
+    /// Stops the probe process, if it was started.
+    pub(super) fn stop(&mut self) {
+        if let Some(inst) = self.instance.take() {
+            inst.stop();
         }
-        let log = self.cfg.local_dir.join("logs").join(format!("{PROBE}.log"));
-        let mut inst = Instance::start(PROBE, &Launch::bootstrap(&binary), &self.env, &log).await?;
-        self.say(
-            "route probes: each route's backend calls, replayed with nothing of ours around them",
-        );
-        let outcome = self.probe_routes(&mut inst).await;
-        inst.stop();
-        outcome
+    }
+}
+
+impl Bench<'_> {
+    /// Right after a warm invocation of `route`: one probe invocation replaying its script, once
+    /// the route has enough samples (the first time, the script is derived and seeded).
+    pub(super) async fn probe_beside(&mut self, route: &'static str) -> Result<(), Error> {
+        if is_floor(spec(route).function) {
+            return Ok(());
+        }
+        let samples = self
+            .results
+            .routes
+            .get(route)
+            .map_or(0, |r| r.samples.len());
+        if samples < SCRIPT_SAMPLES {
+            return Ok(());
+        }
+        if self.probes.instance.is_none() {
+            let binary = self.cfg.bootstrap(PROBE);
+            if !binary.exists() {
+                return Err(
+                    format!("{} is missing; build with `make bench`", binary.display()).into(),
+                );
+            }
+            let log = self.cfg.local_dir.join("logs").join(format!("{PROBE}.log"));
+            let launch = Launch::bootstrap(&binary);
+            self.recorder.drain();
+            let inst = Instance::start(PROBE, &launch, &self.env, &log).await?;
+            self.recorder.drain();
+            self.probes.instance = Some(inst);
+        }
+        if !self.probes.replays.contains_key(route) {
+            self.seed(route).await?;
+        }
+        let replay = self.probes.replays.get(route).cloned().unwrap_or_default();
+        let stray = self.recorder.drain();
+        let inst = self.probes.instance.as_mut().ok_or("probe not started")?;
+        let done = inst.invoke(replay).await?;
+        let calls = self.recorder.drain();
+        let mut sample = Sample::new(done.answered, done.received, &calls);
+        sample.stray += stray.len();
+        sample.cpu = done.cpu;
+        sample.runq_wait = done.runq_wait;
+        self.probe_failures(route, &done.body);
+        self.results
+            .route_probes
+            .entry(route)
+            .or_default()
+            .samples
+            .push(sample);
+        Ok(())
     }
 
-    async fn probe_routes(&mut self, inst: &mut Instance) -> Result<(), Error> {
-        for (k, spec) in ROUTES.iter().enumerate() {
-            if is_floor(spec.function) {
-                continue;
-            }
-            let Some(route) = self.results.routes.get(spec.key) else {
-                continue;
-            };
-            let n = route.samples.len();
-            if n == 0 {
-                continue;
-            }
-            let script = Script::derive(&route.samples);
-            let event = |seed: bool| {
-                serde_json::to_vec(
-                    &json!({"key": format!("probe-{k}"), "seed": seed, "stages": script.stages}),
-                )
-            };
-            // Not measured: writes what the reads will find (and is the process's first
-            // invocation for the first route, which is excluded like every function's).
-            let seeded = inst.invoke(event(true)?).await?;
-            self.recorder.drain();
-            self.probe_failures(spec.key, &seeded.body);
-            // The same event every time: encoded once per route.
-            let replay = event(false)?;
-            for _ in 0..n {
-                let stray = self.recorder.drain();
-                let done = inst.invoke(replay.clone()).await?;
-                let calls = self.recorder.drain();
-                let mut sample = Sample::new(done.answered, done.received, &calls);
-                sample.stray += stray.len();
-                sample.cpu = done.cpu;
-                sample.runq_wait = done.runq_wait;
-                self.probe_failures(spec.key, &done.body);
-                self.results
-                    .route_probes
-                    .entry(spec.key)
-                    .or_default()
-                    .samples
-                    .push(sample);
-            }
-        }
+    /// Derives `route`'s script from its samples so far and runs the probe's unmeasured seeding
+    /// invocation, which writes what the replayed reads will find (and, for the first route, is
+    /// the process's first invocation, excluded like every function's).
+    async fn seed(&mut self, route: &'static str) -> Result<(), Error> {
+        let samples = self
+            .results
+            .routes
+            .get(route)
+            .map_or(&[][..], |r| &r.samples);
+        let script = Script::derive(samples);
+        let k = ROUTES
+            .iter()
+            .position(|s| s.key == route)
+            .unwrap_or(ROUTES.len());
+        let event = |seed: bool| {
+            serde_json::to_vec(
+                &json!({"key": format!("probe-{k}"), "seed": seed, "stages": script.stages}),
+            )
+        };
+        let (seeding, replay) = (event(true)?, event(false)?);
+        self.recorder.drain();
+        let inst = self.probes.instance.as_mut().ok_or("probe not started")?;
+        let seeded = inst.invoke(seeding).await?;
+        self.recorder.drain();
+        self.probe_failures(route, &seeded.body);
+        self.probes.replays.insert(route, replay);
         Ok(())
     }
 
