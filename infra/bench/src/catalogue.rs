@@ -178,12 +178,13 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "SQS registration queue (1 message)",
         function: "scan-validator",
         expect_status: 0,
-        min_stages: 7,
+        min_stages: 8,
         min_chain: "GetItem → begin-validation UpdateItem → iProov enrol/validate → record-outcome \
                     UpdateItem (before anything else, by design) → S3 PutObject → users \
-                    TransactWriteItems → complete UpdateItem. The user waits for its image: the \
-                    image exists only in iProov's one validate answer, so a user written first \
-                    could point at an image that is never stored (issue 20)",
+                    TransactWriteItems → complete UpdateItem → audit SendMessage (the event exists \
+                    once the user does: docs/audit.md). The user waits for its image: the image \
+                    exists only in iProov's one validate answer, so a user written first could \
+                    point at an image that is never stored (issue 20)",
     },
     RouteSpec {
         key: "GET /v1/users/registration (completed)",
@@ -207,10 +208,11 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "POST /v1/login",
         function: "account",
         expect_status: 200,
-        min_stages: 4,
+        min_stages: 5,
         min_chain: "[attempt GetItem ∥ per-attempt rate-limit UpdateItem] → conditional UpdateItem \
                     pending→validating → [iProov verify/validate ∥ user GetItem] → [attempt \
-                    UpdateItem passed ∥ session PutItem]. The counter key is the credential's id, \
+                    UpdateItem passed ∥ session PutItem] → audit SendMessage (the event exists \
+                    once the session does: docs/audit.md). The counter key is the credential's id, \
                     known before the read; the attempt's end and the new session are independent",
     },
     RouteSpec {
@@ -225,8 +227,9 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "POST /v1/logout",
         function: "account",
         expect_status: 204,
-        min_stages: 2,
-        min_chain: "session GetItem → session DeleteItem",
+        min_stages: 3,
+        min_chain: "session GetItem → session DeleteItem → audit SendMessage (the event exists \
+                    once the session is gone: docs/audit.md)",
     },
     RouteSpec {
         key: "POST /v1/step-up",
@@ -242,18 +245,20 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "POST /v1/step-up/complete",
         function: "account",
         expect_status: 200,
-        min_stages: 5,
+        min_stages: 6,
         min_chain: "session GetItem → [attempt GetItem ∥ per-attempt rate-limit UpdateItem] → \
                     conditional UpdateItem pending→validating → iProov verify/validate → [attempt \
-                    UpdateItem passed ∥ session UpdateItem elevated_until]",
+                    UpdateItem passed ∥ session UpdateItem elevated_until] → audit SendMessage \
+                    (the event exists once the session is elevated: docs/audit.md)",
     },
     RouteSpec {
         key: "DELETE /v1/users (2 live sessions)",
         function: "account",
         expect_status: 202,
-        min_stages: 4,
+        min_stages: 5,
         min_chain: "session GetItem → SQS SendMessage (enqueue first, by design) → sessions Query \
-                    by_user → every session's DeleteItem concurrently",
+                    by_user → every session's DeleteItem concurrently → audit SendMessage (the \
+                    event exists once the sessions are gone: docs/audit.md)",
     },
     RouteSpec {
         key: "SQS erasure queue (1 message)",
@@ -306,27 +311,29 @@ pub const ROUTES: &[RouteSpec] = &[
         key: "POST /oauth2/token (authorization_code)",
         function: "oidc-token",
         expect_status: 200,
-        min_stages: 7,
-        min_chain: "client GetItem (the client authenticates before its code is looked at) → \
-                    code GetItem → user GetItem (its id comes from the code; the profile scope \
-                    puts the name in the ID token) → [KMS Sign access token ∥ KMS Sign ID token] \
-                    (both at once; signed before anything is written, so a KMS failure spends \
-                    nothing) → grant PutItem → refresh-token PutItem → code UpdateItem (the \
-                    conditional redemption, last by design: the commit point, after which nothing \
-                    can fail). core/src/oidc/token.rs orders the two PutItems. The pairwise \
-                    subject's key (Secrets Manager) and the name's data key (KMS Decrypt) are \
-                    cached by the process",
+        min_stages: 8,
+        min_chain: "client GetItem (the client authenticates before its code is looked at) → code \
+                    GetItem → user GetItem (its id comes from the code; the profile scope puts the \
+                    name in the ID token) → [KMS Sign access token ∥ KMS Sign ID token] (both at \
+                    once; signed before anything is written, so a KMS failure spends nothing) → \
+                    grant PutItem → refresh-token PutItem → code UpdateItem (the conditional \
+                    redemption, last by design: the commit point, after which nothing can fail) → \
+                    audit SendMessage (the event exists once the code is redeemed: docs/audit.md). \
+                    core/src/oidc/token.rs orders the two PutItems. The pairwise subject's key \
+                    (Secrets Manager) and the name's data key (KMS Decrypt) are cached by the \
+                    process",
     },
     RouteSpec {
         key: "POST /oauth2/token (refresh_token)",
         function: "oidc-token",
         expect_status: 200,
-        min_stages: 7,
+        min_stages: 8,
         min_chain: "client GetItem → refresh-token GetItem → grant GetItem (its id comes from the \
-                    token) → user GetItem (its id comes from the grant) → [KMS Sign access token \
-                    ∥ KMS Sign ID token] → next refresh-token PutItem → presented token UpdateItem \
+                    token) → user GetItem (its id comes from the grant) → [KMS Sign access token ∥ \
+                    KMS Sign ID token] → next refresh-token PutItem → presented token UpdateItem \
                     used (conditional, last by design: the rotation's commit point; \
-                    core/src/oidc/refresh.rs)",
+                    core/src/oidc/refresh.rs) → audit SendMessage (the event exists once the token \
+                    is rotated: docs/audit.md)",
     },
     RouteSpec {
         key: "GET /oauth2/jwks",
