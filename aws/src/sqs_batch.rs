@@ -35,11 +35,11 @@ pub struct Delivery {
 /// How soon a malformed message comes back, with a [`Backoff`]: no wait makes its body
 /// readable, so it only has to use up its receives on its way to the dead-letter queue, where a
 /// person looks at it. Backing it off like a failed call would only keep it from there longer.
-pub const MALFORMED_BACK_AFTER_SECONDS: u32 = 1;
+const MALFORMED_BACK_AFTER_SECONDS: u32 = 1;
 
 /// Processes a batch: `handle` gets each well-formed message; a malformed one is left to come
-/// back (after [`MALFORMED_BACK_AFTER_SECONDS`] with a [`Backoff`]) until the queue moves it to
-/// its dead-letter queue, for a person to look at.
+/// back (after one second with a [`Backoff`]) until the queue moves it to its dead-letter queue,
+/// for a person to look at.
 pub async fn run<M, F, Fut>(
     event: SqsEvent,
     backoff: Option<&Backoff>,
