@@ -181,6 +181,41 @@ async fn my_account_is_read_with_its_personal_fields_opened() {
 }
 
 #[tokio::test]
+async fn reading_my_account_records_due_activity_beside_the_user_read() {
+    // given a session last seen two minutes ago
+    let world = World::last_seen(NOW - 120, LATER).await;
+    // when the account is read
+    let outcome = world.read_account().run(&world.session).await.unwrap();
+    // then it is read, and the session's activity is recorded
+    assert!(matches!(outcome, Authenticated::Live(_)));
+    assert_eq!(world.s1().last_seen, NOW);
+}
+
+#[tokio::test]
+async fn an_activity_record_that_fails_does_not_fail_reading_my_account() {
+    // given a session last seen two minutes ago, and a store that cannot record activity
+    let world = World::last_seen(NOW - 120, LATER).await;
+    world.sessions.outages.fail_next("touch", 1);
+    // when the account is read, then it is, and the session just slid less
+    let outcome = world.read_account().run(&world.session).await.unwrap();
+    assert!(matches!(outcome, Authenticated::Live(_)));
+    assert_eq!(world.s1().last_seen, NOW - 120);
+}
+
+#[tokio::test]
+async fn logging_out_records_no_activity_for_the_ending_session() {
+    // given a session last seen two minutes ago, and one activity record that would fail
+    let world = World::last_seen(NOW - 120, LATER).await;
+    world.sessions.outages.fail_next("touch", 1);
+    // when it logs out
+    let outcome = world.logout().run(&world.session).await.unwrap();
+    assert!(matches!(outcome, Authenticated::Live(_)));
+    // then no activity was recorded: the failure is still waiting for the next record
+    world.session_of("s2", "u1", NOW - 120, LATER);
+    assert!(world.sessions.touch("s2", NOW).await.is_err());
+}
+
+#[tokio::test]
 async fn an_expired_session_reads_no_account() {
     // given a session past its idle timeout
     let world = World::last_seen(NOW - SESSION_IDLE_SECONDS, LATER).await;

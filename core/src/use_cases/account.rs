@@ -49,11 +49,34 @@ pub struct SessionAuth<'a> {
     pub idle_seconds: i64,
 }
 
+/// A live session whose activity may still have to be recorded: the route records it beside
+/// its next call ([`SessionAuth::beside`]), so the write costs no round trip of its own.
+#[derive(Debug)]
+pub struct LiveSession {
+    pub session: Session,
+    /// When the activity is due to be recorded: the check's clock reading.
+    touch_due: Option<i64>,
+}
+
 impl SessionAuth<'_> {
-    /// The live session `credential` opens. Its absolute and idle expiries are checked against
-    /// the clock; activity is recorded when the last record is a minute old or more, and a
-    /// failure to record it is only logged (the session just slides less).
+    /// The live session `credential` opens, with its activity recorded (when due) before it
+    /// answers: for a route whose next step needs nothing but the session. See [`Self::open`].
     pub async fn check(&self, credential: &Credential) -> Result<Authenticated<Session>, Failure> {
+        let live = match self.open(credential).await? {
+            Authenticated::Live(live) => live,
+            Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
+        };
+        self.beside(&live, async {}).await;
+        Ok(Authenticated::Live(live.session))
+    }
+
+    /// The live session `credential` opens. Its absolute and idle expiries are checked against
+    /// the clock; its activity is due when the last record is a minute old or more, and is
+    /// recorded by [`Self::beside`] (a route that ends the session need not record it).
+    pub async fn open(
+        &self,
+        credential: &Credential,
+    ) -> Result<Authenticated<LiveSession>, Failure> {
         let now = self.clock.now();
         let Some(session) = self
             .sessions
@@ -67,12 +90,22 @@ impl SessionAuth<'_> {
         if now >= session.absolute_expires_at || now >= idle_deadline {
             return Ok(Authenticated::Refused(SessionRefused::Expired));
         }
-        if now - session.last_seen >= TOUCH_EVERY_SECONDS
-            && let Err(err) = self.control.touch(&session.id, now).await
-        {
-            tracing::warn!(error = %err, "could not record session activity");
-        }
-        Ok(Authenticated::Live(session))
+        let touch_due = (now - session.last_seen >= TOUCH_EVERY_SECONDS).then_some(now);
+        Ok(Authenticated::Live(LiveSession { session, touch_due }))
+    }
+
+    /// Runs `next` while the session's due activity is recorded: the two are independent. A
+    /// failure to record it is only logged (the session just slides less).
+    pub async fn beside<T>(&self, live: &LiveSession, next: impl Future<Output = T>) -> T {
+        let touch = async {
+            if let Some(now) = live.touch_due
+                && let Err(err) = self.control.touch(&live.session.id, now).await
+            {
+                tracing::warn!(error = %err, "could not record session activity");
+            }
+        };
+        let ((), answer) = futures::join!(touch, next);
+        answer
     }
 }
 
@@ -126,11 +159,12 @@ impl ReadAccount<'_> {
     /// The session's account. A session whose user is gone (erased, its sessions not yet
     /// ended) opens nothing, as an unknown session would.
     pub async fn run(&self, credential: &Credential) -> Result<Authenticated<Account>, Failure> {
-        let session = match self.auth.check(credential).await? {
-            Authenticated::Live(session) => session,
+        let live = match self.auth.open(credential).await? {
+            Authenticated::Live(live) => live,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
-        let Some(user) = self.users.get(&session.user_id).await? else {
+        let user = self.users.get(&live.session.user_id);
+        let Some(user) = self.auth.beside(&live, user).await? else {
             return Ok(Authenticated::Refused(SessionRefused::Unauthorized));
         };
         Account::open(self.sealer, &user)
@@ -163,9 +197,10 @@ impl LoggedOut {
 }
 
 impl Logout<'_> {
+    /// Ends the session; its activity is not recorded, since the session is ending.
     pub async fn run(&self, credential: &Credential) -> Result<Authenticated<LoggedOut>, Failure> {
-        let session = match self.auth.check(credential).await? {
-            Authenticated::Live(session) => session,
+        let session = match self.auth.open(credential).await? {
+            Authenticated::Live(live) => live.session,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
         self.auth.control.revoke(&session.id).await?;

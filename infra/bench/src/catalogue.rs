@@ -256,7 +256,8 @@ pub const ROUTES: &[RouteSpec] = &[
         function: "account",
         expect_status: 202,
         min_stages: 5,
-        min_chain: "session GetItem → SQS SendMessage (enqueue first, by design) → sessions Query \
+        min_chain: "session GetItem → SQS SendMessage (enqueue first, by design; the once-a-minute \
+                    last_seen UpdateItem runs beside it) → sessions Query \
                     by_user → every session's DeleteItem concurrently → audit SendMessage (the \
                     event exists once the sessions are gone: docs/audit.md)",
     },

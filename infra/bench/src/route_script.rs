@@ -32,6 +32,16 @@ pub struct Script {
 }
 
 impl Script {
+    /// Points every SQS call at `queue_url`: the SDK's work is the same for any queue, and the
+    /// routes' own queues are read by the consumers' phases.
+    pub fn send_queues_to(&mut self, queue_url: &str) {
+        for call in self.stages.iter_mut().flatten() {
+            if call.name.starts_with("sqs.") {
+                call.resource = queue_url.to_owned();
+            }
+        }
+    }
+
     /// The script of a route from its warm samples: the samples of its most frequent chain,
     /// each call slot (stage, name, order within the stage by request size) reduced to the
     /// median sizes and the most frequent resource, item count and consistency. Empty for a
@@ -131,6 +141,33 @@ mod tests {
             .first()
             .map_or_else(Instant::now, |c| c.start - Duration::from_millis(1));
         Sample::new(t0, t0 + Duration::from_millis(20), calls)
+    }
+
+    #[test]
+    fn only_the_sqs_calls_are_pointed_at_the_probe_s_queue() {
+        // given a script of a write and a hand-over to the audit queue
+        let slot = |name: &str, resource: &str| ScriptCall {
+            name: name.into(),
+            resource: resource.into(),
+            request_bytes: 100,
+            response_bytes: 10,
+            items: 1,
+            consistent: false,
+        };
+        let mut script = Script {
+            stages: vec![
+                vec![slot("dynamodb.PutItem", "sessions")],
+                vec![slot("sqs.SendMessage", "http://moto/audit")],
+            ],
+        };
+        // when its queues are pointed at the probe's
+        script.send_queues_to("http://moto/bench-route-probe");
+        // then the hand-over goes there and the table is untouched
+        assert_eq!(script.stages[0][0].resource, "sessions");
+        assert_eq!(
+            script.stages[1][0].resource,
+            "http://moto/bench-route-probe"
+        );
     }
 
     #[test]

@@ -206,6 +206,15 @@ impl Stack {
         self.aws_json("sqs", "AmazonSQS", action, body).await
     }
 
+    /// Creates a queue of the bench's own (not the template's) and answers its URL.
+    pub async fn create_queue(&self, name: &str) -> Result<String, Error> {
+        let answer = self.sqs("CreateQueue", json!({"QueueName": name})).await?;
+        answer["QueueUrl"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("CreateQueue {name}: no QueueUrl in {answer}").into())
+    }
+
     // ----- DynamoDB, as an operator's tool writes deployment data ----------------------------
     /// Writes `item` (DynamoDB JSON) into `table`, as `infra/ops/oidc_client.py` registers a
     /// client: a new item only.
@@ -225,8 +234,6 @@ impl Stack {
     }
 
     /// Receives up to `max` messages (all attributes), keeping them invisible for 15 minutes.
-    /// The route probe's stand-ins (src/run/route_probe.rs) are skipped: they are no message a
-    /// function sent.
     pub async fn receive(&self, queue_url: &str, max: usize) -> Result<Vec<Value>, Error> {
         let mut out = Vec::new();
         let mut empty = 0;
@@ -250,7 +257,7 @@ impl Stack {
                 empty += 1;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            out.extend(messages.into_iter().filter(|m| !probe_filler(m)));
+            out.extend(messages);
         }
         Ok(out)
     }
@@ -338,14 +345,6 @@ fn parse_env(text: &str) -> BTreeMap<String, String> {
     env
 }
 
-/// Whether `message` is a route probe's stand-in: a body of filler (`x`s), which no function
-/// sends (theirs are JSON).
-fn probe_filler(message: &Value) -> bool {
-    message["Body"]
-        .as_str()
-        .is_some_and(|body| !body.is_empty() && body.bytes().all(|b| b == b'x'))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -360,15 +359,5 @@ mod tests {
         assert_eq!(env["A"], "1");
         assert_eq!(env["B"], "");
         assert_eq!(env["C"], "a \"b\"");
-    }
-
-    #[test]
-    fn only_the_route_probe_s_filler_is_skipped() {
-        // given a probe stand-in, a function's JSON message, and an empty body
-        let message = |body: &str| serde_json::json!({"Body": body});
-        // when each is looked at, then only the filler is the probe's
-        assert!(super::probe_filler(&message("xxxxxxxx")));
-        assert!(!super::probe_filler(&message(r#"{"kind":"x"}"#)));
-        assert!(!super::probe_filler(&message("")));
     }
 }

@@ -54,19 +54,26 @@ impl RequestErasure<'_> {
         credential: &Credential,
         request_id: &str,
     ) -> Result<Authenticated<ErasureRequest>, Failure> {
-        let session = match self.auth.check(credential).await? {
-            Authenticated::Live(session) => session,
+        let live = match self.auth.open(credential).await? {
+            Authenticated::Live(live) => live,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
         let now = self.auth.clock.now();
-        if session.elevated_until.is_none_or(|until| now >= until) {
+        if live.session.elevated_until.is_none_or(|until| now >= until) {
+            self.auth.beside(&live, async {}).await;
             return Ok(Authenticated::Live(ErasureRequest::StepUpRequired));
         }
         let request = ErasureRequested {
-            user_id: session.user_id,
+            user_id: live.session.user_id.clone(),
             request_id: Some(request_id.to_owned()),
         };
-        if self.queue.publish(&request).await.is_err() {
+        // The session's activity is recorded beside the hand-over: its sessions end next anyway.
+        if self
+            .auth
+            .beside(&live, self.queue.publish(&request))
+            .await
+            .is_err()
+        {
             return Ok(Authenticated::Live(ErasureRequest::QueueUnavailable));
         }
         let revoked = self.auth.control.revoke_all(&request.user_id).await?;

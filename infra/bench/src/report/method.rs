@@ -74,9 +74,11 @@ ours runs around the calls: no HTTP framework, no use case, no parsing beyond th
 script's. It is invoked right after each later invocation of the route, so the two meet the \
 machine in the same state (on two shared cores its speed drifts by tens of per cent from minute \
 to minute; probes run after the journeys passed or failed routes by when they ran), and its own \
-time (invoke − awaiting) is measured by the same code. Budget: a route's own p99 ≤ 1.3 × its probe's p99 (the p50 ratio is \
-reported too). Stand-ins, not replicas: keys are the probe's, an update sets one attribute under \
-an always-true condition that carries the request's size and answers with an item seeded at the \
+time (invoke − awaiting) is measured by the same code. Budget: a route's own p99 ≤ 1.3 × its \
+probe's p99 (the p50 ratio is reported too). Stand-ins, not replicas: keys are the probe's, SQS \
+messages go to a queue of the bench's own (the routes' queues feed the consumers' phases), an \
+update sets one attribute under an always-true condition that carries the request's size and \
+answers with an item seeded at the \
 recorded answer size (answers under ≈ 200 bytes come out up to ≈ 100 bytes larger), a transaction \
 puts its items on its first table, a query reads the table rather than an index; the SDK's work on \
 the calling side is of the same kind and size, which is what the ratio needs. iProov answers the \

@@ -7,8 +7,9 @@
 //! speed of the whole machine drifts by tens of per cent between minutes, and a probe run after
 //! the journeys (as until 2026-12-02) passed or failed a route by when it ran, not by our code.
 //!
-//! The probe's SQS stand-ins go to the routes' own queues; their bodies are filler, which the
-//! consumers' phases skip (`Stack::receive`).
+//! The probe's SQS stand-ins go to a queue of the bench's own ([`PROBE_QUEUE`]), not to the
+//! routes' queues: those feed the consumers' phases, which must see only what the functions
+//! sent (and moto answers a receive the slower the more a queue holds).
 
 use serde_json::{Value, json};
 
@@ -23,6 +24,9 @@ use super::harness::Bench;
 /// The probe's name: its bootstrap is `<x86-dir>/route-probe/bootstrap`.
 pub const PROBE: &str = "route-probe";
 
+/// The queue the probe's `sqs.*` stand-ins are sent to instead of the route's.
+pub const PROBE_QUEUE: &str = "bench-route-probe";
+
 /// Warm samples a route needs before its script is derived; the probe replays it after each of
 /// the route's later invocations. Twenty settle the most frequent chain (the journeys alternate
 /// their people's paths little).
@@ -32,6 +36,8 @@ pub const SCRIPT_SAMPLES: usize = 20;
 #[derive(Default)]
 pub(super) struct Probes {
     instance: Option<Instance>,
+    /// [`PROBE_QUEUE`]'s URL, once created.
+    queue_url: String,
     replays: std::collections::HashMap<&'static str, Vec<u8>>,
 }
 
@@ -68,6 +74,7 @@ impl Bench<'_> {
             }
             let log = self.cfg.local_dir.join("logs").join(format!("{PROBE}.log"));
             let launch = Launch::bootstrap(&binary);
+            self.probes.queue_url = self.stack.create_queue(PROBE_QUEUE).await?;
             self.recorder.drain();
             let inst = Instance::start(PROBE, &launch, &self.env, &log).await?;
             self.recorder.drain();
@@ -104,7 +111,8 @@ impl Bench<'_> {
             .routes
             .get(route)
             .map_or(&[][..], |r| &r.samples);
-        let script = Script::derive(samples);
+        let mut script = Script::derive(samples);
+        script.send_queues_to(&self.probes.queue_url);
         let k = ROUTES
             .iter()
             .position(|s| s.key == route)
