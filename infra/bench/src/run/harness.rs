@@ -66,7 +66,7 @@ impl Bench<'_> {
     }
 
     /// Where the long-lived process of `function` writes its stdout and stderr.
-    fn log_path(&self, function: &str) -> PathBuf {
+    pub(super) fn log_path(&self, function: &str) -> PathBuf {
         self.cfg
             .local_dir
             .join("logs")
@@ -121,7 +121,7 @@ impl Bench<'_> {
                 Some((route.to_owned(), sample));
         } else {
             r.samples.push(sample);
-            self.probe_beside(route).await?;
+            self.probe_beside(route, function).await?;
         }
         Ok(payload)
     }

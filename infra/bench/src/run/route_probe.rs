@@ -14,7 +14,7 @@
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::catalogue::{ROUTES, is_floor, spec};
+use crate::catalogue::{ROUTES, is_floor};
 use crate::measure::Sample;
 use crate::route_script::Script;
 use crate::runtime::{Instance, Launch};
@@ -51,10 +51,15 @@ impl Probes {
 }
 
 impl Bench<'_> {
-    /// Right after a warm invocation of `route`: one probe invocation replaying its script, once
-    /// the route has enough samples (the first time, the script is derived and seeded).
-    pub(super) async fn probe_beside(&mut self, route: &'static str) -> Result<(), Error> {
-        if is_floor(spec(route).function) {
+    /// Right after a warm invocation of `route` (served by `function`): one probe invocation
+    /// replaying its script, once the route has enough samples (the first time, the script is
+    /// derived and seeded).
+    pub(super) async fn probe_beside(
+        &mut self,
+        route: &'static str,
+        function: &str,
+    ) -> Result<(), Error> {
+        if is_floor(function) {
             return Ok(());
         }
         let samples = self
@@ -72,7 +77,7 @@ impl Bench<'_> {
                     format!("{} is missing; build with `make bench`", binary.display()).into(),
                 );
             }
-            let log = self.cfg.local_dir.join("logs").join(format!("{PROBE}.log"));
+            let log = self.log_path(PROBE);
             let launch = Launch::bootstrap(&binary);
             self.probes.queue_url = self.stack.create_queue(PROBE_QUEUE).await?;
             self.recorder.drain();
