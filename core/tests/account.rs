@@ -51,8 +51,18 @@ impl World {
         }
     }
 
+    /// As [`World::new`], `s1` last seen two minutes ago: its activity is due to be recorded.
+    async fn activity_due() -> Self {
+        Self::last_seen(NOW - 120, LATER).await
+    }
+
     async fn check(&self) -> Result<Authenticated<Session>, Failure> {
         self.session_auth().check(&self.session).await
+    }
+
+    /// `s1` reads its account.
+    async fn read_my_account(&self) -> Result<Authenticated<Account>, Failure> {
+        self.read_account().run(&self.session).await
     }
 
     /// `s1` passed a face step-up that elevates it for five more minutes.
@@ -137,7 +147,7 @@ async fn activity_is_recorded_at_most_once_a_minute() {
 #[tokio::test]
 async fn a_failure_to_record_activity_does_not_fail_the_request() {
     // given a session last seen two minutes ago, and a store that cannot record activity
-    let world = World::last_seen(NOW - 120, LATER).await;
+    let world = World::activity_due().await;
     world.sessions.outages.fail_next("touch", 1);
     // when it is checked, then it is live all the same; the session just slid less
     assert!(matches!(world.check().await, Ok(Authenticated::Live(_))));
@@ -158,7 +168,7 @@ async fn my_account_is_read_with_its_personal_fields_opened() {
     // given u1's live session
     let world = World::new().await;
     // when the account is read
-    let outcome = world.read_account().run(&world.session).await.unwrap();
+    let outcome = world.read_my_account().await.unwrap();
     // then it is u1's, with the names opened, and its Debug shows no name
     let Authenticated::Live(account) = outcome else {
         panic!("refused: {outcome:?}");
@@ -183,9 +193,9 @@ async fn my_account_is_read_with_its_personal_fields_opened() {
 #[tokio::test]
 async fn reading_my_account_records_due_activity_beside_the_user_read() {
     // given a session last seen two minutes ago
-    let world = World::last_seen(NOW - 120, LATER).await;
+    let world = World::activity_due().await;
     // when the account is read
-    let outcome = world.read_account().run(&world.session).await.unwrap();
+    let outcome = world.read_my_account().await.unwrap();
     // then it is read, and the session's activity is recorded
     assert!(matches!(outcome, Authenticated::Live(_)));
     assert_eq!(world.s1().last_seen, NOW);
@@ -194,10 +204,10 @@ async fn reading_my_account_records_due_activity_beside_the_user_read() {
 #[tokio::test]
 async fn an_activity_record_that_fails_does_not_fail_reading_my_account() {
     // given a session last seen two minutes ago, and a store that cannot record activity
-    let world = World::last_seen(NOW - 120, LATER).await;
+    let world = World::activity_due().await;
     world.sessions.outages.fail_next("touch", 1);
     // when the account is read, then it is, and the session just slid less
-    let outcome = world.read_account().run(&world.session).await.unwrap();
+    let outcome = world.read_my_account().await.unwrap();
     assert!(matches!(outcome, Authenticated::Live(_)));
     assert_eq!(world.s1().last_seen, NOW - 120);
 }
@@ -205,7 +215,7 @@ async fn an_activity_record_that_fails_does_not_fail_reading_my_account() {
 #[tokio::test]
 async fn logging_out_records_no_activity_for_the_ending_session() {
     // given a session last seen two minutes ago, and one activity record that would fail
-    let world = World::last_seen(NOW - 120, LATER).await;
+    let world = World::activity_due().await;
     world.sessions.outages.fail_next("touch", 1);
     // when it logs out
     let outcome = world.logout().run(&world.session).await.unwrap();
@@ -220,7 +230,7 @@ async fn an_expired_session_reads_no_account() {
     // given a session past its idle timeout
     let world = World::last_seen(NOW - SESSION_IDLE_SECONDS, LATER).await;
     // when the account is read, then the session is refused as expired
-    let outcome = world.read_account().run(&world.session).await;
+    let outcome = world.read_my_account().await;
     assert_eq!(refused(outcome), SessionRefused::Expired);
 }
 
@@ -240,7 +250,7 @@ async fn personal_fields_that_cannot_be_opened_are_a_sealing_failure() {
     let world = World::new().await;
     world.sealer.set_down(true);
     // when the account is read, then the sealing failure is the answer
-    let outcome = world.read_account().run(&world.session).await;
+    let outcome = world.read_my_account().await;
     assert!(matches!(outcome, Err(Failure::Sealing(_))));
 }
 
