@@ -38,6 +38,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TYPES = {"public": "none", "confidential": "client_secret_basic", "private-key-jwt": "private_key_jwt"}
 SCOPES = ("openid", "profile", "offline_access")
 PRIVATE_USE_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$")
+# A client id is typed on command lines (this tool's own `show ID`, curl, shell scripts): one
+# that begins with "-" is read there as an option, so none may.
+CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{7,63}")
+ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class UsageError(Exception):
@@ -81,15 +85,20 @@ def check_jwks(text: str) -> str:
     return json.dumps(jwks, separators=(",", ":"), sort_keys=True)
 
 
+def new_client_id() -> str:
+    """22 random letters and digits (about 131 bits): unguessable, and safe on any command line."""
+    return "".join(secrets.choice(ALPHANUMERIC) for _ in range(22))
+
+
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_item(args: argparse.Namespace, now: int) -> tuple[dict[str, Any], str | None]:
     """The DynamoDB item of a new client, and its secret (shown once) if it has one."""
-    client_id = args.client_id or secrets.token_urlsafe(16)
-    if not re.fullmatch(r"[A-Za-z0-9._~-]{8,64}", client_id):
-        raise UsageError("client id must be 8-64 characters of A-Z a-z 0-9 . _ ~ -")
+    client_id = args.client_id or new_client_id()
+    if not CLIENT_ID.fullmatch(client_id):
+        raise UsageError("client id must be 8-64 characters of A-Z a-z 0-9 . _ ~ -, starting with a letter or digit")
     if not args.redirect_uri:
         raise UsageError("at least one --redirect-uri is required")
     scopes = list(dict.fromkeys(args.scope or ["openid", "profile"]))
@@ -218,7 +227,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add = commands.add_parser("add", help="register a client")
     add.add_argument("--name", required=True, help="shown to the person on the sign-in page")
     add.add_argument("--type", choices=sorted(TYPES), required=True)
-    add.add_argument("--client-id", help="default: 16 random bytes, base64url")
+    add.add_argument("--client-id", help="default: 22 random letters and digits")
     add.add_argument("--redirect-uri", action="append", help="repeat for several")
     add.add_argument("--post-logout-redirect-uri", action="append", help="repeat for several")
     add.add_argument("--scope", action="append", help=f"among {', '.join(SCOPES)}; default openid and profile")

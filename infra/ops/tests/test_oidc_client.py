@@ -91,6 +91,27 @@ def test_a_private_use_scheme_and_ipv6_loopback_are_accepted(dynamodb: Any):
     assert shown["redirect_uris"] == ["com.example.app:/oauth2redirect", "http://[::1]/cb"]
 
 
+def test_every_generated_client_id_can_be_given_back_on_the_command_line():
+    # GIVEN many client ids the tool generates (base64url ids began with "-" once in 64 draws,
+    # and `show -hRrpr...` then read as the -h option)
+    ids = [oidc_client.new_client_id() for _ in range(500)]
+    # THEN each is 22 letters and digits, unique, and parses back as the positional argument
+    assert all(len(i) == 22 and i.isalnum() and i.isascii() for i in ids)
+    assert len(set(ids)) == len(ids)
+    for client_id in ids:
+        assert oidc_client.parse_args(["--local", "show", client_id]).client_id == client_id
+
+
+def test_a_chosen_client_id_starting_with_a_dash_is_refused(dynamodb: Any):
+    # WHEN an operator chooses an id that later command lines would read as an option
+    args = oidc_client.parse_args(["--local", "add", "--name", "X", "--type", "public",
+                                   "--client-id=-hidden-app", "--redirect-uri", "https://a.example/cb"])
+    # THEN it is refused and nothing is written
+    with pytest.raises(oidc_client.UsageError, match="starting with a letter or digit"):
+        oidc_client.run(args, dynamodb, TABLE, io.StringIO())
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 0
+
+
 def test_a_client_id_cannot_be_registered_twice(dynamodb: Any):
     run(dynamodb, "add", "--name", "A", "--type", "public", "--client-id", "same-client", "--redirect-uri", "https://a.example/cb")
     args = oidc_client.parse_args(["--local", "add", "--name", "B", "--type", "public", "--client-id", "same-client",
