@@ -111,7 +111,7 @@ class IamAuthorizer:
         if caller is None:
             return Refused(INVALID_KEY, "unknown_access_key")
         if region != self._region:
-            return Refused(f"Credential should be scoped to a valid region. ", "wrong_region")
+            return Refused("Credential should be scoped to a valid region. ", "wrong_region")
         if service != SERVICE:
             return Refused(f"Credential should be scoped to correct service: '{SERVICE}'. ", "wrong_service")
         amz_date = headers.get("x-amz-date", "")

@@ -9,6 +9,7 @@ action's audit event is read back from the trail the audit writer keeps (AuditTa
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 import time
 import uuid
@@ -20,6 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from conftest import REPO_ROOT, assert_error_shape
 from journeys import API, Client, audit_records, registered, scan, wait_for
+from oidc_flow import discover, native_app, public_session, sign_in
 
 sys.path.insert(0, str(REPO_ROOT / "infra" / "ops"))
 
@@ -174,6 +176,25 @@ def test_ending_sessions_logs_the_person_out_everywhere(person) -> None:
     assert r.json()["sessions_ended"] >= 1
     assert device.me().status_code == 401
     assert_audited("operator.sessions_ended", user_id)
+
+
+def test_ending_sessions_ends_the_persons_openid_connect_grants_too() -> None:
+    # GIVEN a person signed in to a relying party through OpenID Connect
+    _, username = registered()
+    discovery, app = discover(), native_app()
+    token, _ = sign_in(public_session(app), discovery, username, secrets.token_urlsafe(16))
+    # WHEN an operator ends their sessions
+    r = call("DELETE", f"/admin/users/{user_id_of(username)}/sessions")
+    # THEN the grant ended with them: its refresh token is refused and its access token is dead
+    assert r.status_code == 200, r.text
+    assert r.json()["grants_ended"] == 1
+    refreshed = requests.post(discovery["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": app["client_id"]},
+        timeout=10)
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
+    info = requests.get(discovery["userinfo_endpoint"],
+                        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+    assert info.status_code == 401, info.text
 
 
 def test_recent_attempts_are_listed_without_tokens(person) -> None:

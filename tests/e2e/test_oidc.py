@@ -14,8 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import subprocess
-import sys
 import time
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -23,105 +21,28 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+from authlib.jose import jwt
 
-from journeys import API, ROOT, Client, aws, registered, scanned_login_attempt, stack
-
-REDIRECT = "http://127.0.0.1/callback"
-# A native app's loopback redirect: any port matches the registered portless URI (RFC 8252).
-PRESENTED_REDIRECT = "http://127.0.0.1:53682/callback"
-
-
-def register_client(*args: str) -> dict:
-    """`make oidc-client LOCAL=1 ARGS='add …'`, as an operator runs it."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "ops" / "oidc_client.py"), "--local", "add", *args],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
+from journeys import API, aws, registered, resource, stack
+from oidc_flow import (
+    PRESENTED_REDIRECT, REDIRECT, authorize, complete, discover, face_login, face_login_after_request,
+    id_token_claims, jwks, native_app, public_session, register_client, sign_in,
+)
 
 @pytest.fixture(scope="module")
 def discovery() -> dict:
-    r = requests.get(f"{API}/.well-known/openid-configuration", timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return discover()
 
 
 @pytest.fixture(scope="module")
 def public_client() -> dict:
-    return register_client("--name", "Native test app", "--type", "public", "--redirect-uri", REDIRECT,
-                           "--scope", "openid", "--scope", "profile", "--post-logout-redirect-uri", REDIRECT)
+    return native_app()
 
 
 @pytest.fixture(scope="module")
 def confidential_client() -> dict:
     return register_client("--name", "Portal", "--type", "confidential",
                            "--redirect-uri", "https://portal.example.com/cb", "--scope", "openid")
-
-
-def face_login(username: str) -> Client:
-    """The person logs in with their face, as the sign-in page does it."""
-    device, _ = scanned_login_attempt(username)
-    assert device.login().status_code == 200
-    return device
-
-
-def face_login_after_request(username: str) -> Client:
-    """The face login the sign-in page runs for a request just made. A real scan takes
-    seconds; here it is instant, and the session must be opened after the request (whole
-    seconds, strictly) to count as a sign-in made for it."""
-    time.sleep(1.05)
-    return face_login(username)
-
-
-def authorize(session: OAuth2Session, discovery: dict, **params) -> tuple[str, str, str]:
-    """Authorize like a browser: returns (request id for the sign-in page, state, code verifier)."""
-    verifier = secrets.token_urlsafe(48)
-    url, state = session.create_authorization_url(discovery["authorization_endpoint"], code_verifier=verifier, **params)
-    r = requests.get(url, allow_redirects=False, timeout=10)
-    assert r.status_code == 302, r.text
-    location = urlsplit(r.headers["location"])
-    assert location.path == "/signin.html", r.headers["location"]
-    return parse_qs(location.query)["request"][0], state, verifier
-
-
-def complete(device: Client, request_id: str, decision: str = "allow") -> requests.Response:
-    return device.call("POST", "/oauth2/authorize/complete", credential=device.session,
-                       json={"request": request_id, "decision": decision})
-
-
-def sign_in(session: OAuth2Session, discovery: dict, username: str, nonce: str) -> tuple[dict, str]:
-    """Authorize → face login → complete → code exchange: (token answer, the redirect URL)."""
-    request_id, state, verifier = authorize(session, discovery, nonce=nonce)
-    device = face_login_after_request(username)
-    done = complete(device, request_id)
-    assert done.status_code == 200, done.text
-    redirect_to = done.json()["redirect_to"]
-    token = session.fetch_token(discovery["token_endpoint"], authorization_response=redirect_to,
-                                code_verifier=verifier, state=state)
-    return token, redirect_to
-
-
-def jwks(discovery: dict):
-    return JsonWebKey.import_key_set(requests.get(discovery["jwks_uri"], timeout=10).json())
-
-
-def id_token_claims(discovery: dict, token: dict, client_id: str, nonce: str) -> dict:
-    claims = jwt.decode(
-        token["id_token"], jwks(discovery), claims_cls=CodeIDToken,
-        claims_options={"iss": {"essential": True, "value": discovery["issuer"]}},
-        claims_params={"nonce": nonce, "client_id": client_id},
-    )
-    claims.validate()
-    return dict(claims)
-
-
-def public_session(client: dict, **kw) -> OAuth2Session:
-    return OAuth2Session(client["client_id"], redirect_uri=PRESENTED_REDIRECT, scope="openid profile",
-                         code_challenge_method="S256", token_endpoint_auth_method="none", **kw)
 
 
 def b64(data: dict) -> str:
@@ -233,6 +154,26 @@ def test_two_clients_see_two_unlinkable_subjects_for_one_person(discovery: dict,
     assert a["sub"] != b["sub"]
     # AND without the profile scope there is no name
     assert "name" not in b
+
+
+def test_completing_a_sign_in_records_the_login_sessions_activity(discovery: dict, public_client: dict):
+    # GIVEN a person whose login session was last used two minutes ago (moved back in the record;
+    # activity is written at most once a minute, and the idle timeout is far longer)
+    _, username = registered()
+    request_id, _, _ = authorize(public_session(public_client), discovery, nonce=secrets.token_urlsafe(16))
+    device = face_login_after_request(username)
+    key = {"pk": {"S": device.session.split(".")[0]}}
+    two_minutes_ago = int(time.time()) - 120
+    aws("dynamodb").update_item(
+        TableName=resource("SessionsTable"), Key=key, UpdateExpression="SET last_seen = :old",
+        ExpressionAttributeValues={":old": {"N": str(two_minutes_ago)}},
+    )
+    # WHEN the sign-in page completes the sign-in with that session
+    done = complete(device, request_id)
+    assert done.status_code == 200, done.text
+    # THEN the session's activity is recorded, as on every route a session uses
+    item = aws("dynamodb").get_item(TableName=resource("SessionsTable"), Key=key, ConsistentRead=True)["Item"]
+    assert int(item["last_seen"]["N"]) >= two_minutes_ago + 115, item["last_seen"]
 
 
 # ----- bad input ------------------------------------------------------------------------------

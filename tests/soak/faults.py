@@ -13,7 +13,7 @@ Every fault is one the local stack can really produce, through its own controls:
 - SQS duplicate deliveries (sqs_events.DuplicateControl): a window in which batches of the
   registration and erasure queues are delivered twice at once.
 - ``kill -9`` of one scan-validator or erasure instance, restarted a few seconds later
-  (function_chaos.py says why the soak restarts it).
+  (infra/local/function_instances.py says why the soak restarts it).
 
 Which fault, with which parameters, and when, comes from one seeded random.Random, so a seed
 replays the same schedule (the workload's timing, on a shared machine, does not replay exactly).
@@ -28,8 +28,9 @@ import time
 from collections import Counter
 from typing import Any
 
-import function_chaos
-from common import DUPLICATES_FILE, journeys
+from common import DUPLICATES_FILE, journeys  # first: puts infra/local on sys.path
+
+import function_instances  # noqa: E402  (infra/local)
 
 IPROOV_PATHS = ["/claim/enrol/token", "/claim/verify/token", "/claim/enrol/validate",
                 "/claim/verify/validate", "/users/*", "/*/access_token"]
@@ -55,7 +56,7 @@ class FaultSchedule(threading.Thread):
         self.injected: Counter[str] = Counter()
         self.events: list[dict[str, Any]] = []
         self.errors: Counter[str] = Counter()
-        self.killed: list[function_chaos.Killed] = []
+        self.killed: list[function_instances.Killed] = []
         self.restarted = 0
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
@@ -139,7 +140,7 @@ class FaultSchedule(threading.Thread):
         return {"seconds": round(seconds, 1), "probability": probability}
 
     def _kill(self, binary: str) -> dict | None:
-        killed = function_chaos.kill_one(binary, self.rng.choice)
+        killed = function_instances.kill_one(binary, self.rng.choice)
         if killed is None:
             return None
         with self.lock:
@@ -154,20 +155,20 @@ class FaultSchedule(threading.Thread):
     def kill_erasure(self) -> dict | None:
         return self._kill("erasure")
 
-    def _restart(self, killed: function_chaos.Killed) -> None:
+    def _restart(self, killed: function_instances.Killed) -> None:
         with self.lock:
             if killed not in self.killed:
                 return
             self.killed.remove(killed)
             self.restarted += 1
-        function_chaos.restart(killed)
+        function_instances.restart(killed)
 
     def restart_all(self) -> None:
         with self.lock:
             pending, self.killed = self.killed, []
             self.restarted += len(pending)
         for killed in pending:
-            function_chaos.restart(killed)
+            function_instances.restart(killed)
 
     # ----- the end ------------------------------------------------------------------------------
     def clear(self) -> dict[str, Any]:

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import json
 import re
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

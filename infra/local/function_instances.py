@@ -1,4 +1,7 @@
-"""Killing one function instance of the local stack with SIGKILL, and starting a replacement.
+"""Function instances of the local stack: killing one with SIGKILL and starting a replacement
+(the soak's process faults, tests/soak/faults.py), and replacing every instance of a function
+with one whose environment differs (what a redeploy with another parameter does: the signing-key
+rotation drill, tests/e2e/test_oidc_key_rotation.py).
 
 How the local stack runs functions (infra/local/README.md): ``cargo lambda watch`` starts up to
 LOCAL_FUNCTION_CONCURRENCY instances per function, each ``function_runner.py`` exec'd into the
@@ -26,8 +29,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import processes  # infra/local/processes.py (common.py puts it on sys.path)
-from common import LOCAL_DIR, LOGS_DIR
+import processes
+from settings import LOCAL_DIR, LOGS_DIR
 
 MARKER = str(LOCAL_DIR.resolve())
 
@@ -61,24 +64,40 @@ def _environ(pid: int) -> dict[str, str]:
 def kill_one(binary: str, choose) -> Killed | None:
     """SIGKILL one instance (`choose` picks from the pids); None when none runs."""
     pids = instances(binary)
-    if not pids:
-        return None
-    pid = choose(pids)
-    exe = os.readlink(f"/proc/{pid}/exe")
-    environ = _environ(pid)
+    return _kill(binary, choose(pids)) if pids else None
+
+
+def _kill(binary: str, pid: int) -> Killed | None:
+    """SIGKILL `pid`, an instance of `binary`; None when it has already ended."""
     try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        environ = _environ(pid)
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, FileNotFoundError):
         return None
     return Killed(binary, pid, exe, environ)
 
 
-def restart(killed: Killed) -> int:
-    """A replacement instance of the killed binary; returns its pid."""
-    env = dict(killed.environ, AWS_LAMBDA_INSTANCE_ID=str(uuid.uuid4()))
+def restart(killed: Killed, **changes: str) -> int:
+    """A replacement instance of the killed binary, its environment with `changes`; its pid."""
+    env = dict(killed.environ, **changes, AWS_LAMBDA_INSTANCE_ID=str(uuid.uuid4()))
     with open(LOGS_DIR / "functions.log", "ab") as log:
         child = subprocess.Popen(  # noqa: S603 - our own binary, no shell
             [killed.exe], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     return child.pid
+
+
+def redeploy(binary: str, **changes: str) -> dict[str, str]:
+    """Every running instance of `binary` replaced by one whose environment has `changes`, as
+    Lambda replaces a function's execution environments after a deploy; the environment the old
+    instances had (to deploy it back). Raises when no instance runs: call the function first."""
+    pids = instances(binary)
+    if not pids:
+        raise RuntimeError(f"no instance of {binary} runs: invoke it once first")
+    killed = [k for pid in pids if (k := _kill(binary, pid)) is not None]
+    if not killed:
+        raise RuntimeError(f"the instances of {binary} ended before they could be replaced")
+    restart(killed[0], **changes)
+    return {name: killed[0].environ[name] for name in changes if name in killed[0].environ}
