@@ -36,13 +36,18 @@ impl Deref for World {
 
 impl World {
     async fn new() -> Self {
+        Self::s1_last_seen(NOW).await
+    }
+
+    /// As [`World::new`], `s1` last seen at `last_seen`.
+    async fn s1_last_seen(last_seen: i64) -> Self {
         let mut backends = Backends::at(NOW);
         backends.policies.step_up = AssurancePolicy {
             assurance_type: AssuranceType::Liveness,
             risk_profile: Some("step-up-high".into()),
         };
         backends.registered_user("u1", "alice", "Alice").await;
-        let s1 = backends.session_of("s1", "u1", NOW, NOW + SESSION_ABSOLUTE_SECONDS);
+        let s1 = backends.session_of("s1", "u1", last_seen, NOW + SESSION_ABSOLUTE_SECONDS);
         let s2 = backends.session_of("s2", "u1", NOW, NOW + SESSION_ABSOLUTE_SECONDS);
         Self { backends, s1, s2 }
     }
@@ -61,6 +66,10 @@ impl World {
         attempt: &Credential,
     ) -> Result<Authenticated<StepUpOutcome>, Failure> {
         self.complete_step_up().run(session, attempt, CLIENT).await
+    }
+
+    fn last_seen_of(&self, session: &str) -> Option<i64> {
+        self.sessions.session(session).map(|s| s.last_seen)
     }
 
     fn elevation_of(&self, session: &str) -> Option<i64> {
@@ -330,4 +339,36 @@ async fn an_expired_session_cannot_step_up() {
         Ok(Authenticated::Refused(SessionRefused::Expired))
     ));
     assert_eq!(world.verifier.tokens_issued("verify"), 0);
+}
+
+#[tokio::test]
+async fn starting_a_step_up_records_the_sessions_due_activity() {
+    // given s1 last seen two minutes ago (activity is recorded at most once a minute)
+    let world = World::s1_last_seen(NOW - 120).await;
+    // when s1 starts a step-up
+    world.opened().await;
+    // then the attempt is open and s1's activity is recorded
+    assert_eq!(world.last_seen_of("s1"), Some(NOW));
+}
+
+#[tokio::test]
+async fn completing_a_step_up_records_due_activity_an_earlier_record_missed() {
+    // given a passed step-up attempt of s1, s1 then unused for two minutes
+    let world = World::s1_last_seen(NOW - 120).await;
+    world.sessions.outages.fail_next("touch", 1);
+    let opened = world.opened().await;
+    assert_eq!(
+        world.last_seen_of("s1"),
+        Some(NOW - 120),
+        "the start's record failed"
+    );
+    world.verifier.scan(&opened.token, Scan::Passed);
+    // when s1 completes it
+    let outcome = live(world.complete(&world.s1, &opened.credential).await);
+    // then s1 is elevated and its activity recorded
+    assert!(
+        matches!(outcome, StepUpOutcome::Elevated { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(world.last_seen_of("s1"), Some(NOW));
 }

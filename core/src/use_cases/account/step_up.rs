@@ -67,20 +67,22 @@ impl StartStepUp<'_> {
         session: &Credential,
         ip: Option<IpAddr>,
     ) -> Result<Authenticated<StepUpOpened>, Failure> {
-        let session = match self.auth.check(session).await? {
-            Authenticated::Live(session) => session,
+        let live = match self.auth.open(session).await? {
+            Authenticated::Live(live) => live,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
+        let session = &live.session;
         let now = self.auth.clock.now();
         let key = self.keys.pseudonym_key().await?;
         let key = key.as_ref().as_ref();
         // The person's own counters, keyed by a pseudonym of the user (never the id itself).
         let person = keyed_hash(key, "user", &session.user_id);
         let keys = RouteKeys::new(key, self.limits.route, ip, &person);
-        let user = self
-            .guard
-            .check_alongside(&self.limits, &keys, now, self.users.get(&session.user_id))
-            .await?;
+        // The session's due activity is recorded beside the limits and the user read.
+        let checked =
+            self.guard
+                .check_alongside(&self.limits, &keys, now, self.users.get(&session.user_id));
+        let user = self.auth.beside(&live, checked).await?;
         let Some(user) = user?.filter(|u| u.lock.permits_sign_in()) else {
             // Erased or locked, its sessions not yet ended: the session opens nothing.
             return Ok(Authenticated::Refused(SessionRefused::Unauthorized));
@@ -100,7 +102,7 @@ impl StartStepUp<'_> {
             expires_at: now + self.token_ttl_seconds,
             created_at: now,
             decoy: false,
-            session_id: Some(session.id),
+            session_id: Some(session.id.clone()),
         };
         self.attempts.create(&attempt).await?;
         Ok(Authenticated::Live(StepUpOpened {
@@ -185,13 +187,16 @@ impl CompleteStepUp<'_> {
         attempt: &Credential,
         client: ClientContext<'_>,
     ) -> Result<Authenticated<StepUpOutcome>, Failure> {
-        let session = match self.auth.check(session).await? {
-            Authenticated::Live(session) => session,
+        let live = match self.auth.open(session).await? {
+            Authenticated::Live(live) => live,
             Authenticated::Refused(why) => return Ok(Authenticated::Refused(why)),
         };
+        let session = &live.session;
         let now = self.auth.clock.now();
         let steps = self.steps();
-        let Some(attempt) = steps.find_counted(attempt, now).await? else {
+        // The session's due activity is recorded beside the attempt's read.
+        let found = self.auth.beside(&live, steps.find_counted(attempt, now));
+        let Some(attempt) = found.await? else {
             return Ok(Authenticated::Live(StepUpOutcome::UnknownAttempt));
         };
         match attempt.session_id.as_deref() {
