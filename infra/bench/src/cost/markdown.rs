@@ -99,7 +99,8 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
          under 1 KB).\n\
          - **SQS**: each `SendMessage` counted (registration, erasure, audit events) is one \
          request per 64 KB, plus the consumer's `ReceiveMessage` and `DeleteMessage` at {} \
-         message(s) per batch. The event source mappings' polling of empty queues is a fixed \
+         message(s) per batch ({} on the audit queue: the batches its writer is priced at \
+         below). The event source mappings' polling of empty queues is a fixed \
          monthly cost, not per journey.\n\
          - **Audit events**: each journey's are the messages its routes' counted `SendMessage`s \
          put on the audit queue, appended by the audit writer, whose two rows price one event: \
@@ -127,6 +128,7 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
          this line $5 per million invocations, the largest of every journey.\n",
         pct(a.cold_start_share),
         a.messages_per_batch,
+        a.audit_messages_per_batch,
         AUDIT_BATCH_SIZE,
         AUDIT_BATCH_SIZE,
         model.template.image_retention_days,

@@ -1,6 +1,7 @@
 //! The billing rules, in one place: what one backend call, one invocation and one stored image
 //! cost in the units AWS prices them in. Everything else in the model only adds these up.
 
+use crate::catalogue::AUDIT_BATCH_SIZE;
 use crate::proxy::CallSize;
 
 /// A line of the bill: one priced unit, named as in the prices file.
@@ -134,6 +135,10 @@ pub struct Assumptions {
     /// batching window is 1 s); it makes the consumer's ReceiveMessage and DeleteMessage one
     /// request each per message, the upper bound.
     pub messages_per_batch: f64,
+    /// Messages per batch the audit writer receives: the batch the journeys' totals price its
+    /// appends at ([`AUDIT_BATCH_SIZE`]), so the audit queue's ReceiveMessage and DeleteMessage
+    /// are counted for the same batches as the writer's invocations.
+    pub audit_messages_per_batch: f64,
     /// Bytes Lambda itself writes to the log group per invocation (the JSON `platform.start`
     /// and `platform.report` records), which the function's stdout does not contain. Not
     /// measured: an estimate of two JSON records.
@@ -151,6 +156,7 @@ impl Default for Assumptions {
         Assumptions {
             cold_start_share: 0.01,
             messages_per_batch: 1.0,
+            audit_messages_per_batch: AUDIT_BATCH_SIZE as f64,
             platform_log_bytes: 600.0,
             traced_share: 0.05,
         }
@@ -199,11 +205,19 @@ pub fn call_usage(
             vec![(Line::DynamoDbWrites, units)]
         }
         // The consumer's ReceiveMessage and DeleteMessage (by the event source mapping, not
-        // seen by the proxy) are charged to the message that causes them.
-        ("sqs", "SendMessage") => vec![(
-            Line::SqsRequests,
-            chunks(size.request_bytes, SQS_CHUNK_BYTES) + 2.0 / a.messages_per_batch,
-        )],
+        // seen by the proxy) are charged to the message that causes them, in the batches its
+        // queue's consumer is assumed to receive.
+        ("sqs", "SendMessage") => {
+            let per_batch = if size.audit_events > 0 {
+                a.audit_messages_per_batch
+            } else {
+                a.messages_per_batch
+            };
+            vec![(
+                Line::SqsRequests,
+                chunks(size.request_bytes, SQS_CHUNK_BYTES) + 2.0 / per_batch,
+            )]
+        }
         // A batch is billed per 64 KB of its payload; its consumer receives and deletes each
         // of its messages like a single one's.
         ("sqs", "SendMessageBatch") => vec![(
@@ -331,6 +345,21 @@ mod tests {
         // then one request to send and two to receive and delete; a 100 KB payload is two sends
         assert_eq!(small, [(Line::SqsRequests, 3.0)]);
         assert_eq!(large, [(Line::SqsRequests, 4.0)]);
+    }
+
+    #[test]
+    fn an_audit_event_is_received_and_deleted_in_the_batches_its_writer_is_priced_at() {
+        // given an audit event handed to the audit queue (the writer's totals assume batches
+        // of ten)
+        let a = Assumptions::default();
+        let event = CallSize {
+            audit_events: 1,
+            ..size(700, 100, 1, false)
+        };
+        // when it is priced
+        let usage = call_usage("sqs", "SendMessage", &event, &a, 0.0);
+        // then one request to send, and a tenth of a receive and of a delete
+        assert_eq!(usage, [(Line::SqsRequests, 1.2)]);
     }
 
     #[test]
