@@ -27,6 +27,7 @@ import json
 import os
 import re
 import secrets
+import string
 import sys
 import time
 from collections.abc import Sequence
@@ -41,7 +42,6 @@ PRIVATE_USE_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$")
 # A client id is typed on command lines (this tool's own `show ID`, curl, shell scripts): one
 # that begins with "-" is read there as an option, so none may.
 CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{7,63}")
-ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class UsageError(Exception):
@@ -87,7 +87,7 @@ def check_jwks(text: str) -> str:
 
 def new_client_id() -> str:
     """22 random letters and digits (about 131 bits): unguessable, and safe on any command line."""
-    return "".join(secrets.choice(ALPHANUMERIC) for _ in range(22))
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(22))
 
 
 def secret_hash(secret: str) -> str:
