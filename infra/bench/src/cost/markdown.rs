@@ -128,7 +128,7 @@ pub fn page(model: &Model, m: &Measured, generated: &str) -> String {
          this line $5 per million invocations, the largest of every journey.\n",
         pct(a.cold_start_share),
         a.messages_per_batch,
-        a.audit_messages_per_batch,
+        AUDIT_BATCH_SIZE,
         AUDIT_BATCH_SIZE,
         AUDIT_BATCH_SIZE,
         model.template.image_retention_days,

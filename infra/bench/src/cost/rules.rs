@@ -135,10 +135,6 @@ pub struct Assumptions {
     /// batching window is 1 s); it makes the consumer's ReceiveMessage and DeleteMessage one
     /// request each per message, the upper bound.
     pub messages_per_batch: f64,
-    /// Messages per batch the audit writer receives: the batch the journeys' totals price its
-    /// appends at ([`AUDIT_BATCH_SIZE`]), so the audit queue's ReceiveMessage and DeleteMessage
-    /// are counted for the same batches as the writer's invocations.
-    pub audit_messages_per_batch: f64,
     /// Bytes Lambda itself writes to the log group per invocation (the JSON `platform.start`
     /// and `platform.report` records), which the function's stdout does not contain. Not
     /// measured: an estimate of two JSON records.
@@ -156,7 +152,6 @@ impl Default for Assumptions {
         Assumptions {
             cold_start_share: 0.01,
             messages_per_batch: 1.0,
-            audit_messages_per_batch: AUDIT_BATCH_SIZE as f64,
             platform_log_bytes: 600.0,
             traced_share: 0.05,
         }
@@ -206,10 +201,11 @@ pub fn call_usage(
         }
         // The consumer's ReceiveMessage and DeleteMessage (by the event source mapping, not
         // seen by the proxy) are charged to the message that causes them, in the batches its
-        // queue's consumer is assumed to receive.
+        // queue's consumer is assumed to receive: the audit writer's are the batches its appends
+        // are priced at (`AUDIT_BATCH_SIZE`, the one figure for both).
         ("sqs", "SendMessage") => {
             let per_batch = if size.audit_events > 0 {
-                a.audit_messages_per_batch
+                AUDIT_BATCH_SIZE as f64
             } else {
                 a.messages_per_batch
             };
