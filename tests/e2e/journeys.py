@@ -296,6 +296,26 @@ def resource(logical_id: str) -> str:
     return _resource(logical_id)
 
 
+def session_key(credential: str) -> dict:
+    """The SessionsTable key of the session a `<id>.<secret>` credential names."""
+    return {"pk": {"S": credential.split(".")[0]}}
+
+
+def set_last_seen(credential: str, at: int) -> None:
+    """Moves the session's last recorded activity to `at` (epoch seconds), as if unused since."""
+    aws("dynamodb").update_item(
+        TableName=resource("SessionsTable"), Key=session_key(credential),
+        UpdateExpression="SET last_seen = :at", ExpressionAttributeValues={":at": {"N": str(at)}},
+    )
+
+
+def last_seen(credential: str) -> int:
+    """The session's last recorded activity (epoch seconds), read consistently."""
+    item = aws("dynamodb").get_item(TableName=resource("SessionsTable"), Key=session_key(credential),
+                                    ConsistentRead=True)["Item"]
+    return int(item["last_seen"]["N"])
+
+
 def items(table_logical_id: str) -> list[dict]:
     ddb = aws("dynamodb")
     out, start = [], None

@@ -5,6 +5,7 @@ grant revocation, the signing-key rotation drill).
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import subprocess
@@ -94,6 +95,25 @@ def id_token_claims(discovery: dict, token: dict, client_id: str, nonce: str) ->
 def public_session(client: dict, **kw) -> OAuth2Session:
     return OAuth2Session(client["client_id"], redirect_uri=PRESENTED_REDIRECT, scope="openid profile",
                          code_challenge_method="S256", token_endpoint_auth_method="none", **kw)
+
+
+def refresh(discovery: dict, client: dict, refresh_token: str) -> requests.Response:
+    """A public client's refresh-token request, as sent (no library): the answer is asserted on."""
+    return requests.post(discovery["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client["client_id"]},
+        timeout=10)
+
+
+def userinfo(discovery: dict, access_token: str) -> requests.Response:
+    """`GET /oauth2/userinfo` with `access_token` as the Bearer credential."""
+    return requests.get(discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"},
+                        timeout=10)
+
+
+def jwt_header(token: str) -> dict:
+    """The decoded (unverified) header of a compact JWS."""
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
 
 
 def discover() -> dict:

@@ -21,7 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from conftest import REPO_ROOT, assert_error_shape
 from journeys import API, Client, audit_records, registered, scan, wait_for
-from oidc_flow import discover, native_app, public_session, sign_in
+from oidc_flow import discover, native_app, public_session, refresh, sign_in, userinfo
 
 sys.path.insert(0, str(REPO_ROOT / "infra" / "ops"))
 
@@ -188,12 +188,9 @@ def test_ending_sessions_ends_the_persons_openid_connect_grants_too() -> None:
     # THEN the grant ended with them: its refresh token is refused and its access token is dead
     assert r.status_code == 200, r.text
     assert r.json()["grants_ended"] == 1
-    refreshed = requests.post(discovery["token_endpoint"], data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": app["client_id"]},
-        timeout=10)
+    refreshed = refresh(discovery, app, token["refresh_token"])
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
-    info = requests.get(discovery["userinfo_endpoint"],
-                        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+    info = userinfo(discovery, token["access_token"])
     assert info.status_code == 401, info.text
 
 

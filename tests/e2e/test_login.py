@@ -16,6 +16,7 @@ from journeys import (
     registration_item,
     resource,
     scan,
+    set_last_seen,
     unique_username,
     validations_of,
     within_one_rate_window,
@@ -77,12 +78,7 @@ def test_session_past_its_idle_timeout_is_refused_though_the_item_exists():
     client, _ = registered()
     session_id = client.session.split(".")[0]
     # GIVEN the session was last used long ago (moved back in the record)
-    aws("dynamodb").update_item(
-        TableName=resource("SessionsTable"),
-        Key={"pk": {"S": session_id}},
-        UpdateExpression="SET last_seen = :old",
-        ExpressionAttributeValues={":old": {"N": str(int(time.time()) - 3600)}},
-    )
+    set_last_seen(client.session, int(time.time()) - 3600)
     r = client.me()
     assert r.status_code == 401, r.text
     assert r.json()["error"] == "session_expired"

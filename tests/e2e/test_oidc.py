@@ -23,10 +23,10 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import jwt
 
-from journeys import API, aws, registered, resource, stack
+from journeys import API, aws, last_seen, registered, set_last_seen, stack
 from oidc_flow import (
     PRESENTED_REDIRECT, REDIRECT, authorize, complete, discover, face_login, face_login_after_request,
-    id_token_claims, jwks, native_app, public_session, register_client, sign_in,
+    id_token_claims, jwks, jwt_header, native_app, public_session, refresh, register_client, sign_in, userinfo,
 )
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_a_relying_party_signs_a_person_in_with_their_face(discovery: dict, publ
     claims = id_token_claims(discovery, token, public_client["client_id"], nonce)
     assert claims["amr"] == ["face"] and claims["acr"].startswith("urn:iproov:assurance:")
     assert claims["name"] == "Test Person" and abs(claims["auth_time"] - time.time()) < 120
-    header = json.loads(base64.urlsafe_b64decode(token["id_token"].split(".")[0] + "=="))
+    header = jwt_header(token["id_token"])
     assert header["alg"] == "ES256" and header["kid"] in {k["kid"] for k in requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]}
     # AND userinfo answers with the same pairwise subject and the display name
     info = session.get(discovery["userinfo_endpoint"])
@@ -89,14 +89,12 @@ def test_refresh_tokens_rotate_and_reusing_an_old_one_revokes_the_grant(discover
     after = jwt.decode(second["id_token"], jwks(discovery))
     assert after["auth_time"] == before["auth_time"] and after["sub"] == before["sub"]
     # WHEN the old refresh token is presented again (stolen and replayed)
-    replay = requests.post(discovery["token_endpoint"], data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": public_client["client_id"]}, timeout=10)
+    replay = refresh(discovery, public_client, first["refresh_token"])
     # THEN it is refused, and the whole grant is gone: the newest refresh and access tokens too
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant", replay.text
-    newest = requests.post(discovery["token_endpoint"], data={
-        "grant_type": "refresh_token", "refresh_token": second["refresh_token"], "client_id": public_client["client_id"]}, timeout=10)
+    newest = refresh(discovery, public_client, second["refresh_token"])
     assert newest.status_code == 400 and newest.json()["error"] == "invalid_grant"
-    info = requests.get(discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {second['access_token']}"}, timeout=10)
+    info = userinfo(discovery, second['access_token'])
     assert info.status_code == 401 and "invalid_token" in info.headers.get("www-authenticate", "")
 
 
@@ -162,18 +160,13 @@ def test_completing_a_sign_in_records_the_login_sessions_activity(discovery: dic
     _, username = registered()
     request_id, _, _ = authorize(public_session(public_client), discovery, nonce=secrets.token_urlsafe(16))
     device = face_login_after_request(username)
-    key = {"pk": {"S": device.session.split(".")[0]}}
     two_minutes_ago = int(time.time()) - 120
-    aws("dynamodb").update_item(
-        TableName=resource("SessionsTable"), Key=key, UpdateExpression="SET last_seen = :old",
-        ExpressionAttributeValues={":old": {"N": str(two_minutes_ago)}},
-    )
+    set_last_seen(device.session, two_minutes_ago)
     # WHEN the sign-in page completes the sign-in with that session
     done = complete(device, request_id)
     assert done.status_code == 200, done.text
     # THEN the session's activity is recorded, as on every route a session uses
-    item = aws("dynamodb").get_item(TableName=resource("SessionsTable"), Key=key, ConsistentRead=True)["Item"]
-    assert int(item["last_seen"]["N"]) >= two_minutes_ago + 115, item["last_seen"]
+    assert last_seen(device.session) >= two_minutes_ago + 115
 
 
 # ----- bad input ------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ def test_a_replayed_code_is_refused_and_revokes_what_it_issued(discovery: dict, 
     assert first.status_code == 200, first.text
     replay = requests.post(discovery["token_endpoint"], data=form, timeout=10)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    info = requests.get(discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {first.json()['access_token']}"}, timeout=10)
+    info = userinfo(discovery, first.json()['access_token'])
     assert info.status_code == 401
 
 
@@ -298,7 +291,7 @@ def test_forged_or_stale_access_tokens_are_refused(discovery: dict, public_clien
         forged = f"{header_b64}.{b64({**claims, 'iss': 'https://evil.example'})}.{signature}"
     else:
         forged = f"{header_b64}.{b64({**claims, 'exp': int(time.time()) - 10})}.{signature}"
-    info = requests.get(discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {forged}"}, timeout=10)
+    info = userinfo(discovery, forged)
     assert info.status_code == 401, info.text
     me = requests.get(f"{API}/v1/users", headers={"Authorization": f"Bearer {forged}"}, timeout=10)
     assert me.status_code == 401
@@ -312,9 +305,7 @@ def test_erasure_ends_the_persons_grants(discovery: dict, public_client: dict):
     assert device.erase().status_code == 202
 
     def refused() -> bool:
-        r = requests.post(discovery["token_endpoint"], data={
-            "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-            "client_id": public_client["client_id"]}, timeout=10)
+        r = refresh(discovery, public_client, token["refresh_token"])
         return r.status_code == 400
 
     # THEN their refresh token stops working once the erasure has run
@@ -339,10 +330,8 @@ def test_rp_initiated_logout_ends_the_grant_and_returns_to_a_registered_uri_only
     # THEN the browser goes back there with the state, and the grant is over
     assert out.status_code == 302, out.text
     assert out.headers["location"].startswith(REDIRECT) and parse_qs(urlsplit(out.headers["location"]).query)["state"] == ["s-2"]
-    refresh = requests.post(discovery["token_endpoint"], data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-        "client_id": public_client["client_id"]}, timeout=10)
-    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    refreshed = refresh(discovery, public_client, token["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
 
 
 def test_a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(discovery: dict, tmp_path):
@@ -384,7 +373,5 @@ def test_logging_out_of_the_v1_api_with_an_access_token_ends_its_grant(discovery
     assert out.status_code == 204, out.text
     # THEN that token opens nothing any more, and the grant's refresh token is worthless
     assert requests.get(f"{API}/v1/users", headers=bearer, timeout=10).status_code == 401
-    refresh = requests.post(discovery["token_endpoint"], data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-        "client_id": public_client["client_id"]}, timeout=10)
-    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    refreshed = refresh(discovery, public_client, token["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"

@@ -8,8 +8,6 @@ environments after a deploy; only that function signs. The drill puts A back aft
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 
 import function_instances  # infra/local (conftest.py puts it on sys.path)
@@ -17,7 +15,7 @@ import pytest
 import requests
 
 from journeys import API, registered
-from oidc_flow import discover, id_token_claims, native_app, public_session, sign_in
+from oidc_flow import discover, id_token_claims, jwt_header, native_app, public_session, sign_in, userinfo
 
 # Exclusive (tests/e2e/conftest.py): it changes which key signs every token of the stack.
 pytestmark = pytest.mark.exclusive
@@ -25,14 +23,8 @@ pytestmark = pytest.mark.exclusive
 SIGNER = "oidc-token"
 
 
-def kid(jwt_text: str) -> str:
-    header = jwt_text.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
-
-
-def userinfo(discovery: dict, access_token: str) -> requests.Response:
-    return requests.get(discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"},
-                        timeout=10)
+def kid(token: str) -> str:
+    return jwt_header(token)["kid"]
 
 
 @pytest.fixture
